@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+//
+// Modules are layered one way:
+//   RunLogFormat  ←  RunLog (logger)  ←  RunSync (sync engine)  ←  executables
+// The format module does no policy: it encodes, decodes, frames and checks.
+import PackageDescription
+
+let package = Package(
+    name: "runlog",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "RunLogFormat", targets: ["RunLogFormat"]),
+        .library(name: "RunLog", targets: ["RunLog"]),
+        .library(name: "RunSync", targets: ["RunSync"]),
+        .executable(name: "runlog", targets: ["RunLogCLI"]),
+        .executable(name: "syncd", targets: ["SyncDaemon"]),
+        .executable(name: "runlog-bench", targets: ["RunLogBench"]),
+        .executable(name: "runlog-fuzz", targets: ["RunLogFuzz"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // C libraries, linked from the system (Debian: libzstd-dev, libcurl4-openssl-dev).
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        // CRC32C (SSE4.2 / ARMv8 CRC with a static-table fallback) and SHA-256.
+        .target(name: "CChecksums", cSettings: [.unsafeFlags(["-O3"])]),
+
+        .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums"]),
+        .target(name: "RunLog", dependencies: ["RunLogFormat"]),
+        .target(
+            name: "RunSync",
+            dependencies: [
+                "RunLog", "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
+        .executableTarget(
+            name: "RunLogCLI",
+            dependencies: ["RunLog", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "SyncDaemon",
+            dependencies: [
+                "RunSync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(name: "RunLogBench", dependencies: ["RunLog"]),
+        // Built normally it replays a corpus and random inputs; built with
+        // `-Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING` it is a libFuzzer target.
+        .executableTarget(name: "RunLogFuzz", dependencies: ["RunLogFormat"]),
+
+        .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat"]),
+        .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
+        .testTarget(name: "RunSyncTests", dependencies: ["RunSync"]),
+        .testTarget(name: "RunLogCLITests", dependencies: ["RunLog"]),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef RUNLOG_CZSTD_SHIM_H
+#define RUNLOG_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

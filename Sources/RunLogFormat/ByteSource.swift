@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a reader gets bytes: a file that may still be growing, or memory.
+public protocol ByteSource: AnyObject {
+    /// The current size in bytes.
+    func size() throws -> Int64
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many were read
+    /// (fewer only at the end of the data).
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
+}
+
+/// Bytes in memory.
+public final class MemorySource: ByteSource {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func size() -> Int64 { Int64(bytes.count) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int {
+        guard offset < bytes.count else { return 0 }
+        let n = min(buffer.count, bytes.count - Int(offset))
+        bytes.withUnsafeBytes { src in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[Int(offset)..<(Int(offset) + n)]))
+        }
+        return n
+    }
+}
+
+/// A file opened read-only. The file may grow while it is read.
+public final class FileSource: ByteSource {
+    public let path: String
+    private let fd: Int32
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw FormatError(.io, "\(path): \(String(cString: strerror(e)))", errno: e)
+        }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw FormatError(.io, "\(path): is a directory", errno: EISDIR)
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    public func size() throws -> Int64 {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            throw FormatError(.io, "\(path): \(String(cString: strerror(e)))", errno: e)
+        }
+        return Int64(st.st_size)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                throw FormatError(.io, "\(path): read failed: \(String(cString: strerror(e)))", offset: offset + Int64(done), errno: e)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+}

@@ -1,0 +1,236 @@
+/// The canonical JSON Lines form of spec §6.
+///
+/// Appends UTF-8 lines to `output`; the caller writes and clears it.
+public struct CanonicalJSON {
+    public var output: [UInt8] = []
+
+    public init(capacity: Int = 1 << 16) { output.reserveCapacity(capacity) }
+
+    /// The header line.
+    public mutating func append(_ h: FileHeader) {
+        raw(#"{"kind":"header","version":1,"run_id":"#)
+        string(h.runID)
+        raw(#","attempt":"#); int(h.attempt)
+        raw(#","rank":"#); int(h.rank)
+        raw(#","segment":"#); int(h.segment)
+        raw(#","created":"#); time(h.created)
+        raw(#","writer":"#); string(h.writer)
+        raw("}\n")
+    }
+
+    /// One line per record, one per row for metrics.
+    public mutating func append(_ record: Record) {
+        switch record {
+        case .runStart(let s):
+            raw(#"{"kind":"run_start","run_id":"#); string(s.runID)
+            raw(#","project":"#); string(s.project)
+            raw(#","name":"#); string(s.name)
+            raw(#","group":"#); string(s.group)
+            raw(#","tags":"#); strings(s.tags)
+            raw(#","notes":"#); string(s.notes)
+            raw(#","host":"#); string(s.host)
+            raw(#","pid":"#); int(s.pid)
+            raw(#","start_time":"#); time(s.startTime)
+            raw(#","attempt":"#); int(s.attempt)
+            raw(#","rank":"#); int(s.rank)
+            raw(#","world_size":"#); int(s.worldSize)
+            raw(#","job_id":"#); string(s.jobID)
+            raw(#","argv":"#); strings(s.argv)
+            raw(#","writer":"#); string(s.writer)
+            raw("}\n")
+        case .config(let entries):
+            raw(#"{"kind":"config","values":"#); map(entries); raw("}\n")
+        case .summary(let entries):
+            raw(#"{"kind":"summary","values":"#); map(entries); raw("}\n")
+        case .metrics(let block):
+            appendRows(block)
+        case .histogram(let h):
+            raw(#"{"kind":"histogram","key":"#); string(h.key)
+            raw(#","step":"#); int(h.step)
+            raw(#","time":"#); time(h.time)
+            switch h.bins {
+            case .uniform(let low, let high):
+                raw(#","range":["#); double(low); raw(","); double(high); raw("]")
+            case .edges(let edges):
+                raw(#","edges":["#)
+                for (i, e) in edges.enumerated() { if i > 0 { raw(",") }; double(e) }
+                raw("]")
+            }
+            raw(#","counts":["#)
+            for (i, c) in h.counts.enumerated() { if i > 0 { raw(",") }; int(c) }
+            raw(#"],"count":"#); int(h.count)
+            raw(#","min":"#); double(h.min)
+            raw(#","max":"#); double(h.max)
+            raw(#","sum":"#); double(h.sum)
+            raw(#","sum_squares":"#); double(h.sumSquares)
+            raw(#","nonfinite":"#); int(h.nonfinite)
+            raw("}\n")
+        case .checkpoint(let c):
+            raw(#"{"kind":"checkpoint","name":"#); string(c.name)
+            raw(#","step":"#); int(c.step)
+            raw(#","time":"#); time(c.time)
+            raw(#","path":"#); string(c.path)
+            raw(#","size":"#); int(c.size)
+            raw(#","sha256":""#)
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            for b in c.sha256 { output.append(hex[Int(b >> 4)]); output.append(hex[Int(b & 15)]) }
+            raw(#"","aliases":"#); strings(c.aliases)
+            raw(#","metadata":"#); map(c.metadata)
+            raw("}\n")
+        case .tags(let t):
+            raw(#"{"kind":"tags","add":"#); strings(t.add)
+            raw(#","remove":"#); strings(t.remove)
+            raw(#","notes":"#)
+            if let notes = t.notes { string(notes) } else { raw("null") }
+            raw("}\n")
+        case .runEnd(let e):
+            raw(#"{"kind":"run_end","status":"#)
+            if (1...3).contains(e.status.rawValue) { string(e.status.description) } else { int(e.status.rawValue) }
+            raw(#","exit_code":"#); int(e.exitCode)
+            raw(#","end_time":"#); time(e.endTime)
+            raw(#","message":"#); string(e.message)
+            raw("}\n")
+        case .unknown(let kind, let body):
+            raw(#"{"kind":"unknown","type":"#); int(kind)
+            raw(#","length":"#); int(body.count)
+            raw("}\n")
+        }
+    }
+
+    /// One metrics line per row of `block`.
+    public mutating func appendRows(_ block: MetricsBlock, rows: Range<Int>? = nil) {
+        var cursors = [Int](repeating: 0, count: block.columns.count)
+        let range = rows ?? 0..<block.rowCount
+        // Advance cursors to the first row wanted.
+        if range.lowerBound > 0 {
+            for j in block.columns.indices {
+                for i in 0..<range.lowerBound where block.columns[j].has(row: i) { cursors[j] += 1 }
+            }
+        }
+        let encodedKeys = block.keys.map { k -> [UInt8] in
+            var j = CanonicalJSON(capacity: k.utf8.count + 4)
+            j.string(k)
+            j.raw(":")
+            return j.output
+        }
+        for i in range {
+            raw(#"{"kind":"metrics","step":"#); int(block.steps[i])
+            raw(#","time":"#); time(block.times[i])
+            raw(#","values":{"#)
+            var first = true
+            for j in block.columns.indices where block.columns[j].has(row: i) {
+                if !first { output.append(UInt8(ascii: ",")) }
+                first = false
+                output.append(contentsOf: encodedKeys[j])
+                double(block.columns[j].values[cursors[j]])
+                cursors[j] += 1
+            }
+            raw("}}\n")
+        }
+    }
+
+    // MARK: - Scalars
+
+    @inline(__always)
+    public mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { output.append(contentsOf: $0) }
+    }
+
+    public mutating func int<I: BinaryInteger>(_ v: I) {
+        var s = String(v)
+        s.withUTF8 { output.append(contentsOf: $0) }
+    }
+
+    /// Microseconds as seconds with six fraction digits.
+    public mutating func time(_ micros: Int64) {
+        let magnitude = micros.magnitude
+        if micros < 0 { output.append(UInt8(ascii: "-")) }
+        int(magnitude / 1_000_000)
+        output.append(UInt8(ascii: "."))
+        var frac = magnitude % 1_000_000
+        var digits = [UInt8](repeating: 0x30, count: 6)
+        for k in stride(from: 5, through: 0, by: -1) {
+            digits[k] = 0x30 + UInt8(frac % 10)
+            frac /= 10
+        }
+        output.append(contentsOf: digits)
+    }
+
+    /// The shortest round-trip form, as Python's `repr`; NaN and infinities as strings.
+    public mutating func double(_ d: Double) {
+        if d.isNaN { raw(#""NaN""#); return }
+        if d.isInfinite { if d < 0 { raw(#""-Infinity""#) } else { raw(#""Infinity""#) }; return }
+        var s = d.description  // Swift prints the shortest round-trip digits like repr
+        s.withUTF8 { output.append(contentsOf: $0) }
+    }
+
+    public mutating func string(_ s: String) {
+        output.append(UInt8(ascii: "\""))
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        for c in s.utf8 {
+            switch c {
+            case 0x22: raw(#"\""#)
+            case 0x5C: raw(#"\\"#)
+            case 0x08: raw(#"\b"#)
+            case 0x0C: raw(#"\f"#)
+            case 0x0A: raw(#"\n"#)
+            case 0x0D: raw(#"\r"#)
+            case 0x09: raw(#"\t"#)
+            case 0..<0x20:
+                raw(#"\u00"#)
+                output.append(hex[Int(c >> 4)])
+                output.append(hex[Int(c & 15)])
+            default: output.append(c)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func strings(_ xs: [String]) {
+        output.append(UInt8(ascii: "["))
+        for (i, x) in xs.enumerated() {
+            if i > 0 { output.append(UInt8(ascii: ",")) }
+            string(x)
+        }
+        output.append(UInt8(ascii: "]"))
+    }
+
+    public mutating func value(_ v: Value) {
+        switch v {
+        case .null: raw("null")
+        case .bool(let b): if b { raw("true") } else { raw("false") }
+        case .int(let i): int(i)
+        case .double(let d): double(d)
+        case .string(let s): string(s)
+        case .list(let items):
+            output.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { output.append(UInt8(ascii: ",")) }
+                value(item)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .map(let entries): map(entries)
+        }
+    }
+
+    /// An object; a key repeated keeps its last value at its first position.
+    public mutating func map(_ entries: [Entry]) {
+        let collapsed = Value.collapsed(entries)
+        output.append(UInt8(ascii: "{"))
+        for (i, e) in collapsed.enumerated() {
+            if i > 0 { output.append(UInt8(ascii: ",")) }
+            string(e.key)
+            output.append(UInt8(ascii: ":"))
+            value(e.value)
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
+    /// The canonical lines of a whole log (header, records) as a string.
+    public static func lines(header: FileHeader, records: [Record]) -> String {
+        var j = CanonicalJSON()
+        j.append(header)
+        for r in records { j.append(r) }
+        return String(decoding: j.output, as: UTF8.self)
+    }
+}

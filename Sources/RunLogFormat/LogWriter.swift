@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Appends frames to a run-log file (spec §5).
+///
+/// Each `append` writes one whole frame at the end of the file. If the write
+/// fails part-way (a full disk, an I/O error), the file is cut back to where
+/// the frame began, so the log stays valid and the same frame can be
+/// appended again later. Nothing is made durable until `sync()`.
+/// Not thread-safe: one owner at a time.
+public final class LogWriter {
+    public struct Options: Sendable {
+        public var codec: Frame.Codec = .zstd
+        public var compressionLevel: Int32 = 1
+        public init(codec: Frame.Codec = .zstd, compressionLevel: Int32 = 1) {
+            self.codec = codec
+            self.compressionLevel = compressionLevel
+        }
+    }
+
+    public let path: String
+    public let header: FileHeader
+    /// Bytes in the file: where the next frame goes.
+    public private(set) var size: Int64
+    private var fd: Int32
+    private let options: Options
+    private let compressor: ZstdCompressor
+
+    /// Creates a new log at `path` (which must not exist), writes and syncs its header.
+    public init(creating path: String, header: FileHeader, options: Options = Options()) throws {
+        let bytes = try header.encoded()
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LogWriter.ioError(path, "cannot create") }
+        self.fd = fd
+        self.path = path
+        self.header = header
+        self.options = options
+        self.compressor = ZstdCompressor(level: options.compressionLevel)
+        self.size = 0
+        do {
+            try write(bytes)
+            try sync()
+        } catch {
+            Glibc.close(fd)
+            unlink(path)
+            self.fd = -1
+            throw error
+        }
+    }
+
+    /// Reopens an existing log to continue it: finds the end of its last valid
+    /// frame and cuts off the tail after it. Damage before that is kept (and
+    /// reported through `onDamage`).
+    public init(appendingTo path: String, options: Options = Options(), onDamage: ((LogReader.Damage) -> Void)? = nil) throws {
+        let reader = try LogReader(path: path)
+        reader.onDamage = onDamage
+        var end = Int64(reader.headerSize)
+        while let frame = try reader.next() { end = frame.end }
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LogWriter.ioError(path, "cannot open") }
+        self.fd = fd
+        self.path = path
+        self.header = reader.header
+        self.options = options
+        self.compressor = ZstdCompressor(level: options.compressionLevel)
+        self.size = end
+        guard ftruncate(fd, off_t(end)) == 0 else {
+            let e = LogWriter.ioError(path, "cannot truncate the tail")
+            Glibc.close(fd)
+            self.fd = -1
+            throw e
+        }
+    }
+
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    /// Encodes `records` as one frame and appends it. Returns the frame's offset.
+    @discardableResult
+    public func append(_ records: [Record]) throws -> Int64 {
+        var content: [UInt8] = []
+        for r in records { r.encode(into: &content) }
+        return try append(content: content)
+    }
+
+    /// Appends one frame holding `content`, a sequence of encoded records.
+    @discardableResult
+    public func append(content: [UInt8]) throws -> Int64 {
+        let frame = try Frame.encode(content: content, codec: options.codec, compressor: compressor)
+        return try appendFrame(frame)
+    }
+
+    /// Appends an already encoded frame (from `Frame.encode`).
+    @discardableResult
+    public func appendFrame(_ frame: [UInt8]) throws -> Int64 {
+        let at = size
+        try write(frame)
+        return at
+    }
+
+    /// Makes everything appended so far durable (fsync).
+    public func sync() throws {
+        guard fd >= 0 else { throw FormatError(.io, "\(path): writer is closed") }
+        while fsync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw LogWriter.ioError(path, "fsync failed")
+        }
+    }
+
+    /// Syncs and closes the file.
+    public func close() throws {
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd); fd = -1 }
+        try sync()
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        guard fd >= 0 else { throw FormatError(.io, "\(path): writer is closed") }
+        let start = size
+        var done = 0
+        try bytes.withUnsafeBytes { buf in
+            while done < buf.count {
+                let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(start) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let error = LogWriter.ioError(path, "write failed", offset: start)
+                    _ = ftruncate(fd, off_t(start))  // keep the log valid: no torn frame before the next one
+                    throw error
+                }
+                done += n
+            }
+        }
+        size = start + Int64(bytes.count)
+    }
+
+    static func ioError(_ path: String, _ what: String, offset: Int64? = nil) -> FormatError {
+        let e = errno
+        return FormatError(.io, "\(path): \(what): \(String(cString: strerror(e)))", offset: offset, errno: e)
+    }
+}
