@@ -1,0 +1,11 @@
+# System packages: the C libraries runlog links, and tools its tests use.
+set -euo pipefail
+need=()
+for p in libzstd-dev libcurl4-openssl-dev pkg-config zstd; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if ((${#need[@]})); then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
