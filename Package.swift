@@ -58,6 +58,8 @@ let package = Package(
         // Built normally it replays a corpus and random inputs; built with
         // `-Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING` it is a libFuzzer target.
         .executableTarget(name: "RunLogFuzz", dependencies: ["RunLogFormat"]),
+        // A process for crash tests to SIGKILL: writes logs until killed.
+        .executableTarget(name: "RunLogTestWriter", dependencies: ["RunLog"]),
 
         .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat"]),
         .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
