@@ -13,7 +13,7 @@ func runFormatWriter(path: String) -> Never {
         var start = RunStart(runID: "killme")
         start.project = "crash"
         try writer.append([.runStart(start)])
-        print(writer.size)
+        say("\(writer.size)")
         var step: Int64 = 0
         while true {
             var b = MetricsBlock.Builder()
@@ -22,10 +22,9 @@ func runFormatWriter(path: String) -> Never {
                 step += 1
             }
             try writer.append([.metrics(b.build()!)])
-            print(writer.size)
+            say("\(writer.size)")
         }
     } catch {
-        fputs("runlog-testwriter: \(error)\n", stderr)
-        exit(1)
+        fail("runlog-testwriter: \(error)", code: 1)
     }
 }

@@ -5,17 +5,27 @@
 import Glibc
 #endif
 
-setvbuf(stdout, nil, _IOLBF, 0)
+
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    let line = message + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    exit(code)
+}
+
+/// Prints a line and flushes it at once, so that a killer reading the pipe
+/// knows what was written before the kill.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
 let args = CommandLine.arguments
 guard args.count >= 2 else {
-    fputs("usage: runlog-testwriter format PATH\n", stderr)
-    exit(2)
+    fail("usage: runlog-testwriter format PATH")
 }
 switch args[1] {
 case "format":
-    guard args.count == 3 else { fputs("usage: runlog-testwriter format PATH\n", stderr); exit(2) }
+    guard args.count == 3 else { fail("usage: runlog-testwriter format PATH") }
     runFormatWriter(path: args[2])
 default:
-    fputs("runlog-testwriter: unknown mode '\(args[1])'\n", stderr)
-    exit(2)
+    fail("runlog-testwriter: unknown mode '\(args[1])'")
 }
