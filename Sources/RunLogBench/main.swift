@@ -1,1 +1,37 @@
-print("not yet")
+// runlog-bench [NAME…] [--quick]: prints figures for each benchmark named
+// (all when none). Build with -c release for numbers that mean anything.
+// Each benchmark lives in its own file and registers itself here.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Benchmark {
+    var name: String
+    var summary: String
+    var run: (_ quick: Bool) throws -> Void
+}
+
+let benchmarks: [Benchmark] = [
+    // One line per benchmark, in the order they print.
+]
+
+var args = Array(CommandLine.arguments.dropFirst())
+let quick = args.contains("--quick")
+args.removeAll { $0 == "--quick" }
+if args.contains("--list") {
+    for b in benchmarks { print("\(b.name)\t\(b.summary)") }
+    exit(0)
+}
+let unknown = args.filter { name in !benchmarks.contains { $0.name == name } }
+if !unknown.isEmpty {
+    print("runlog-bench: unknown benchmark(s): \(unknown.joined(separator: ", ")); see --list")
+    exit(2)
+}
+for b in benchmarks where args.isEmpty || args.contains(b.name) {
+    do {
+        try b.run(quick)
+    } catch {
+        print("runlog-bench: \(b.name) failed: \(error)")
+        exit(1)
+    }
+}
