@@ -1,0 +1,50 @@
+/// Summarises values into a histogram record (spec `format.md` §4.4).
+enum HistogramBuilder {
+    /// A histogram of `values` with `bins` uniform bins from the smallest to
+    /// the largest finite value (widened by 0.5 on each side when they are
+    /// equal). NaN and infinities are counted in `nonfinite` and no bin.
+    static func make<T: BinaryFloatingPoint>(key: String, step: Int64, time: Int64, values: UnsafeBufferPointer<T>, bins: Int)
+        -> Histogram
+    {
+        let b = max(1, bins)
+        var count: UInt64 = 0
+        var nonfinite: UInt64 = 0
+        var lo = Double.infinity
+        var hi = -Double.infinity
+        var sum = 0.0
+        var sumSquares = 0.0
+        for v in values {
+            guard v.isFinite else {
+                nonfinite += 1
+                continue
+            }
+            let d = Double(v)
+            count += 1
+            lo = Swift.min(lo, d)
+            hi = Swift.max(hi, d)
+            sum += d
+            sumSquares += d * d
+        }
+        var counts = [UInt64](repeating: 0, count: b)
+        var low = 0.0
+        var high = 0.0
+        if count > 0 {
+            (low, high) = lo < hi ? (lo, hi) : (lo - 0.5, hi + 0.5)
+            let scale = Double(b) / (high - low)
+            for v in values where v.isFinite {
+                let i = Int((Double(v) - low) * scale)
+                counts[Swift.min(Swift.max(i, 0), b - 1)] += 1
+            }
+        }
+        var h = Histogram(key: key, step: step, time: time, bins: .uniform(low: low, high: high), counts: counts)
+        h.count = count
+        h.nonfinite = nonfinite
+        if count > 0 {
+            h.min = lo
+            h.max = hi
+        }
+        h.sum = sum
+        h.sumSquares = sumSquares
+        return h
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The writer's side of the liveness file (spec/run-directory.md §3): made
+/// under a temporary name, locked, filled, synced and renamed in place; its
+/// modification time is the heartbeat; it is removed after the run end is durable.
+///
+/// On Linux the lock is an open-file-description lock (`F_OFD_SETLK`), which
+/// conflicts with the POSIX locks readers test for, but which a reader in
+/// this same process cannot release by opening and closing the file (as it
+/// could release a classic `F_SETLK` lock).
+final class LivenessWriter {
+    let path: String
+    private var fd: Int32
+
+    init(path: String, heartbeatInterval: Double) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        let tmp = directory + "/.tmp-\(getpid())-" + (path as NSString).lastPathComponent
+        let fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RunError(.io, "\(tmp): cannot create the liveness file: \(lastErrno())") }
+        let locked = Self.lock(fd)
+        let body = [UInt8](LiveFile.current(locked: locked, heartbeatInterval: heartbeatInterval).encoded()) + [0x0A]
+        let written = body.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == body.count, fsync(fd) == 0, rename(tmp, path) == 0 else {
+            let e = lastErrno()
+            close(fd)
+            unlink(tmp)
+            throw RunError(.io, "\(path): cannot write the liveness file: \(e)")
+        }
+        syncDirectory(directory)
+        self.fd = fd
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Sets the file's modification time to now.
+    func beat() {
+        if fd >= 0 { _ = futimens(fd, nil) }
+    }
+
+    /// Deletes the file: the writer ended cleanly and its run end is durable.
+    func remove() {
+        guard fd >= 0 else { return }
+        unlink(path)
+        syncDirectory((path as NSString).deletingLastPathComponent)
+        close(fd)
+        fd = -1
+    }
+
+    /// Leaves the file and releases the lock: the run end is not durable, so
+    /// readers must see the writer as gone, not as finished.
+    func abandon() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
+
+    private static func lock(_ fd: Int32) -> Bool {
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0
+        lock.l_len = 0
+        #if os(Linux)
+        if fcntl(fd, 37 /* F_OFD_SETLK */, &lock) == 0 { return true }
+        #endif
+        return fcntl(fd, F_SETLK, &lock) == 0
+    }
+}
+
+/// fsyncs a directory so that a rename or a new entry in it is durable.
+func syncDirectory(_ path: String) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    _ = fsync(fd)
+    close(fd)
+}
+
+/// The text of the current errno.
+func lastErrno() -> String { String(cString: strerror(errno)) }

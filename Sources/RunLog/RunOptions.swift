@@ -1,0 +1,74 @@
+import Foundation
+
+/// How a `Run` writes: timing, durability, memory and what happens when the disk fails.
+///
+/// The defaults suit a training job: a record reaches the file within 1 s,
+/// the file is fsynced at least every 2 s, the logger holds at most 64 MiB,
+/// and while the disk refuses writes the caller is never blocked (records
+/// beyond the memory cap are counted as dropped and the count is written to
+/// the log once writing resumes).
+public struct RunOptions: Sendable {
+    /// When the log file is fsynced. Checkpoints, `flush()` and `finish` always sync.
+    public enum Sync: Sendable, Equatable {
+        /// At most this many seconds after a frame is written.
+        case interval(Double)
+        /// After every frame.
+        case everyFrame
+        /// Only on checkpoint, `flush()` and `finish`.
+        case never
+    }
+
+    /// What a logging call does when the logger already holds `memoryCap` bytes
+    /// of records not yet written.
+    ///
+    /// While the disk accepts writes the caller always waits until the writer
+    /// has taken a batch (a slow disk slows training, it loses nothing). The
+    /// policy decides what happens while writes are failing (disk full, I/O errors).
+    public enum WhenDiskFails: Sendable, Equatable {
+        /// Keep training: records that do not fit are dropped and counted; the
+        /// counts are written to the log (summary key `runlog/dropped`) once
+        /// writing resumes, and reported through `onError`.
+        case dropAndCount
+        /// Wait until the disk accepts writes again, however long that takes.
+        case block
+    }
+
+    /// Whether anything is written.
+    public enum Mode: Sendable, Equatable {
+        case enabled
+        /// Every call is a cheap no-op and nothing is created on disk.
+        case disabled
+
+        /// `RUNLOG_MODE=disabled` (or `off`) disables logging.
+        public static var fromEnvironment: Mode {
+            let v = ProcessInfo.processInfo.environment["RUNLOG_MODE"]?.lowercased()
+            return v == "disabled" || v == "off" ? .disabled : .enabled
+        }
+    }
+
+    public var mode: Mode = .fromEnvironment
+    /// Seconds from the first record of a frame to the frame being written.
+    public var writeInterval: Double = 1
+    public var sync: Sync = .interval(2)
+    /// Bytes of unwritten records the logger may hold (at least 1 MiB).
+    public var memoryCap: Int = 64 << 20
+    public var whenDiskFails: WhenDiskFails = .dropAndCount
+    /// Seconds between heartbeats of the liveness file (spec/run-directory.md §3).
+    public var heartbeatInterval: Double = 5
+    /// Seconds between attempts to write again after a failure.
+    public var retryInterval: Double = 1
+    /// Seconds `finish` keeps retrying a failing disk before it gives up (the
+    /// run then reads as crashed, its data up to the last success intact).
+    public var finishTimeout: Double = 60
+    /// Upper bound on a frame's content, in bytes.
+    public var frameTarget: Int = Frame.defaultTarget
+    /// zstd level of the frames.
+    public var compressionLevel: Int32 = 1
+    /// Receives one line when writing starts failing, when it resumes, and when
+    /// records are dropped; nil writes the line to standard error.
+    public var onError: (@Sendable (String) -> Void)? = nil
+
+    public init() {}
+
+    var pendingCap: Int { max(1 << 20, memoryCap) / 2 }
+}

@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RunLog
+
+/// Logs rows through the Swift logger into run RUN_ID under ROOT: row `s`
+/// is step `s` with `a` = s and `b` = s / 2. With a ROWS count it logs that
+/// many rows, finishes and exits 0; without, it logs forever. Every 1000
+/// rows it calls `flush()` and then prints the last step flushed, so a
+/// killer knows what must be on disk.
+func runLoggerWriter(root: String, runID: String, rows: Int64?) -> Never {
+    var options = RunOptions()
+    options.writeInterval = 0.05
+    do {
+        let run = try Run(project: "crash", name: "logger", config: ["rows": rows.map { .int($0) } ?? .null], id: runID, root: root, options: options)
+        let k = run.keys("a", "b")
+        var step: Int64 = 0
+        while rows.map({ step < $0 }) ?? true {
+            run.log(k, Double(step), Double(step) / 2, step: step)
+            if step % 1000 == 999 {
+                try run.flush()
+                say("\(step)")
+            }
+            step += 1
+        }
+        run.finish(exitCode: 0)
+        say("finished \(step)")
+        exit(0)
+    } catch {
+        fail("runlog-testwriter: \(error)", code: 1)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import RunLog
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fresh directory under the system temporary directory, removed by `remove()`.
+struct TempDir {
+    let path: String
+
+    init(_ label: String = #function) {
+        let base = NSTemporaryDirectory() + "runlog-tests-" + label.filter { $0.isLetter || $0.isNumber } + "-" + UUID().uuidString.prefix(8)
+        try! FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        path = base
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Options for tests: errors collected instead of printed, quick writes.
+func testOptions(_ errors: ErrorLines? = nil) -> RunOptions {
+    var o = RunOptions()
+    o.mode = .enabled
+    o.writeInterval = 0.05
+    let sink = errors ?? ErrorLines()
+    o.onError = { sink.append($0) }
+    return o
+}
+
+/// Lines reported through `RunOptions.onError`.
+final class ErrorLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+    func append(_ line: String) { lock.withLock { storage.append(line) } }
+    var lines: [String] { lock.withLock { storage } }
+}
+
+/// Everything read back from one log file.
+struct ReadLog {
+    var header: FileHeader
+    var records: [Record] = []
+    var damage: [LogReader.Damage] = []
+    var tail: LogReader.Tail?
+
+    init(path: String) throws {
+        let reader = try LogReader(path: path)
+        header = reader.header
+        var damage: [LogReader.Damage] = []
+        reader.onDamage = { damage.append($0) }
+        while let frame = try reader.next() { records.append(contentsOf: frame.records) }
+        tail = try reader.tail()
+        self.damage = damage
+    }
+
+    /// Metrics rows in order: step, and values by key.
+    var rows: [(step: Int64, values: [String: Double])] {
+        var out: [(Int64, [String: Double])] = []
+        for case .metrics(let block) in records {
+            block.forEachRow { step, _, values in
+                out.append((step, Dictionary(values.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })))
+            }
+        }
+        return out
+    }
+}
+
+/// The logs of a run, in reading order.
+func readRun(_ run: RunDirectory) throws -> [ReadLog] {
+    try run.segments().map { try ReadLog(path: $0.path) }
+}
+
+/// The built `RunLogTestWriter` executable, next to the test bundle.
+func testWriterPath() -> String {
+    let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for dir in [here, here.deletingLastPathComponent()] {
+        let candidate = dir.appendingPathComponent("RunLogTestWriter").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return package.appendingPathComponent(".build/debug/RunLogTestWriter").path
+}
+
+/// A child process whose stdout lines can be read as they come.
+final class Child {
+    let process = Process()
+    private let pipe = Pipe()
+    private var buffer = Data()
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: testWriterPath())
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = pipe
+        try process.run()
+    }
+
+    /// The next line of output, or nil at the end of output.
+    func readLine() -> String? {
+        while true {
+            if let nl = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...nl)
+                return line
+            }
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
