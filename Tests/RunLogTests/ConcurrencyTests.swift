@@ -1,0 +1,67 @@
+import Foundation
+import RunLog
+import Testing
+
+@Suite struct ConcurrencyTests {
+    /// Eight threads log 20,000 rows each, half through registered keys and
+    /// half through dictionaries, with a small memory cap so that callers
+    /// wait for the writer; every row must come back exactly once with its values.
+    @Test func manyThreadsLoggingLoseAndDuplicateNothing() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var options = testOptions()
+        options.memoryCap = 1 << 20
+        let run = try Run(id: "threads", root: dir.path, options: options)
+        let threads = 8
+        let perThread = 20_000
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let k = run.keys("thread", "i", "t\(t)")
+            for i in 0..<perThread {
+                let step = Int64(t * perThread + i)
+                if i % 2 == 0 {
+                    run.log(k, Double(t), Double(i), Double(i) * 0.5, step: step)
+                } else {
+                    run.log(["thread": Double(t), "i": Double(i), "t\(t)": Double(i) * 0.5], step: step)
+                }
+                if i % 5000 == 0 { run.summary["progress/t\(t)"] = .int(Int64(i)) }
+            }
+        }
+        #expect(run.finish())
+        #expect(run.stats.droppedRows == 0)
+        let rows = try readRun(run.directory!)[0].rows
+        #expect(rows.count == threads * perThread)
+        var seen = Set<Int64>()
+        var perThreadOrder = [Int](repeating: -1, count: threads)
+        for row in rows {
+            #expect(seen.insert(row.step).inserted, "step \(row.step) appears twice")
+            let t = Int(row.values["thread"] ?? -1)
+            let i = Int(row.values["i"] ?? -1)
+            #expect(row.step == Int64(t * perThread + i))
+            #expect(row.values["t\(t)"] == Double(i) * 0.5 && row.values.count == 3)
+            if (0..<threads).contains(t) {
+                #expect(i > perThreadOrder[t], "rows of one thread keep their order")
+                perThreadOrder[t] = i
+            }
+        }
+        #expect(seen.count == threads * perThread)
+    }
+
+    @Test func flushFromManyThreadsReturnsWithTheirRowsDurable() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var options = testOptions()
+        options.writeInterval = 30  // only flush() can make rows reach the file
+        options.sync = .never
+        let run = try Run(id: "flushes", root: dir.path, options: options)
+        defer { run.finish() }
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            for i in 0..<50 {
+                run.log(["t\(t)": Double(i)], step: Int64(i))
+                try! run.flush()
+            }
+        }
+        let rows = try ReadLog(path: run.logPath!).rows
+        #expect(rows.count == 200)
+        #expect(run.stats.durable == run.stats.logged)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import RunLog
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct CrashTests {
+    /// A logging process is killed with SIGKILL at a random moment after it
+    /// reported a flush; the run reads as crashed and every row up to the
+    /// last flush is there, correct, exactly once.
+    @Test(arguments: 1...4) func killNineKeepsEverythingFlushed(iteration: Int) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let child = try Child(["logger", dir.path, "crash\(iteration)"])
+        var lastFlushed: Int64 = -1
+        let flushes = Int.random(in: 1...6)
+        for _ in 0..<flushes {
+            guard let line = child.readLine(), let step = Int64(line) else { break }
+            lastFlushed = step
+        }
+        usleep(UInt32.random(in: 0...30_000))
+        child.kill9()
+        #expect(lastFlushed >= 999)
+
+        let run = RunDirectory(path: dir.path + "/crash\(iteration)")
+        let (status, ranks) = try run.status()
+        #expect(status == .crashed)
+        #expect(ranks.first?.reason.contains("gone") == true)
+        let log = try ReadLog(path: run.logsPath + "/a0001-r0000-s0000.rlog")
+        #expect(log.damage.isEmpty)
+        #expect(!log.records.contains { $0.kind == 8 }, "a killed process writes no run end")
+        let rows = log.rows
+        #expect(rows.count >= Int(lastFlushed) + 1)
+        for (i, row) in rows.enumerated() {
+            #expect(row.step == Int64(i))
+            #expect(row.values == ["a": Double(i), "b": Double(i) / 2])
+        }
+    }
+
+    @Test func aChildThatFinishesReadsAsFinished() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let child = try Child(["logger", dir.path, "done", "2500"])
+        var last = ""
+        while let line = child.readLine() { last = line }
+        child.process.waitUntilExit()
+        #expect(child.process.terminationStatus == 0)
+        #expect(last == "finished 2500")
+        let run = RunDirectory(path: dir.path + "/done")
+        #expect(try run.status().0 == .finished)
+        #expect(try ReadLog(path: try run.segments()[0].path).rows.count == 2500)
+    }
+
+    @Test func disabledByEnvironmentCreatesNothing() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let child = try Child(["logger", dir.path, "off", "3000"], environment: ["RUNLOG_MODE": "disabled"])
+        var last = ""
+        while let line = child.readLine() { last = line }
+        child.process.waitUntilExit()
+        #expect(child.process.terminationStatus == 0 && last == "finished 3000")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+}
