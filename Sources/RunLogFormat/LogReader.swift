@@ -21,6 +21,12 @@ public final class LogReader {
         public var length: Int64
         public var reason: String
 
+        public init(offset: Int64, length: Int64, reason: String) {
+            self.offset = offset
+            self.length = length
+            self.reason = reason
+        }
+
         public var description: String { "offset \(offset): \(length) bytes dropped: \(reason)" }
     }
 
@@ -38,6 +44,12 @@ public final class LogReader {
         public var offset: Int64
         public var length: Int64
         public var reason: String
+        public init(offset: Int64, length: Int64, reason: String) {
+            self.offset = offset
+            self.length = length
+            self.reason = reason
+        }
+
         public var description: String { "\(length) bytes at offset \(offset) not yet a frame: \(reason)" }
     }
 
