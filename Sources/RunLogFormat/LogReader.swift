@@ -201,7 +201,10 @@ public final class LogReader {
     /// Makes the window cover `[position, position + count)`; false at end of data.
     private func ensure(_ position: Int64, _ count: Int) throws -> Bool {
         if position >= windowStart, position + Int64(count) <= windowStart + Int64(window.count) { return true }
-        let want = max(count, Self.chunk)
+        // Read at least `count`, ahead up to a chunk, but never past the end of the data.
+        let available = try source.size() - position
+        guard available >= Int64(count) else { return false }
+        let want = max(count, Int(min(Int64(Self.chunk), available)))
         if window.count != want { window = [UInt8](repeating: 0, count: want) }
         let n = try window.withUnsafeMutableBytes { try source.read(into: $0, at: position) }
         windowStart = position
