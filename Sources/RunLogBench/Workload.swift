@@ -1,0 +1,103 @@
+import Foundation
+
+/// The synthetic training curves the benchmarks share.
+///
+/// Workload A: `steps` steps of 4 float64 scalars: a decaying noisy loss, a
+/// rising accuracy, a cosine learning rate from 3e-4, and a log-normal
+/// gradient norm. Deterministic for a given seed.
+struct WorkloadA {
+    static let keys = ["loss", "accuracy", "lr", "grad_norm"]
+    let steps: Int
+    private(set) var loss: [Double] = []
+    private(set) var accuracy: [Double] = []
+    private(set) var lr: [Double] = []
+    private(set) var gradNorm: [Double] = []
+
+    init(steps: Int, seed: UInt64 = 1) {
+        self.steps = steps
+        var rng = BenchRandom(seed: seed)
+        let n = Double(steps)
+        loss.reserveCapacity(steps)
+        for i in 0..<steps {
+            let x = Double(i)
+            loss.append(2.5 * exp(-x / (n / 4)) + 0.1 + 0.05 * rng.gaussian())
+            accuracy.append(min(1, max(0, 1 - 0.9 * exp(-x / (n / 5)) + 0.01 * rng.gaussian())))
+            lr.append(3e-4 * 0.5 * (1 + cos(Double.pi * x / n)))
+            gradNorm.append(exp(0.5 * rng.gaussian()))
+        }
+    }
+
+    /// The 4 values of step `i`, in `keys` order.
+    func row(_ i: Int) -> (Double, Double, Double, Double) { (loss[i], accuracy[i], lr[i], gradNorm[i]) }
+}
+
+/// Values for histogram benchmarks: `count` normally distributed float32 weights.
+func weights(count: Int, seed: UInt64) -> [Float] {
+    var rng = BenchRandom(seed: seed)
+    return (0..<count).map { _ in Float(0.05 * rng.gaussian()) }
+}
+
+struct BenchRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+    /// Standard normal (Box-Muller).
+    mutating func gaussian() -> Double {
+        let u = max(uniform(), 1e-300)
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * uniform())
+    }
+}
+
+/// Timing helpers: wall seconds and process CPU seconds.
+enum Clock {
+    static func wall() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    static func cpu() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// The median of `repetitions` runs of `body`, with the min and max, in seconds.
+    static func measure(repetitions: Int, _ body: () throws -> Void) rethrows -> (median: Double, min: Double, max: Double) {
+        var times: [Double] = []
+        for _ in 0..<repetitions {
+            let t = wall()
+            try body()
+            times.append(wall() - t)
+        }
+        times.sort()
+        return (times[times.count / 2], times.first!, times.last!)
+    }
+}
+
+/// Formats a figure with a thousands separator and fixed decimals, locale-independently.
+func figure(_ x: Double, decimals: Int = 0) -> String {
+    let s = String(format: "%.\(decimals)f", x)
+    let parts = s.split(separator: ".", maxSplits: 1)
+    var intPart = String(parts[0])
+    let negative = intPart.hasPrefix("-")
+    if negative { intPart.removeFirst() }
+    var grouped = ""
+    for (i, c) in intPart.reversed().enumerated() {
+        if i > 0 && i % 3 == 0 { grouped.append(",") }
+        grouped.append(c)
+    }
+    let result = (negative ? "-" : "") + String(grouped.reversed())
+    return parts.count > 1 ? result + "." + parts[1] : result
+}
