@@ -1,0 +1,116 @@
+"""`Histogram`: a summary of many values, logged inside `Run.log`."""
+
+import math
+
+from . import records
+
+try:
+    import numpy as _np
+except ImportError:  # pragma: no cover - numpy is optional
+    _np = None
+
+# Bins per histogram: keeps a record well under the 16 MiB limit.
+MAX_BINS = 1 << 19
+
+
+class Histogram:
+    """Bins and statistics of `values` (a sequence, numpy array or torch
+    tensor), computed when the histogram is made: the values may change
+    afterwards. Bins are `num_bins` uniform bins from the smallest to the
+    largest finite value (the last bin includes it); NaN and infinities are
+    counted in `nonfinite` and in no bin. `np_histogram=(counts, edges)`
+    takes bins already computed, like `wandb.Histogram`.
+
+    Attributes: `counts`, `low`, `high`, `edges` (None for uniform bins),
+    `count`, `min`, `max`, `sum`, `sum_squares`, `nonfinite`.
+    """
+
+    __slots__ = ("counts", "low", "high", "edges", "count", "min", "max", "sum", "sum_squares", "nonfinite")
+
+    def __init__(self, values=None, num_bins=64, np_histogram=None):
+        if not 1 <= int(num_bins) <= MAX_BINS:
+            raise ValueError(f"num_bins must be between 1 and {MAX_BINS}")
+        self.edges = None
+        self.low = self.high = 0.0
+        self.count = self.nonfinite = 0
+        self.min = self.max = self.sum = self.sum_squares = 0.0
+        if np_histogram is not None:
+            counts, edges = np_histogram
+            self.counts = [int(c) for c in counts]
+            self.edges = [float(e) for e in edges]
+            if not 1 <= len(self.counts) <= MAX_BINS or len(self.edges) != len(self.counts) + 1:
+                raise ValueError("np_histogram needs b >= 1 counts and b + 1 edges")
+            if any(b < a for a, b in zip(self.edges, self.edges[1:])):
+                raise ValueError("np_histogram edges must ascend")
+            self.count = sum(self.counts)
+            return
+        if values is None:
+            raise ValueError("Histogram needs values or np_histogram")
+        if hasattr(values, "detach") and hasattr(values, "cpu"):  # a torch tensor
+            t = values.detach()
+            if t.is_floating_point() and t.element_size() < 4:  # half, bfloat16: no numpy twin
+                t = t.float()
+            t = t.cpu()
+            values = t.numpy() if _np is not None else t.flatten().tolist()
+        if _np is not None:
+            self._from_numpy(_np.asarray(values), int(num_bins))
+        else:
+            self._from_sequence(values, int(num_bins))
+
+    def _from_numpy(self, a, bins):
+        np = _np
+        a = a.ravel()
+        if a.dtype.kind not in "fiu":
+            a = a.astype(np.float64)
+        n = a.size
+        if n == 0:
+            self.counts = [0] * bins
+            return
+        lo, hi = a.min(), a.max()
+        if a.dtype.kind == "f" and not (math.isfinite(lo) and math.isfinite(hi)):
+            a = a[np.isfinite(a)]
+            self.nonfinite = n - a.size
+            if a.size == 0:
+                self.counts = [0] * bins
+                return
+            lo, hi = a.min(), a.max()
+        lo, hi = float(lo), float(hi)
+        low, high = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+        counts, _ = np.histogram(a, bins=bins, range=(low, high))
+        a64 = a.astype(np.float64, copy=False)
+        self.counts = counts.tolist()
+        self.low, self.high = low, high
+        self.count = int(a.size)
+        self.min, self.max = lo, hi
+        self.sum = float(a64.sum())
+        self.sum_squares = float(np.dot(a64, a64))
+
+    def _from_sequence(self, values, bins):
+        xs = [float(v) for v in values]
+        finite = [x for x in xs if math.isfinite(x)]
+        self.nonfinite = len(xs) - len(finite)
+        self.counts = [0] * bins
+        if not finite:
+            return
+        lo, hi = min(finite), max(finite)
+        low, high = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+        scale = bins / (high - low)
+        counts = self.counts
+        for x in finite:
+            i = int((x - low) * scale)
+            counts[i if i < bins else bins - 1] += 1
+        self.low, self.high = low, high
+        self.count = len(finite)
+        self.min, self.max = lo, hi
+        self.sum = math.fsum(finite)
+        self.sum_squares = math.fsum(x * x for x in finite)
+
+    def record(self, key, step, time):
+        """The histogram record of this histogram logged as `key`."""
+        return records.Histogram(
+            key=key, step=step, time=time, counts=self.counts, low=self.low, high=self.high, edges=self.edges,
+            count=self.count, min=self.min, max=self.max, sum=self.sum, sum_squares=self.sum_squares,
+            nonfinite=self.nonfinite)
+
+    def __repr__(self):
+        return f"Histogram(count={self.count}, bins={len(self.counts)}, min={self.min}, max={self.max})"

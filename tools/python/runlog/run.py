@@ -1,0 +1,405 @@
+"""`Run`: the object training code logs to, and `init` that makes one."""
+
+import hashlib
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+
+from . import _lifecycle
+from ._writer import WAKE_AT, BackgroundWriter
+from .histogram import Histogram
+from .logfile import FRAME_TARGET, MAX_CONTENT, FileHeader, LogFileWriter, is_valid_run_id
+from .records import FAILED, FINISHED, KILLED, Checkpoint, Config, RunEnd, RunStart, Summary, Tags
+from .rundir import (LiveFile, env_int, existing_attempts, fsync_dir, live_name, log_name, new_run_id, root_dir,
+                     safe_name)
+
+__version__ = "0.1.0"
+WRITER = f"runlog-python/{__version__}"
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _now_us():
+    return time.time_ns() // 1000
+
+
+class RunError(Exception):
+    """A run that cannot be created or written."""
+
+
+def init(project="", name="", config=None, tags=None, notes="", group="", dir=None, id=None, resume=None, **options):
+    """Starts a run (or a new attempt of run `id`) and returns its `Run`.
+
+    The run lives in `dir` (else $RUNLOG_DIR, else ./runlogs) under its id
+    (`id`, else 8 random characters). An existing id continues that run with a
+    new attempt; `resume="never"` refuses an existing id, `resume="must"` a
+    missing one. Options: `attempt`, `rank` (else $RUNLOG_RANK, $RANK,
+    $SLURM_PROCID, else 0), `world_size`, `flush_interval` (seconds a logged
+    value may wait before it is written, default 1), `heartbeat_interval`
+    (default 5), `frame_target` (content bytes per frame, default 64 KiB).
+    """
+    return Run(project=project, name=name, config=config, tags=tags, notes=notes, group=group, dir=dir, id=id,
+               resume=resume, **options)
+
+
+class Run:
+    """A run being written. Thread-safe. See `init` for the arguments."""
+
+    def __init__(self, project="", name="", config=None, tags=None, notes="", group="", dir=None, id=None,
+                 resume=None, attempt=None, rank=None, world_size=None, flush_interval=1.0,
+                 heartbeat_interval=5.0, frame_target=FRAME_TARGET):
+        run_id = id if id is not None else new_run_id()
+        if not is_valid_run_id(run_id) or run_id.startswith("."):
+            raise ValueError(f"run id {run_id!r} must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
+        if not 1024 <= frame_target <= MAX_CONTENT:
+            raise ValueError("frame_target must be between 1 KiB and 16 MiB")
+        self.id = run_id
+        self.project, self.name, self.group = project or "", name or "", group or ""
+        self.rank = rank if rank is not None else (env_int("RUNLOG_RANK", "RANK", "SLURM_PROCID") or 0)
+        world = world_size if world_size is not None else env_int("WORLD_SIZE", "SLURM_NTASKS")
+        self.root = root_dir(dir)
+        self.dir = os.path.join(self.root, run_id)
+        logs = os.path.join(self.dir, "logs")
+        exists = os.path.isdir(logs) and bool(existing_attempts(logs, self.rank) or os.listdir(logs))
+        if resume == "never" and exists:
+            raise RunError(f"run {run_id} already exists in {self.root} (resume='never')")
+        if resume == "must" and not exists:
+            raise RunError(f"run {run_id} does not exist in {self.root} (resume='must')")
+        os.makedirs(logs, exist_ok=True)
+        explicit = attempt if attempt is not None else env_int("RUNLOG_ATTEMPT")
+        self._log, self.attempt = self._create_log(logs, explicit)
+        self.path = self._log.path
+        try:
+            self._live = LiveFile(os.path.join(logs, live_name(self.attempt, self.rank)), heartbeat_interval)
+        except BaseException:
+            self._log.close()
+            raise
+        self._tags = list(dict.fromkeys(tags or []))
+        self._notes = notes or ""
+        self._step = 0
+        self._last_step = None
+        self._closed = False
+        self._finish_lock = threading.Lock()
+        self._warned_keys = set()
+        self._best = {}
+        self.config = ConfigView(self, Config)
+        self.summary = ConfigView(self, Summary)
+        start = RunStart(
+            run_id=run_id, project=self.project, name=self.name, group=self.group, tags=self._tags, notes=self._notes,
+            host=socket.gethostname(), pid=os.getpid(), start_time=_now_us(), attempt=self.attempt, rank=self.rank,
+            world_size=world or 0, job_id=os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID") or "",
+            argv=[str(a) for a in sys.argv], writer=WRITER)
+        self._writer = BackgroundWriter(self._log, self._live, flush_interval, heartbeat_interval, frame_target)
+        self._writer.pending.append(start.encode())
+        if config:
+            self.config.update(config)
+        self._writer.sync()  # the run start is on disk before training begins
+        _lifecycle.register(self)
+
+    def _create_log(self, logs, explicit):
+        """Claims the attempt by creating its log exclusively."""
+        attempt = explicit if explicit is not None else max(existing_attempts(logs, self.rank), default=0) + 1
+        while True:
+            path = os.path.join(logs, log_name(attempt, self.rank))
+            header = FileHeader(self.id, attempt, self.rank, 0, _now_us(), WRITER)
+            try:
+                return LogFileWriter(path, header), attempt
+            except FileExistsError:
+                if explicit is not None:
+                    raise RunError(f"attempt {attempt} of run {self.id} rank {self.rank} exists: {path}") from None
+                attempt += 1
+
+    # ------------------------------------------------------------ logging
+
+    @property
+    def step(self):
+        """The step the next `log` without a step will use: one more than the
+        highest step logged so far (0 at the start)."""
+        return self._step
+
+    def log(self, data, step=None, commit=None):
+        """Logs the scalars and histograms of `data` at `step` (default:
+        `run.step`). Every call is kept, also with a step lower than an
+        earlier one. Numbers (Python, numpy, 0-d tensors) become metrics;
+        `Histogram`s and arrays with several values become histograms; nested
+        dicts are flattened with `/`. `commit` is accepted for W&B
+        compatibility and ignored: nothing is held back."""
+        t = time.time_ns() // 1000
+        hists = None
+        for k, v in data.items():
+            tv = type(v)
+            if (tv is not float and tv is not int) or type(k) is not str or not k:
+                scalars, hists = {}, []
+                self._flatten(data, "", scalars, hists)
+                break
+        else:
+            scalars = dict(data)
+        if step is not None and (type(step) is not int or not _I64_MIN <= step <= _I64_MAX):
+            step = _checked_step(step)
+        self._append(step, t, scalars, hists)
+
+    def _append(self, step, t, scalars, hists):
+        """Appends one row (and its histograms) to the pending list."""
+        if self._closed:
+            raise RunError(f"run {self.id} is finished; log() after finish()")
+        w = self._writer
+        with w.lock:
+            if step is None:
+                step = self._step
+            if step >= self._step:
+                self._step = step + 1
+            self._last_step = step
+            if scalars:
+                w.pending.append((step, t, scalars))
+            if hists:
+                for key, h in hists:
+                    w.pending.append(h.record(key, step, t).encode())
+            if len(w.pending) >= WAKE_AT:
+                w.wake.set()
+        if w.error is not None:
+            raise w.error
+
+    def _flatten(self, data, prefix, scalars, hists):
+        for k, v in data.items():
+            key = prefix + str(k)
+            if not key:
+                raise ValueError("metric keys must be non-empty")
+            if isinstance(v, Mapping):
+                self._flatten(v, key + "/", scalars, hists)
+            elif isinstance(v, Histogram):
+                hists.append((key, v))
+            elif isinstance(v, (int, float)):  # bool too
+                scalars[key] = float(v)
+            else:
+                size = _size(v)
+                if size == 1:
+                    scalars[key] = float(v.item())
+                elif size is not None:
+                    hists.append((key, Histogram(v)))
+                else:
+                    try:
+                        scalars[key] = float(v)  # other numbers: Decimal, Fraction, ...
+                    except (TypeError, ValueError):
+                        if key not in self._warned_keys:
+                            self._warned_keys.add(key)
+                            warnings.warn(f"runlog: {key!r} is a {type(v).__name__}, not a number or histogram; "
+                                          "not logged (put text in config or summary)", stacklevel=4)
+
+    def _enqueue(self, record):
+        if self._closed:
+            raise RunError(f"run {self.id} is finished")
+        with self._writer.lock:
+            self._writer.pending.append(record.encode())
+        self._writer.wake.set()
+
+    # ------------------------------------------------------------ tags, notes
+
+    @property
+    def tags(self):
+        return tuple(self._tags)
+
+    @tags.setter
+    def tags(self, new):
+        new = list(dict.fromkeys(new))
+        add = [t for t in new if t not in self._tags]
+        remove = [t for t in self._tags if t not in new]
+        self._tags = new
+        if add or remove:
+            self._enqueue(Tags(add=add, remove=remove))
+
+    @property
+    def notes(self):
+        return self._notes
+
+    @notes.setter
+    def notes(self, text):
+        self._notes = str(text)
+        self._enqueue(Tags(notes=self._notes))
+
+    # ------------------------------------------------------------ checkpoints
+
+    def save_checkpoint(self, path, name=None, aliases=None, metadata=None, step=None):
+        """Copies the file `path` into the run directory
+        (`checkpoints/<name>/<step>-<file name>`), durably, then records it
+        with its SHA-256. Returns the record's path, relative to `run.dir`.
+        `step` defaults to the last step logged; `name` to the file's stem."""
+        base = os.path.basename(path)
+        name = safe_name(name or os.path.splitext(base)[0])
+        tmp = self._checkpoint_tmp()
+        digest = hashlib.sha256()
+        size = 0
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            while True:
+                chunk = src.read(1 << 20)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        return self._commit_checkpoint(tmp, base, name, size, digest.digest(), aliases, metadata, step)
+
+    def _checkpoint_tmp(self):
+        folder = os.path.join(self.dir, "checkpoints")
+        os.makedirs(folder, exist_ok=True)
+        return os.path.join(folder, f".tmp-{secrets.token_hex(8)}")
+
+    def _commit_checkpoint(self, tmp, file_name, name, size, sha256, aliases, metadata, step):
+        """Renames the complete, fsynced file `tmp` into place and writes its record."""
+        if step is None:
+            step = self._last_step if self._last_step is not None else 0
+        folder = os.path.join(self.dir, "checkpoints", name)
+        os.makedirs(folder, exist_ok=True)
+        file_name = safe_name(file_name)
+        target = os.path.join(folder, f"{step}-{file_name}")
+        k = 2
+        while os.path.exists(target):
+            target = os.path.join(folder, f"{step}-{k}-{file_name}")
+            k += 1
+        os.rename(tmp, target)
+        fsync_dir(folder)
+        fsync_dir(os.path.dirname(folder))
+        rel = os.path.relpath(target, self.dir).replace(os.sep, "/")
+        meta = list(dict(metadata or {}).items())
+        self._enqueue(Checkpoint(name=name, step=int(step), time=_now_us(), path=rel, size=size, sha256=sha256,
+                                 aliases=list(aliases or []), metadata=meta))
+        self._writer.sync()
+        return rel
+
+    # ------------------------------------------------------------ models
+
+    def watch(self, model, log="gradients", log_freq=1000):
+        """Logs histograms of `model`'s gradients (`log="gradients"`),
+        parameters (`"parameters"`) or both (`"all"`) every `log_freq`
+        backward passes, at `run.step`, as `gradients/<name>` and
+        `parameters/<name>`. Returns a handle whose `remove()` stops it."""
+        from .watch import watch
+
+        return watch(self, model, log=log, log_freq=log_freq)
+
+    # ------------------------------------------------------------ ending
+
+    def flush(self):
+        """Blocks until everything logged so far is written and fsynced."""
+        self._writer.sync()
+
+    def finish(self, exit_code=0, status=None, message=""):
+        """Writes the run end (finished for exit code 0, else failed), makes
+        it durable and removes the liveness file. Idempotent."""
+        with self._finish_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if status is None:
+            status = FINISHED if exit_code == 0 else FAILED
+        with self._writer.lock:
+            self._writer.pending.append(
+                RunEnd(status=status, exit_code=int(exit_code), end_time=_now_us(), message=message).encode())
+        self._writer.stop()
+        _lifecycle.unregister(self)
+        self._log.close()
+        if self._writer.error is None:
+            self._live.remove()
+        else:
+            self._live.abandon()
+            raise self._writer.error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.finish()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish(exit_code=130, status=KILLED, message="KeyboardInterrupt")
+        else:
+            self.finish(exit_code=1, message=f"{exc_type.__name__}: {exc}")
+        return False
+
+    def __repr__(self):
+        return f"Run(id={self.id!r}, attempt={self.attempt}, rank={self.rank}, dir={self.dir!r})"
+
+
+def _checked_step(step):
+    try:
+        step = int(step.__index__())
+    except (AttributeError, TypeError):
+        raise TypeError(f"step must be an integer, got {type(step).__name__}") from None
+    if not _I64_MIN <= step <= _I64_MAX:
+        raise ValueError(f"step {step} does not fit in 64 bits")
+    return step
+
+
+def _size(v):
+    """Number of elements of a numpy array or torch tensor, else None."""
+    numel = getattr(v, "numel", None)
+    if callable(numel):
+        return numel()
+    size = getattr(v, "size", None)
+    if isinstance(size, int) and hasattr(v, "dtype"):
+        return size
+    return None
+
+
+class ConfigView(Mapping):
+    """`run.config` and `run.summary`: a mapping whose updates are written as
+    config or summary records (merged by spec section 4.0's rule)."""
+
+    def __init__(self, run, record_type):
+        object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_type", record_type)
+        object.__setattr__(self, "_data", {})
+
+    def update(self, d=None, allow_val_change=None, **kwargs):
+        items = {}
+        if d is not None:
+            if not isinstance(d, Mapping) and hasattr(d, "__dict__"):  # argparse.Namespace and the like
+                d = vars(d)
+            items.update(d)
+        items.update(kwargs)
+        if not items:
+            return
+        items = {str(k): v for k, v in items.items()}
+        _merge(self._data, items)
+        if self._run.rank == 0:  # rank 0 describes the run (spec/run-directory.md section 2)
+            self._run._enqueue(self._type(list(items.items())))
+
+    def __setitem__(self, key, value):
+        self.update({key: value})
+
+    def __setattr__(self, key, value):
+        self.update({key: value})
+
+    def __getattr__(self, key):
+        try:
+            return self._data[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def as_dict(self):
+        return dict(self._data)
+
+    def __repr__(self):
+        return repr(self._data)
+
+
+def _merge(state, updates):
+    for k, v in updates.items():
+        if isinstance(v, Mapping) and isinstance(state.get(k), dict):
+            _merge(state[k], v)
+        else:
+            state[k] = dict(v) if isinstance(v, Mapping) else v
