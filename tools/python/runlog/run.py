@@ -85,7 +85,6 @@ class Run:
         self._closed = False
         self._finish_lock = threading.Lock()
         self._warned_keys = set()
-        self._best = {}
         self.config = ConfigView(self, Config)
         self.summary = ConfigView(self, Summary)
         start = RunStart(
@@ -142,17 +141,19 @@ class Run:
             step = _checked_step(step)
         self._append(step, t, scalars, hists)
 
-    def _append(self, step, t, scalars, hists):
-        """Appends one row (and its histograms) to the pending list."""
+    def _append(self, step, t, scalars, hists, advance=True):
+        """Appends one row (and its histograms) to the pending list. With
+        `advance` false, a row without a step goes to `run.step` and leaves it there."""
         if self._closed:
             raise RunError(f"run {self.id} is finished; log() after finish()")
         w = self._writer
         with w.lock:
             if step is None:
                 step = self._step
-            if step >= self._step:
-                self._step = step + 1
-            self._last_step = step
+            if advance:
+                if step >= self._step:
+                    self._step = step + 1
+                self._last_step = step
             if scalars:
                 w.pending.append((step, t, scalars))
             if hists:
@@ -256,12 +257,15 @@ class Run:
         folder = os.path.join(self.dir, "checkpoints", name)
         os.makedirs(folder, exist_ok=True)
         file_name = safe_name(file_name)
-        target = os.path.join(folder, f"{step}-{file_name}")
-        k = 2
-        while os.path.exists(target):
-            target = os.path.join(folder, f"{step}-{k}-{file_name}")
-            k += 1
-        os.rename(tmp, target)
+        k = 0
+        while True:  # link, not rename: never replaces a file already there
+            target = os.path.join(folder, (f"{step}.{k}" if k else f"{step}") + "-" + file_name)
+            try:
+                os.link(tmp, target)
+                break
+            except FileExistsError:
+                k += 1
+        os.unlink(tmp)
         fsync_dir(folder)
         fsync_dir(os.path.dirname(folder))
         rel = os.path.relpath(target, self.dir).replace(os.sep, "/")

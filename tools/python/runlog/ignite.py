@@ -1,0 +1,197 @@
+"""PyTorch Ignite handlers that log to runlog, drop-in for
+`ignite.handlers.wandb_logger`:
+
+    from runlog.ignite import RunLogLogger          # was: WandBLogger
+    logger = RunLogLogger(project="mnist", name="cnn", config={...}, tags=[...])
+    logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="training",
+                                 output_transform=lambda loss: {"loss": loss})
+    logger.attach_output_handler(evaluator, Events.EPOCH_COMPLETED, tag="validation",
+                                 metric_names=["accuracy"], global_step_transform=lambda *_: trainer.state.iteration)
+    logger.attach_opt_params_handler(trainer, Events.ITERATION_STARTED, optimizer=optimizer)
+    logger.watch(model)
+    Checkpoint({"model": model}, RunLogSaver(logger), n_saved=2, score_name="accuracy", ...)
+
+Keys and default steps are ignite's: `<tag>/<metric>`, `<tag>/lr/group_<i>`,
+`weights_norm/<module>/<param>`, `grads/<module>/<param>`; the engine's
+iteration for ITERATION_* events and its epoch for EPOCH_* events.
+"""
+
+import hashlib
+import os
+
+import ignite.distributed as idist
+from ignite.handlers.base_logger import (BaseLogger, BaseOptimizerParamsHandler, BaseOutputHandler,
+                                         BaseWeightsHandler, BaseWeightsScalarHandler)
+from ignite.handlers.checkpoint import BaseSaveHandler
+from ignite.handlers.utils import global_step_from_engine  # noqa: F401 - re-exported like ignite's loggers
+
+from .histogram import Histogram
+from .rundir import safe_name
+from .run import Run, init
+
+__all__ = ["RunLogLogger", "OutputHandler", "OptimizerParamsHandler", "WeightsScalarHandler", "GradsScalarHandler",
+           "WeightsHistHandler", "GradsHistHandler", "RunLogSaver", "global_step_from_engine"]
+
+
+class RunLogLogger(BaseLogger):
+    """An ignite logger writing a runlog run. Takes `runlog.init`'s
+    arguments; other attributes (`log`, `config`, `summary`, `watch`,
+    `save_checkpoint`, ...) are the run's, as `WandBLogger` passes to wandb.
+    `close()` finishes the run."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("init", None)
+        self._run = init(*args, **kwargs)
+
+    @property
+    def run(self):
+        return self._run
+
+    def __getattr__(self, attr):
+        if attr == "_run":  # not set yet: __init__ failed
+            raise AttributeError(attr)
+        return getattr(self._run, attr)
+
+    def close(self):
+        self._run.finish()
+
+    def _create_output_handler(self, *args, **kwargs):
+        return OutputHandler(*args, **kwargs)
+
+    def _create_opt_params_handler(self, *args, **kwargs):
+        return OptimizerParamsHandler(*args, **kwargs)
+
+
+def _check_logger(handler, logger):
+    if not isinstance(logger, RunLogLogger):
+        raise RuntimeError(f"Handler '{type(handler).__name__}' works only with RunLogLogger")
+
+
+def _event_step(engine, event_name):
+    return engine.state.get_event_attrib_value(event_name)
+
+
+class OutputHandler(BaseOutputHandler):
+    """Logs an engine's output, metrics and state attributes as `<tag>/<name>`
+    at `global_step_transform(engine, event_name)` (default: the engine's
+    iteration or epoch, by event)."""
+
+    def __call__(self, engine, logger, event_name):
+        _check_logger(self, logger)
+        global_step = self.global_step_transform(engine, event_name)
+        if not isinstance(global_step, int):
+            raise TypeError(
+                f"global_step must be int, got {type(global_step)}. Please check the output of global_step_transform.")
+        metrics = self._setup_output_metrics_state_attrs(engine, log_text=True, key_tuple=False)
+        logger.log(metrics, step=global_step)
+
+
+class OptimizerParamsHandler(BaseOptimizerParamsHandler):
+    """Logs `param_name` of each parameter group as `[<tag>/]<param_name>/group_<i>`."""
+
+    def __call__(self, engine, logger, event_name):
+        _check_logger(self, logger)
+        prefix = f"{self.tag}/" if self.tag else ""
+        params = {f"{prefix}{self.param_name}/group_{i}": float(group[self.param_name])
+                  for i, group in enumerate(self.optimizer.param_groups)}
+        logger.log(params, step=_event_step(engine, event_name))
+
+
+def _name(name):
+    return name.replace(".", "/")
+
+
+class WeightsScalarHandler(BaseWeightsScalarHandler):
+    """Logs `reduction(weights)` as `[<tag>/]weights_<reduction>/<module>/<param>`."""
+
+    def __call__(self, engine, logger, event_name):
+        _check_logger(self, logger)
+        prefix = f"{self.tag}/" if self.tag else ""
+        values = {f"{prefix}weights_{self.reduction.__name__}/{_name(n)}": self.reduction(p.data)
+                  for n, p in self.weights}
+        logger.log(values, step=_event_step(engine, event_name))
+
+
+class GradsScalarHandler(BaseWeightsScalarHandler):
+    """Logs `reduction(gradient)` as `[<tag>/]grads_<reduction>/<module>/<param>`."""
+
+    def __call__(self, engine, logger, event_name):
+        _check_logger(self, logger)
+        prefix = f"{self.tag}/" if self.tag else ""
+        values = {f"{prefix}grads_{self.reduction.__name__}/{_name(n)}": self.reduction(p.grad)
+                  for n, p in self.weights if p.grad is not None}
+        logger.log(values, step=_event_step(engine, event_name))
+
+
+class WeightsHistHandler(BaseWeightsHandler):
+    """Logs a histogram of each parameter as `[<tag>/]weights/<module>/<param>`."""
+
+    def __call__(self, engine, logger, event_name):
+        _check_logger(self, logger)
+        prefix = f"{self.tag}/" if self.tag else ""
+        hists = {f"{prefix}weights/{_name(n)}": Histogram(p.data) for n, p in self.weights}
+        logger.log(hists, step=_event_step(engine, event_name))
+
+
+class GradsHistHandler(BaseWeightsHandler):
+    """Logs a histogram of each gradient as `[<tag>/]grads/<module>/<param>`."""
+
+    def __call__(self, engine, logger, event_name):
+        _check_logger(self, logger)
+        prefix = f"{self.tag}/" if self.tag else ""
+        hists = {f"{prefix}grads/{_name(n)}": Histogram(p.grad) for n, p in self.weights if p.grad is not None}
+        logger.log(hists, step=_event_step(engine, event_name))
+
+
+class RunLogSaver(BaseSaveHandler):
+    """A save handler for ignite's `Checkpoint`: writes each checkpoint into
+    the run directory (`checkpoints/<basename>/<step>-<filename>`, durably)
+    and records it with its SHA-256, aliases `latest` and, when it has the
+    highest score so far, `best`. `remove` deletes a file that `Checkpoint`
+    no longer keeps (its record stays in the log). Saves on rank 0 only, as
+    ignite's `DiskSaver`."""
+
+    def __init__(self, logger):
+        self._run = logger.run if isinstance(logger, RunLogLogger) else logger
+        if not isinstance(self._run, Run):
+            raise TypeError(f"RunLogSaver needs a RunLogLogger or a runlog Run, got {type(logger).__name__}")
+        self._saved = {}
+        self._best = {}
+
+    @idist.one_rank_only()
+    def __call__(self, checkpoint, filename, metadata=None):
+        import torch
+
+        run = self._run
+        metadata = dict(metadata or {})
+        name = metadata.get("basename") or os.path.splitext(filename)[0]
+        tmp = run._checkpoint_tmp()
+        with open(tmp, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        digest = hashlib.sha256()
+        size = 0
+        with open(tmp, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+        aliases = ["latest"]
+        priority = metadata.get("priority")
+        if metadata.get("score_name") is not None and priority is not None:
+            if name not in self._best or priority >= self._best[name]:
+                self._best[name] = priority
+                aliases.insert(0, "best")
+        meta = {"filename": filename, **{k: v for k, v in metadata.items() if k != "basename"}}
+        rel = run._commit_checkpoint(tmp, filename, safe_name(name), size, digest.digest(), aliases, meta, None)
+        self._saved[filename] = rel
+
+    @idist.one_rank_only()
+    def remove(self, filename):
+        rel = self._saved.pop(filename, None)
+        if rel is None:
+            return
+        try:
+            os.remove(os.path.join(self._run.dir, rel))
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,199 @@
+"""The Ignite handlers: key names and steps exactly as ignite's loggers give
+them, checkpoints through ignite's Checkpoint, and a real training run."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("ignite")
+
+from ignite.engine import Engine, Events  # noqa: E402
+from ignite.handlers import Checkpoint  # noqa: E402
+
+import runlog  # noqa: E402
+from runlog import canonical  # noqa: E402
+from runlog.ignite import (GradsHistHandler, GradsScalarHandler, OptimizerParamsHandler, OutputHandler,  # noqa: E402
+                           RunLogLogger, RunLogSaver, WeightsHistHandler, WeightsScalarHandler)
+
+torch.set_num_threads(1)
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "ignite_digits.py")
+
+
+def lines(run):
+    return [json.loads(x) for x in canonical.dump(runlog.LogReader(run.path)).splitlines()]
+
+
+def metric_rows(run):
+    return [(j["step"], j["values"]) for j in lines(run) if j["kind"] == "metrics"]
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+        self.out = torch.nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.out(self.fc(x))
+
+
+def make_trainer(model, optimizer):
+    def step(engine, batch):
+        optimizer.zero_grad()
+        loss = model(batch).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return Engine(step)
+
+
+@pytest.fixture
+def setup(rundir):
+    torch.manual_seed(0)
+    model = Tiny()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    logger = RunLogLogger(project="t", dir=rundir)
+    yield model, optimizer, make_trainer(model, optimizer), logger
+    logger.close()
+
+
+DATA = [torch.ones(4, 3)] * 3
+
+
+def test_output_and_optimizer_handlers_use_ignite_keys_and_default_steps(setup):
+    model, optimizer, trainer, logger = setup
+    logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="training",
+                                 output_transform=lambda loss: {"loss": loss})
+    logger.attach_output_handler(trainer, Events.EPOCH_COMPLETED, tag="epochs", state_attributes=["epoch"])
+    logger.attach_opt_params_handler(trainer, Events.ITERATION_STARTED, optimizer=optimizer)
+    logger.attach_opt_params_handler(trainer, Events.EPOCH_STARTED, optimizer=optimizer, param_name="momentum",
+                                     tag="opt")
+    trainer.run(DATA, max_epochs=2)
+    logger.close()
+    rows = metric_rows(logger.run)
+    losses = [(s, v) for s, v in rows if "training/loss" in v]
+    assert [s for s, _ in losses] == [1, 2, 3, 4, 5, 6]
+    assert [s for s, v in rows if "lr/group_0" in v] == [1, 2, 3, 4, 5, 6]
+    assert all(v["lr/group_0"] == 0.1 for s, v in rows if "lr/group_0" in v)
+    assert [(s, v) for s, v in rows if "epochs/epoch" in v] == [(1, {"epochs/epoch": 1.0}), (2, {"epochs/epoch": 2.0})]
+    assert [s for s, v in rows if "opt/momentum/group_0" in v] == [1, 2]
+
+
+def test_evaluator_metrics_land_on_the_trainer_iteration_and_are_never_dropped(setup):
+    model, optimizer, trainer, logger = setup
+    evaluator = Engine(lambda e, b: None)
+
+    @evaluator.on(Events.COMPLETED)
+    def fake_metrics(engine):
+        engine.state.metrics = {"accuracy": 0.5 + trainer.state.epoch / 10, "cm": torch.tensor([1.0, 2.0])}
+
+    logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="training",
+                                 output_transform=lambda loss: {"loss": loss})
+    logger.attach_output_handler(evaluator, Events.COMPLETED, tag="validation", metric_names="all",
+                                 global_step_transform=lambda *_: trainer.state.iteration)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: evaluator.run([0]))
+    trainer.add_event_handler(Events.EPOCH_COMPLETED(once=1), lambda _: logger.log({"late": 1.0}, step=0))
+    trainer.run(DATA, max_epochs=2)
+    logger.close()
+    rows = metric_rows(logger.run)
+    val = [(s, v) for s, v in rows if "validation/accuracy" in v]
+    assert val == [(3, {"validation/accuracy": 0.6, "validation/cm/0": 1.0, "validation/cm/1": 2.0}),
+                   (6, {"validation/accuracy": 0.7, "validation/cm/0": 1.0, "validation/cm/1": 2.0})]
+    assert (0, {"late": 1.0}) in rows  # a step lower than the current one is kept
+
+
+def test_weights_and_grads_handlers_use_ignite_names_and_whitelist(setup):
+    model, optimizer, trainer, logger = setup
+    logger.attach(trainer, WeightsScalarHandler(model), Events.ITERATION_COMPLETED)
+    logger.attach(trainer, GradsScalarHandler(model, whitelist=["out"]), Events.ITERATION_COMPLETED)
+    logger.attach(trainer, WeightsHistHandler(model, tag="m", whitelist=lambda n, p: n.endswith("weight")),
+                  Events.EPOCH_COMPLETED)
+    logger.attach(trainer, GradsHistHandler(model, whitelist=["fc"]), Events.EPOCH_COMPLETED)
+    trainer.run(DATA, max_epochs=1)
+    logger.close()
+    rows = metric_rows(logger.run)
+    assert set(rows[0][1]) == {"weights_norm/fc/weight", "weights_norm/fc/bias", "weights_norm/out/weight",
+                               "weights_norm/out/bias"}
+    assert rows[0][1]["weights_norm/fc/weight"] == pytest.approx(float(torch.norm(model.fc.weight.data)), rel=0.5)
+    assert set(rows[1][1]) == {"grads_norm/out/weight", "grads_norm/out/bias"} and rows[1][0] == 1
+    hists = [(j["key"], j["step"]) for j in lines(logger.run) if j["kind"] == "histogram"]
+    assert sorted(hists) == [("grads/fc/bias", 1), ("grads/fc/weight", 1), ("m/weights/fc/weight", 1),
+                             ("m/weights/out/weight", 1)]
+
+
+def test_handlers_refuse_other_loggers_and_bad_steps(setup):
+    model, optimizer, trainer, logger = setup
+    handler = OutputHandler("t", output_transform=lambda x: x)
+    with pytest.raises(RuntimeError, match="works only with RunLogLogger"):
+        handler(trainer, object(), Events.ITERATION_COMPLETED)
+    with pytest.raises(RuntimeError, match="works only with RunLogLogger"):
+        OptimizerParamsHandler(optimizer)(trainer, object(), Events.ITERATION_COMPLETED)
+    bad = OutputHandler("t", output_transform=lambda x: x, global_step_transform=lambda *_: 1.5)
+    trainer.state.output = 1.0
+    with pytest.raises(TypeError, match="global_step must be int"):
+        bad(trainer, logger, Events.ITERATION_COMPLETED)
+
+
+def test_checkpoint_with_runlog_saver_records_best_and_removes_old_files(setup):
+    model, optimizer, trainer, logger = setup
+    scores = iter([0.3, 0.9, 0.5, 0.95])
+    ckpt = Checkpoint({"model": model}, RunLogSaver(logger), n_saved=2, filename_prefix="best",
+                      score_function=lambda e: next(scores), score_name="acc")
+    logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="training",
+                                 output_transform=lambda loss: {"loss": loss})
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, ckpt)
+    trainer.run(DATA, max_epochs=4)
+    logger.close()
+    cks = [j for j in lines(logger.run) if j["kind"] == "checkpoint"]
+    assert [c["step"] for c in cks] == [3, 6, 9, 12]
+    assert [c["aliases"] for c in cks] == [["best", "latest"], ["best", "latest"], ["latest"], ["best", "latest"]]
+    assert cks[1]["metadata"]["score_name"] == "acc" and cks[1]["metadata"]["priority"] == 0.9
+    folder = os.path.join(logger.run.dir, "checkpoints", "best_model")
+    kept = sorted(os.listdir(folder))
+    assert kept == sorted(os.path.basename(c["path"]) for c in cks[1::2])  # n_saved=2: the two best
+    state = torch.load(os.path.join(logger.run.dir, cks[3]["path"]))
+    assert set(state) == {"fc.weight", "fc.bias", "out.weight", "out.bias"}
+
+
+def test_saver_needs_a_runlog_logger():
+    with pytest.raises(TypeError, match="RunLogSaver needs"):
+        RunLogSaver(object())
+
+
+def test_watch_logs_gradient_histograms_at_the_step_the_loss_gets(setup):
+    model, optimizer, trainer, logger = setup
+    logger.watch(model, log="all", log_freq=2)
+    for i in range(4):
+        optimizer.zero_grad()
+        model(torch.ones(2, 3)).sum().backward()
+        logger.log({"loss": float(i)})
+    logger.close()
+    hists = [(j["key"], j["step"]) for j in lines(logger.run) if j["kind"] == "histogram"]
+    assert sorted(set(hists)) == sorted((f"{kind}/{n}", s) for kind in ("gradients", "parameters")
+                                        for n in ("fc.weight", "fc.bias", "out.weight", "out.bias") for s in (1, 3))
+    assert [s for s, _ in metric_rows(logger.run)] == [0, 1, 2, 3]
+
+
+def test_example_trains_on_digits_and_logs_what_the_wandb_example_logs(rundir):
+    spec = importlib.util.spec_from_file_location("ignite_digits", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    run = example.run(epochs=1, max_iters=6, log_interval=2, dir=rundir, run_id="digits", progress=False)
+    js = lines(run)
+    assert js[1]["project"] == "ignite-digits" and js[1]["tags"] == ["pytorch-ignite", "digits"]
+    assert js[2] == {"kind": "config", "values": {"train_batch_size": 64, "val_batch_size": 256, "epochs": 1,
+                                                  "lr": 0.05, "momentum": 0.9}}
+    rows = [(j["step"], j["values"]) for j in js if j["kind"] == "metrics"]
+    assert [s for s, v in rows if "training/batchloss" in v] == [1, 2, 3, 4, 5, 6]
+    assert [s for s, v in rows if "lr/group_0" in v] == [1, 2, 3, 4, 5, 6]
+    assert [s for s, v in rows if "validation/accuracy" in v] == [6]
+    assert [s for s, v in rows if "training/accuracy" in v] == [6]
+    grads = {j["key"] for j in js if j["kind"] == "histogram"}
+    assert "gradients/conv1.weight" in grads and "gradients/fc2.bias" in grads
+    (ck,) = [j for j in js if j["kind"] == "checkpoint"]
+    assert ck["aliases"] == ["best", "latest"] and os.path.exists(os.path.join(run.dir, ck["path"]))
+    assert js[-1]["kind"] == "run_end" and js[-1]["status"] == "finished"

@@ -1,0 +1,242 @@
+"""The writer: what `runlog.init` and `Run` put on disk, read back with the
+reader; crash safety with real child processes."""
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import runlog
+from runlog import canonical
+from runlog.records import CHECKPOINT, CONFIG, HISTOGRAM, METRICS, RUN_END, RUN_START, SUMMARY, TAGS
+
+
+def rows_of(path):
+    reader = runlog.LogReader(path)
+    records = list(reader.records())
+    assert reader.damage == [] and reader.tail() is None
+    rows = [(s, dict(v)) for r in records if r.kind == METRICS for s, _, v in r.block.rows()]
+    return records, rows
+
+
+def test_logged_rows_read_back_exactly_with_lower_steps_kept(rundir):
+    run = runlog.init(project="p", name="n", dir=rundir, id="exact")
+    run.log({"loss": 0.1, "acc": 1})
+    run.log({"loss": float("nan")})
+    run.log({"val/acc": 0.75}, step=0)  # lower than the current step: kept
+    run.log({"loss": -0.0, "lr": 1e-300, "big": 2 ** 70}, step=7)
+    run.log({"after": 1.5})
+    run.finish()
+    records, rows = rows_of(run.path)
+    assert [s for s, _ in rows] == [0, 1, 0, 7, 8]
+    assert rows[0][1] == {"loss": 0.1, "acc": 1.0}
+    assert rows[1][1]["loss"] != rows[1][1]["loss"]
+    assert rows[2][1] == {"val/acc": 0.75}
+    assert rows[3][1] == {"loss": -0.0, "lr": 1e-300, "big": float(2 ** 70)}
+    assert str(rows[3][1]["loss"]) == "-0.0"
+    assert records[0].kind == RUN_START and records[-1].kind == RUN_END and records[-1].status == 1
+
+
+def test_numbers_of_other_types_nested_dicts_and_histograms_are_converted(rundir):
+    np = pytest.importorskip("numpy")
+    run = runlog.init(dir=rundir)
+    with pytest.warns(UserWarning, match="'text' is a str"):
+        run.log({"a": np.float32(0.5), "b": np.int64(3), "ok": True, "text": "hi",
+                 "nested": {"x": 1.0, "y": {"z": 2.0}}, "w": np.arange(10.0)}, step=np.int64(4))
+    run.finish()
+    records, rows = rows_of(run.path)
+    assert rows == [(4, {"a": 0.5, "b": 3.0, "ok": 1.0, "nested/x": 1.0, "nested/y/z": 2.0})]
+    (h,) = [r for r in records if r.kind == HISTOGRAM]
+    assert (h.key, h.step, h.count, h.min, h.max, sum(h.counts)) == ("w", 4, 10, 0.0, 9.0, 10)
+
+
+def test_values_that_fit_binary32_are_stored_as_binary32(rundir):
+    run = runlog.init(dir=rundir)
+    for i in range(100):
+        run.log({"f32": i / 4, "f64": i / 10})
+    run.finish()
+    reader = runlog.LogReader(run.path)
+    block = next(r.block for r in reader.records() if r.kind == METRICS)
+    body = METRICS  # the coding byte of each column says its width
+    content = next(f.content for f in runlog.LogReader(run.path).frames() if f.content[0] == body)
+    f32_col = content.index(b"\x2a\x91\x03\x02")  # 1 + 4*100 = 401 bytes, coding 2 (binary32)
+    f64_col = content.index(b"\x2a\xa1\x06\x00")  # 1 + 8*100 = 801 bytes, coding 0 (binary64)
+    assert f32_col < f64_col
+    assert block.columns[0][0] == [i / 4 for i in range(100)]
+
+
+def test_frames_stay_under_the_target_and_blocks_split(rundir):
+    run = runlog.init(dir=rundir, frame_target=4096)
+    for i in range(5000):
+        run.log({"a": i * 0.1, "b": i * 0.3, "c": 1 / (i + 1)})
+    run.finish()
+    reader = runlog.LogReader(run.path)
+    frames = list(reader.frames())
+    assert len(frames) > 10
+    assert all(len(f.content) <= 4096 for f in frames)
+    _, rows = rows_of(run.path)
+    assert [s for s, _ in rows] == list(range(5000))
+
+
+def test_config_summary_tags_and_notes_are_written_as_records(rundir):
+    run = runlog.init(dir=rundir, config={"lr": 0.1, "opt": {"name": "sgd"}}, tags=["a", "b"], notes="first")
+    run.config.update({"opt": {"momentum": 0.9}})
+    run.config.batch = 64
+    run.summary["best"] = 0.9
+    run.tags = ["b", "c"]
+    run.notes = "second"
+    assert run.config["opt"] == {"name": "sgd", "momentum": 0.9} and run.config.batch == 64
+    run.finish()
+    lines = canonical.dump(runlog.LogReader(run.path)).splitlines()
+    kinds = [json.loads(x)["kind"] for x in lines]
+    assert kinds == ["header", "run_start", "config", "config", "config", "summary", "tags", "tags", "run_end"]
+    assert json.loads(lines[1])["tags"] == ["a", "b"] and json.loads(lines[1])["notes"] == "first"
+    assert json.loads(lines[2])["values"] == {"lr": 0.1, "opt": {"name": "sgd"}}
+    assert json.loads(lines[3])["values"] == {"opt": {"momentum": 0.9}}
+    assert json.loads(lines[6]) == {"kind": "tags", "add": ["c"], "remove": ["a"], "notes": None}
+    assert json.loads(lines[7])["notes"] == "second"
+
+
+def test_checkpoint_is_copied_durably_and_recorded_with_its_hash(rundir, tmp_path):
+    src = tmp_path / "model weights.pt"
+    src.write_bytes(b"checkpoint\n" * 1000)
+    run = runlog.init(dir=rundir)
+    run.log({"loss": 1.0}, step=12)
+    rel = run.save_checkpoint(str(src), name="best model", aliases=["best"], metadata={"acc": 0.5})
+    rel2 = run.save_checkpoint(str(src), name="best model")
+    run.finish()
+    assert rel == "checkpoints/best_model/12-model_weights.pt" and rel2 == "checkpoints/best_model/12.1-model_weights.pt"
+    data = open(os.path.join(run.dir, rel), "rb").read()
+    assert data == src.read_bytes()
+    records, _ = rows_of(run.path)
+    ck = [r for r in records if r.kind == CHECKPOINT]
+    assert [c.path for c in ck] == [rel, rel2]
+    assert ck[0].sha256 == hashlib.sha256(data).digest() and ck[0].size == len(data) and ck[0].step == 12
+    assert ck[0].aliases == ["best"] and ck[0].metadata == [("acc", 0.5)]
+    assert not [n for n in os.listdir(os.path.join(run.dir, "checkpoints")) if n.startswith(".tmp")]
+
+
+def test_same_run_id_gets_a_new_attempt_and_resume_rules_hold(rundir):
+    a = runlog.init(dir=rundir, id="job-1")
+    a.finish()
+    b = runlog.init(dir=rundir, id="job-1", resume="allow")
+    b.finish()
+    assert (a.attempt, b.attempt) == (1, 2)
+    assert sorted(os.listdir(os.path.join(rundir, "job-1", "logs"))) == ["a0001-r0000-s0000.rlog", "a0002-r0000-s0000.rlog"]
+    with pytest.raises(runlog.RunError, match="already exists"):
+        runlog.init(dir=rundir, id="job-1", resume="never")
+    with pytest.raises(runlog.RunError, match="does not exist"):
+        runlog.init(dir=rundir, id="job-2", resume="must")
+    with pytest.raises(runlog.RunError, match="attempt 2 .* exists"):
+        runlog.init(dir=rundir, id="job-1", attempt=2)
+    with pytest.raises(ValueError, match="run id"):
+        runlog.init(dir=rundir, id="../escape")
+
+
+def test_rank_comes_from_the_environment(rundir, monkeypatch):
+    monkeypatch.setenv("RANK", "3")
+    run = runlog.init(dir=rundir, id="ranked", config={"x": 1})
+    run.finish()
+    assert run.path.endswith("a0001-r0003-s0000.rlog")
+    records, _ = rows_of(run.path)
+    assert records[0].rank == 3 and not [r for r in records if r.kind == CONFIG]  # rank 0 writes the config
+
+
+def test_log_after_finish_is_an_error_and_finish_is_idempotent(rundir):
+    run = runlog.init(dir=rundir)
+    run.finish()
+    run.finish()
+    with pytest.raises(runlog.RunError, match="finished"):
+        run.log({"a": 1.0})
+
+
+def test_context_manager_marks_an_exception_as_failed(rundir):
+    with pytest.raises(ZeroDivisionError):
+        with runlog.init(dir=rundir) as run:
+            1 / 0
+    records, _ = rows_of(run.path)
+    assert (records[-1].status, records[-1].exit_code) == (2, 1)
+    assert records[-1].message.startswith("ZeroDivisionError")
+
+
+# ---------------------------------------------------------------- processes
+
+CHILD = textwrap.dedent("""
+    import os, sys, time, runlog
+    run = runlog.init(dir=sys.argv[1], id="child", flush_interval=0.2)
+    for i in range(int(sys.argv[2])):
+        run.log({"i": float(i)})
+    print("logged", flush=True)
+    mode = sys.argv[3]
+    if mode == "raise":
+        raise RuntimeError("boom")
+    if mode == "exit":
+        sys.exit(0)
+    time.sleep(60)
+""")
+
+
+def spawn(rundir, n, mode):
+    return subprocess.Popen([sys.executable, "-c", CHILD, rundir, str(n), mode], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def run_end_of(rundir):
+    path = os.path.join(rundir, "child", "logs", "a0001-r0000-s0000.rlog")
+    records, rows = rows_of(path)
+    ends = [r for r in records if r.kind == RUN_END]
+    return ends[0] if ends else None, rows
+
+
+def test_kill_9_loses_nothing_logged_before_the_flush_interval(rundir):
+    child = spawn(rundir, 20000, "sleep")
+    try:
+        assert child.stdout.readline().strip() == "logged"
+        live = os.path.join(rundir, "child", "logs", "a0001-r0000.live")
+        info = json.load(open(live))
+        assert info["pid"] == child.pid and info["locked"] is True and info["version"] == 1
+        with open(live, "r+") as f:  # the writer holds the lock
+            with pytest.raises(OSError):
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        time.sleep(1.5)  # several flush intervals
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    end, rows = run_end_of(rundir)
+    assert end is None  # no goodbye: a crash
+    assert [r["i"] for _, r in rows] == [float(i) for i in range(20000)]
+    assert os.path.exists(live)
+
+
+def test_unhandled_exception_marks_the_run_failed(rundir):
+    child = spawn(rundir, 10, "raise")
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 1 and "boom" in err
+    end, rows = run_end_of(rundir)
+    assert (end.status, end.exit_code, end.message) == (2, 1, "RuntimeError: boom")
+    assert len(rows) == 10
+    assert not os.path.exists(os.path.join(rundir, "child", "logs", "a0001-r0000.live"))
+
+
+def test_interpreter_exit_marks_the_run_finished(rundir):
+    child = spawn(rundir, 10, "exit")
+    child.communicate(timeout=60)
+    end, _ = run_end_of(rundir)
+    assert child.returncode == 0 and end.status == 1
+
+
+def test_sigterm_marks_the_run_killed(rundir):
+    child = spawn(rundir, 10, "sleep")
+    assert child.stdout.readline().strip() == "logged"
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=60)
+    end, rows = run_end_of(rundir)
+    assert (end.status, end.exit_code, end.message) == (3, 143, "SIGTERM") and len(rows) == 10
+    assert child.returncode == 143
