@@ -160,8 +160,23 @@ public struct CanonicalJSON {
     public mutating func double(_ d: Double) {
         if d.isNaN { raw(#""NaN""#); return }
         if d.isInfinite { if d < 0 { raw(#""-Infinity""#) } else { raw(#""Infinity""#) }; return }
-        var s = d.description  // Swift prints the shortest round-trip digits like repr
+        // Swift prints the shortest round-trip digits, as repr does, but turns
+        // to exponent form from 2^53 where repr waits until 1e16.
+        var s = d.description
+        if d.magnitude >= 0x1p53, d.magnitude < 1e16 { s = Self.positional(s) }
         s.withUTF8 { output.append(contentsOf: $0) }
+    }
+
+    /// "9.999999999999998e+15" → "9999999999999998.0" (integers below 1e16 only).
+    static func positional(_ s: String) -> String {
+        guard let e = s.firstIndex(of: "e"), let exponent = Int(s[s.index(after: e)...]) else { return s }
+        var mantissa = s[..<e]
+        let negative = mantissa.hasPrefix("-")
+        if negative { mantissa = mantissa.dropFirst() }
+        var digits = String(mantissa.filter { $0 != "." })
+        guard digits.count <= exponent + 1 else { return s }
+        digits += String(repeating: "0", count: exponent + 1 - digits.count)
+        return (negative ? "-" : "") + digits + ".0"
     }
 
     public mutating func string(_ s: String) {

@@ -1,0 +1,32 @@
+import RunLogFormat
+import Testing
+
+@Suite struct CanonicalJSONTests {
+    /// Expected strings are what Python's repr() prints for the same doubles (spec §6).
+    @Test(arguments: [
+        (1e16, "1e+16"), (1e-5, "1e-05"), (0.1 + 0.2, "0.30000000000000004"), (123456789.123, "123456789.123"),
+        (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (1e15, "1000000000000000.0"),
+        (9999999999999998.0, "9999999999999998.0"), (-9007199254740992.0, "-9007199254740992.0"), (0.0001, "0.0001"),
+        (100.0, "100.0"), (-0.0, "-0.0"), (1.5e-7, "1.5e-07"), (2.5e20, "2.5e+20"), (0.00012345, "0.00012345"),
+        (12345678901234567.0, "1.2345678901234568e+16"), (1e22, "1e+22"), (3.0e-4, "0.0003"),
+        (Double.nan, "\"NaN\""), (Double.infinity, "\"Infinity\""), (-Double.infinity, "\"-Infinity\""),
+    ])
+    func doublesAreWrittenAsPythonReprWritesThem(value: Double, expected: String) {
+        var j = CanonicalJSON()
+        j.double(value)
+        #expect(String(decoding: j.output, as: UTF8.self) == expected)
+    }
+
+    @Test(arguments: [(Int64(1_764_171_652_123_456), "1764171652.123456"), (0, "0.000000"), (-1, "-0.000001"), (1_000_000, "1.000000")])
+    func timesHaveSixFractionDigits(micros: Int64, expected: String) {
+        var j = CanonicalJSON()
+        j.time(micros)
+        #expect(String(decoding: j.output, as: UTF8.self) == expected)
+    }
+
+    @Test func stringsEscapeQuotesBackslashesAndControlCharacters() {
+        var j = CanonicalJSON()
+        j.string("a\"b\\c\n\t\u{1}\u{7f}é")
+        #expect(String(decoding: j.output, as: UTF8.self) == "\"a\\\"b\\\\c\\n\\t\\u0001\u{7f}é\"")
+    }
+}
