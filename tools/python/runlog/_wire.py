@@ -3,6 +3,11 @@ CRC32C, and Protocol-Buffers-style keyed fields."""
 
 import struct
 
+try:
+    import numpy as _np
+except ImportError:  # optional: faster encoding of long varint streams
+    _np = None
+
 _U64 = 1 << 64
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
@@ -31,17 +36,26 @@ def _crc32c_python(data):
     return crc ^ 0xFFFFFFFF
 
 
-try:  # optional C implementation (the `crc32c` package): same function, faster
-    import crc32c as _crc32c_module
+try:  # optional C implementation (the `crc32c` package): same function, much faster
+    from crc32c import crc32c as _crc32c_c
 
     def crc32c(data):
         """CRC-32C (Castagnoli) of `data`."""
-        return _crc32c_module.crc32c(data)
+        return _crc32c_c(data)
 
     CRC32C_IMPLEMENTATION = "crc32c package"
-except ImportError:  # pragma: no cover - depends on the environment
-    crc32c = _crc32c_python
-    CRC32C_IMPLEMENTATION = "pure Python"
+except ImportError:
+    try:
+        from ._crc_numpy import crc32c as _crc32c_numpy
+
+        def crc32c(data):
+            """CRC-32C (Castagnoli) of `data`."""
+            return _crc32c_numpy(data) if len(data) >= 4096 else _crc32c_python(data)
+
+        CRC32C_IMPLEMENTATION = "numpy"
+    except ImportError:  # no numpy either
+        crc32c = _crc32c_python
+        CRC32C_IMPLEMENTATION = "pure Python"
 
 
 def masked_crc32c(data):
@@ -85,18 +99,49 @@ def wrap_i64(n):
 def delta_varints(xs):
     """`xs[0]`, then each difference to the previous element, as zigzag varints
     (the steps and times of a metrics block, spec section 4.3)."""
-    out = []
-    append = out.append
+    if not xs:
+        return b""
+    if _np is not None and len(xs) >= 64:
+        return _delta_varints_numpy(xs)
+    return _delta_varints_python(xs)
+
+
+def _delta_varints_python(xs):
+    ds = [b - a for a, b in zip(xs, xs[1:])]
+    ds.insert(0, xs[0])
+    if ds and (min(ds) < _I64_MIN or max(ds) > _I64_MAX):
+        ds = [wrap_i64(d) for d in ds]
+    zz = [(d << 1) if d >= 0 else ((-d) << 1) - 1 for d in ds]
+    head = zz[0]
+    if len(zz) == 1 or max(zz[1:]) < 128:  # the common case: one byte per delta
+        return (_SMALL[head] if head < 16384 else varint(head)) + bytes(zz[1:])
     small = _SMALL
-    prev = 0
-    for x in xs:
-        d = x - prev
-        prev = x
-        if d < _I64_MIN or d > _I64_MAX:
-            d = wrap_i64(d)
-        z = (d << 1) if d >= 0 else ((-d) << 1) - 1
-        append(small[z] if z < 16384 else varint(z))
-    return b"".join(out)
+    return b"".join([small[z] if z < 16384 else varint(z) for z in zz])
+
+
+def _delta_varints_numpy(xs):
+    np = _np
+    try:
+        a = np.array(xs, dtype=np.int64)
+    except OverflowError:  # not 64-bit values: the exact Python path wraps them
+        return _delta_varints_python(xs)
+    d = np.empty_like(a)
+    d[0] = a[0]
+    np.subtract(a[1:], a[:-1], out=d[1:])  # wraps around like the format's deltas
+    zz = ((d << 1) ^ (d >> 63)).view(np.uint64)
+    nb = np.ones(len(zz), dtype=np.int64)
+    shifted = zz >> np.uint64(7)
+    while shifted.any():
+        nb += shifted != 0
+        shifted >>= np.uint64(7)
+    width = int(nb.max())
+    if width == 1:
+        return zz.astype(np.uint8).tobytes()
+    groups = np.empty((len(zz), width), dtype=np.uint8)
+    for k in range(width):
+        more = (nb > k + 1).astype(np.uint8) << 7
+        groups[:, k] = ((zz >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8) | more
+    return groups[np.arange(width)[None, :] < nb[:, None]].tobytes()
 
 
 # ---------------------------------------------------------------- writing

@@ -1,10 +1,12 @@
 """The background thread that turns logged rows and records into frames.
 
-`Run.log` only appends to `pending` under `lock`; this thread takes the
-whole list at least every `flush_interval` seconds (sooner when it grows
-long), packs rows into metrics blocks and records into frames of at most
-`frame_target` content bytes, writes each frame with one `write`, fsyncs,
-and refreshes the liveness file's heartbeat.
+`Run.log` only appends a row to three lists (`steps`, `times` in
+nanoseconds, `rows` of {key: number}) under `lock`; records (encoded bytes)
+and sync markers go to `records` with the number of rows logged before them.
+This thread takes everything at least every `flush_interval` seconds (sooner
+when many rows wait), packs rows into metrics blocks and records into frames
+of at most `frame_target` content bytes, writes each frame with one `write`,
+fsyncs, and refreshes the liveness file's heartbeat.
 """
 
 import sys
@@ -15,12 +17,17 @@ from .logfile import MAX_CONTENT
 from .metrics import MetricsBlock
 from .records import Metrics
 
-# Pending list length at which the writer is woken before its interval ends.
+try:
+    import numpy as _np
+except ImportError:  # optional: faster time conversion
+    _np = None
+
+# Rows waiting at which the writer is woken before its interval ends.
 WAKE_AT = 1 << 16
 
 
 class Sync:
-    """Put in the pending list: set once everything before it is written and fsynced."""
+    """A marker in `records`: set once everything before it is written and fsynced."""
 
     __slots__ = ("event",)
 
@@ -36,14 +43,17 @@ class BackgroundWriter:
         self.heartbeat_interval = heartbeat_interval
         self.frame_target = frame_target
         self.lock = threading.Lock()
-        self.pending = []
+        self.steps, self.times, self.rows, self.records = [], [], [], []
         self.wake = threading.Event()
         self.error = None
-        self.points = 0
         self._stopping = False
         self._content = bytearray()
         self._thread = threading.Thread(target=self._run, name="runlog-writer", daemon=True)
         self._thread.start()
+
+    def add_record(self, item):
+        """Queues an encoded record (or a Sync) after the rows logged so far. Call with `lock` held."""
+        self.records.append((len(self.rows), item))
 
     def stop(self):
         """Writes everything pending, fsyncs, and ends the thread."""
@@ -55,7 +65,7 @@ class BackgroundWriter:
         """Blocks until everything logged so far is written and fsynced."""
         marker = Sync()
         with self.lock:
-            self.pending.append(marker)
+            self.add_record(marker)
         self.wake.set()
         while not marker.event.wait(0.1):
             if not self._thread.is_alive():
@@ -73,17 +83,18 @@ class BackgroundWriter:
             self.wake.clear()
             stopping = self._stopping
             with self.lock:
-                items, self.pending = self.pending, []
-            if items and self.error is None:
+                taken = self.steps, self.times, self.rows, self.records
+                self.steps, self.times, self.rows, self.records = [], [], [], []
+            if (taken[2] or taken[3]) and self.error is None:
                 try:
-                    self._write(items)
+                    self._write(*taken)
                 except OSError as e:
                     self.error = OSError(e.errno, f"runlog: cannot write {self.log.path}: {e.strerror}")
                     print(self.error, file=sys.stderr)
             if self.error is not None:  # release anyone waiting; they will see the error
-                for it in items:
-                    if type(it) is Sync:
-                        it.event.set()
+                for _, item in taken[3]:
+                    if type(item) is Sync:
+                        item.event.set()
             now = time.monotonic()
             if now >= next_beat:
                 try:
@@ -93,27 +104,23 @@ class BackgroundWriter:
                 next_beat = now + self.heartbeat_interval
             if stopping:
                 with self.lock:
-                    if not self.pending:
+                    if not (self.rows or self.records):
                         return
 
-    def _write(self, items):
-        rows = []
-        for it in items:
-            t = type(it)
-            if t is tuple:
-                rows.append(it)
-                continue
-            if rows:
-                self._add_rows(rows)
-                rows = []
-            if t is bytes:
-                self._add(it)
+    def _write(self, steps, times, rows, records):
+        done = 0
+        for pos, item in records:
+            if pos > done:
+                self._add_rows(steps[done:pos], times[done:pos], rows[done:pos])
+                done = pos
+            if type(item) is bytes:
+                self._add(item)
             else:
                 self._flush()
                 self.log.sync()
-                it.event.set()
-        if rows:
-            self._add_rows(rows)
+                item.event.set()
+        if len(rows) > done:
+            self._add_rows(steps[done:], times[done:], rows[done:])
         self._flush()
         self.log.sync()
 
@@ -129,28 +136,26 @@ class BackgroundWriter:
             self.log.append(self._content)
             self._content = bytearray()
 
-    def _add_rows(self, rows):
-        """Cuts rows into blocks whose estimated encoded size fits a frame."""
-        budget = self.frame_target - 256
-        start = 0
-        size = 0
-        for i, row in enumerate(rows):
-            s = 4 + 8 * len(row[2])
-            if size + s > budget and i > start:
-                self._add_block(rows[start:i])
-                start, size = i, 0
-            size += s
-        self._add_block(rows[start:])
+    def _add_rows(self, steps, times, rows):
+        """Cuts rows into blocks that should fit a frame, sized by the first
+        row; `_add_block` halves a block that turns out too large."""
+        if _np is not None:
+            times = (_np.array(times, dtype=_np.int64) // 1000).tolist()
+        else:
+            times = [t // 1000 for t in times]
+        per_row = 4 + 9 * len(rows[0])
+        n = max(1, (self.frame_target - 256) // per_row)
+        for i in range(0, len(rows), n):
+            self._add_block(steps[i : i + n], times[i : i + n], rows[i : i + n])
 
-    def _add_block(self, rows):
-        block = MetricsBlock.from_rows(rows)
+    def _add_block(self, steps, times, rows):
+        block = MetricsBlock.from_rows(steps, times, rows)
         record = Metrics(block).encode()
         if len(record) > self.frame_target and len(rows) > 1:
-            half = len(rows) // 2
-            self._add_block(rows[:half])
-            self._add_block(rows[half:])
+            h = len(rows) // 2
+            self._add_block(steps[:h], times[:h], rows[:h])
+            self._add_block(steps[h:], times[h:], rows[h:])
             return
         if len(record) > MAX_CONTENT:
             raise OSError(0, "a single metrics row exceeds the 16 MiB record limit")
-        self.points += block.point_count
         self._add(record)

@@ -74,16 +74,20 @@ class Histogram:
                 self.counts = [0] * bins
                 return
             lo, hi = a.min(), a.max()
-        lo, hi = float(lo), float(hi)
-        low, high = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
-        counts, _ = np.histogram(a, bins=bins, range=(low, high))
+        if lo == hi:  # numpy's rule for a single value: a bin width of one around it
+            lo_r, hi_r = lo - 0.5, hi + 0.5
+        else:
+            lo_r, hi_r = lo, hi
+        # The range in the array's own type: numpy's fast path (float64 edges
+        # on float32 data are several times slower).
+        counts, edges = np.histogram(a, bins=bins, range=(lo_r, hi_r))
         a64 = a.astype(np.float64, copy=False)
         self.counts = counts.tolist()
-        self.low, self.high = low, high
+        self.low, self.high = float(edges[0]), float(edges[-1])
         self.count = int(a.size)
-        self.min, self.max = lo, hi
+        self.min, self.max = float(lo), float(hi)
         self.sum = float(a64.sum())
-        self.sum_squares = float(np.dot(a64, a64))
+        self.sum_squares = float(np.square(a64).sum())  # not np.dot: BLAS threads and float32 accumulation
 
     def _from_sequence(self, values, bins):
         xs = [float(v) for v in values]

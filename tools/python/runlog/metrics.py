@@ -2,6 +2,7 @@
 
 import math
 from array import array
+from operator import itemgetter
 
 from . import _wire as w
 from ._wire import Malformed
@@ -25,18 +26,18 @@ class MetricsBlock:
         return f"MetricsBlock(keys={self.keys!r}, rows={len(self.steps)})"
 
     @classmethod
-    def from_rows(cls, rows):
-        """A block from `(step, time, {key: value})` rows. The key table is in
-        order of first appearance; a column is full when every row has it."""
-        n = len(rows)
-        steps = [r[0] for r in rows]
-        times = [r[1] for r in rows]
-        dicts = [r[2] for r in rows]
-        first = dicts[0].keys()
-        if all(d.keys() == first for d in dicts):
-            keys = list(first)
-            columns = [([d[k] for d in dicts], None) for k in keys]
-            return cls(keys, steps, times, columns)
+    def from_rows(cls, steps, times, dicts):
+        """A block from rows given as parallel lists: steps, times (µs) and
+        {key: value} dicts. The key table is in order of first appearance; a
+        column is full when every row has it."""
+        n = len(dicts)
+        keys = list(dicts[0])
+        if len(keys) > 1 and set(map(len, dicts)) == {len(keys)}:
+            try:  # every row has the first row's keys, and no others: transpose at C speed
+                columns = [(list(col), None) for col in zip(*map(itemgetter(*keys), dicts))]
+                return cls(keys, steps, times, columns)
+            except KeyError:
+                pass
         index = {}
         cols = []
         for i, d in enumerate(dicts):
@@ -141,6 +142,11 @@ def _as_float(v):
 
 def _fits_float32(doubles, singles):
     """Whether every value converts to binary32 and back unchanged, NaN payloads aside."""
+    for a, b in zip(doubles, singles):  # most float64 columns fail at their first value
+        if a == a:
+            if a != b:
+                return False
+            break
     if array("d", singles).tobytes() == doubles.tobytes():
         return True
     for a, b in zip(doubles, array("d", singles)):

@@ -5,7 +5,6 @@ import os
 import secrets
 import socket
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -83,7 +82,6 @@ class Run:
         self._step = 0
         self._last_step = None
         self._closed = False
-        self._finish_lock = threading.Lock()
         self._warned_keys = set()
         self.config = ConfigView(self, Config)
         self.summary = ConfigView(self, Summary)
@@ -93,7 +91,7 @@ class Run:
             world_size=world or 0, job_id=os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID") or "",
             argv=[str(a) for a in sys.argv], writer=WRITER)
         self._writer = BackgroundWriter(self._log, self._live, flush_interval, heartbeat_interval, frame_target)
-        self._writer.pending.append(start.encode())
+        self._writer.add_record(start.encode())
         if config:
             self.config.update(config)
         self._writer.sync()  # the run start is on disk before training begins
@@ -127,42 +125,62 @@ class Run:
         `Histogram`s and arrays with several values become histograms; nested
         dicts are flattened with `/`. `commit` is accepted for W&B
         compatibility and ignored: nothing is held back."""
-        t = time.time_ns() // 1000
-        hists = None
+        t = time.time_ns()
         for k, v in data.items():
             tv = type(v)
             if (tv is not float and tv is not int) or type(k) is not str or not k:
-                scalars, hists = {}, []
-                self._flatten(data, "", scalars, hists)
-                break
-        else:
-            scalars = dict(data)
+                return self._log_slow(data, step, t)
         if step is not None and (type(step) is not int or not _I64_MIN <= step <= _I64_MAX):
+            return self._log_slow(data, step, t)
+        row = dict(data)
+        w = self._writer
+        with w.lock:
+            step = self._take_step(step, True)
+            if row:
+                w.steps.append(step)
+                w.times.append(t)
+                w.rows.append(row)
+                if len(w.rows) >= WAKE_AT:
+                    w.wake.set()
+        if w.error is not None:
+            raise w.error
+
+    def _log_slow(self, data, step, t):
+        if step is not None:
             step = _checked_step(step)
+        scalars, hists = {}, []
+        self._flatten(data, "", scalars, hists)
         self._append(step, t, scalars, hists)
 
     def _append(self, step, t, scalars, hists, advance=True):
-        """Appends one row (and its histograms) to the pending list. With
-        `advance` false, a row without a step goes to `run.step` and leaves it there."""
-        if self._closed:
-            raise RunError(f"run {self.id} is finished; log() after finish()")
+        """Appends one row and its histograms (time `t` in ns). With `advance`
+        false, a row without a step goes to `run.step` and leaves it there."""
         w = self._writer
         with w.lock:
-            if step is None:
-                step = self._step
-            if advance:
-                if step >= self._step:
-                    self._step = step + 1
-                self._last_step = step
+            step = self._take_step(step, advance)
             if scalars:
-                w.pending.append((step, t, scalars))
-            if hists:
-                for key, h in hists:
-                    w.pending.append(h.record(key, step, t).encode())
-            if len(w.pending) >= WAKE_AT:
+                w.steps.append(step)
+                w.times.append(t)
+                w.rows.append(scalars)
+            for key, h in hists:
+                w.add_record(h.record(key, step, t // 1000).encode())
+            if len(w.rows) >= WAKE_AT:
                 w.wake.set()
         if w.error is not None:
             raise w.error
+
+    def _take_step(self, step, advance):
+        """The step of a row (None: `run.step`); with `advance`, moves
+        `run.step` past it. Called with the writer's lock held."""
+        if self._closed:
+            raise RunError(f"run {self.id} is finished; log() after finish()")
+        if step is None:
+            step = self._step
+        if advance:
+            if step >= self._step:
+                self._step = step + 1
+            self._last_step = step
+        return step
 
     def _flatten(self, data, prefix, scalars, hists):
         for k, v in data.items():
@@ -191,10 +209,10 @@ class Run:
                                           "not logged (put text in config or summary)", stacklevel=4)
 
     def _enqueue(self, record):
-        if self._closed:
-            raise RunError(f"run {self.id} is finished")
         with self._writer.lock:
-            self._writer.pending.append(record.encode())
+            if self._closed:
+                raise RunError(f"run {self.id} is finished")
+            self._writer.add_record(record.encode())
         self._writer.wake.set()
 
     # ------------------------------------------------------------ tags, notes
@@ -295,15 +313,14 @@ class Run:
     def finish(self, exit_code=0, status=None, message=""):
         """Writes the run end (finished for exit code 0, else failed), makes
         it durable and removes the liveness file. Idempotent."""
-        with self._finish_lock:
+        if status is None:
+            status = FINISHED if exit_code == 0 else FAILED
+        end = RunEnd(status=status, exit_code=int(exit_code), end_time=_now_us(), message=message).encode()
+        with self._writer.lock:
             if self._closed:
                 return
             self._closed = True
-        if status is None:
-            status = FINISHED if exit_code == 0 else FAILED
-        with self._writer.lock:
-            self._writer.pending.append(
-                RunEnd(status=status, exit_code=int(exit_code), end_time=_now_us(), message=message).encode())
+            self._writer.add_record(end)
         self._writer.stop()
         _lifecycle.unregister(self)
         self._log.close()

@@ -56,8 +56,8 @@ def test_block_builder_rebuilds_metrics_blocks_from_their_rows(name):
     reader = LogReader(os.path.join(VECTORS, name + ".rlog"))
     blocks = [r.block for r in reader.records() if r.kind == METRICS]
     for block in blocks:
-        rows = [(step, t, dict(values)) for step, t, values in block.rows()]
-        rebuilt = MetricsBlock.from_rows(rows)
+        rows = list(block.rows())
+        rebuilt = MetricsBlock.from_rows([r[0] for r in rows], [r[1] for r in rows], [dict(r[2]) for r in rows])
         assert Metrics(rebuilt).encode() == Metrics(block).encode()
 
 

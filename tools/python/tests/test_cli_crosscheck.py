@@ -1,0 +1,95 @@
+"""Logs written by Python, read by the Swift `runlog` tool: `verify` finds
+them intact and `dump --json` gives back exactly what was logged.
+
+The tool is `.build/debug/runlog` (tools/test builds it first) or $RUNLOG_BIN.
+Under CI a missing binary is a failure, not a skip."""
+
+import json
+import math
+import os
+import subprocess
+
+import pytest
+
+from conftest import REPO, VECTORS
+import runlog
+from runlog import canonical
+
+BIN = os.environ.get("RUNLOG_BIN") or os.path.join(REPO, ".build", "debug", "runlog")
+
+
+@pytest.fixture(scope="module")
+def cli():
+    if not os.access(BIN, os.X_OK):
+        message = f"runlog binary not found at {BIN} (build it with `swift build`, or set RUNLOG_BIN)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    probe = subprocess.run([BIN, "dump", "--json", os.path.join(VECTORS, "minimal.rlog")], capture_output=True,
+                           text=True, timeout=60)
+    if probe.stdout == "not yet\n":  # the placeholder executable, before the tool's subcommands exist
+        pytest.skip(f"{BIN} is the placeholder without subcommands")
+    with open(os.path.join(VECTORS, "minimal.jsonl"), encoding="utf-8") as f:
+        assert probe.stdout == f.read(), f"{BIN} dump --json spec/vectors/minimal.rlog: {probe.stderr.strip()}"
+    return BIN
+
+
+def written_run(root, tmp_path):
+    ck = tmp_path / "model.pt"
+    ck.write_bytes(b"weights" * 100)
+    run = runlog.init(project="cross", name="python → swift", dir=root, id="cross-1", tags=["a", "b"],
+                      notes="line one\nline \"two\"", config={"lr": 0.01, "nested": {"betas": [0.9, 0.999], "on": True},
+                                                            "none": None, "big": 1.5e16, "tiny": 1e-5})
+    logged = []
+    for i in range(3000):
+        row = {"loss": 1 / (i + 1), "acc": i / 3000}
+        if i % 100 == 0:
+            row["val/acc"] = 0.5 + i / 10000
+        run.log(row)
+        logged.append((i, row))
+    odd = {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "negzero": -0.0, "f32": 0.25}
+    run.log(odd, step=7)  # lower than the current step: kept
+    logged.append((7, odd))
+    run.log({"weights": runlog.Histogram([0.1, 0.2, 0.2, 0.9, float("nan")], num_bins=4)}, step=3000)
+    run.summary["best"] = 0.99
+    run.tags = ["b", "c"]
+    run.save_checkpoint(str(ck), name="best", aliases=["best"], metadata={"epoch": 3})
+    run.finish(exit_code=0)
+    return run, logged
+
+
+def same(a, b):
+    if isinstance(b, float) and math.isnan(b):
+        return a == "NaN"
+    if isinstance(b, float) and math.isinf(b):
+        return a == ("Infinity" if b > 0 else "-Infinity")
+    return a == b and (b != 0 or math.copysign(1, a) == math.copysign(1, b))
+
+
+def test_swift_tool_verifies_python_logs_and_dumps_what_was_logged(cli, rundir, tmp_path):
+    run, logged = written_run(rundir, tmp_path)
+    verify = subprocess.run([cli, "verify", run.path], capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    dump = subprocess.run([cli, "dump", "--json", run.path], capture_output=True, text=True, timeout=120)
+    assert dump.returncode == 0, dump.stderr
+    assert dump.stdout == canonical.dump(runlog.LogReader(run.path))
+    lines = [json.loads(x) for x in dump.stdout.splitlines()]
+    rows = [(j["step"], j["values"]) for j in lines if j["kind"] == "metrics"]
+    assert len(rows) == len(logged)
+    for (step, got), (want_step, want) in zip(rows, logged):
+        assert step == want_step and list(got) == list(want)
+        assert all(same(got[k], float(v)) for k, v in want.items()), (step, got, want)
+    start = next(j for j in lines if j["kind"] == "run_start")
+    assert (start["run_id"], start["name"], start["notes"], start["tags"]) == (
+        "cross-1", "python → swift", "line one\nline \"two\"", ["a", "b"])
+    config = next(j for j in lines if j["kind"] == "config")["values"]
+    assert config == {"lr": 0.01, "nested": {"betas": [0.9, 0.999], "on": True}, "none": None, "big": 1.5e16,
+                      "tiny": 1e-5}
+    hist = next(j for j in lines if j["kind"] == "histogram")
+    assert (hist["key"], hist["step"], hist["counts"], hist["count"], hist["nonfinite"]) == ("weights", 3000,
+                                                                                            [3, 0, 0, 1], 4, 1)
+    ck = next(j for j in lines if j["kind"] == "checkpoint")
+    assert ck["path"] == "checkpoints/best/3000-model.pt" and ck["metadata"] == {"epoch": 3}
+    assert next(j for j in lines if j["kind"] == "tags") == {"kind": "tags", "add": ["c"], "remove": ["a"],
+                                                            "notes": None}
+    assert lines[-1]["kind"] == "run_end" and lines[-1]["status"] == "finished"
