@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Records logged but not yet handed to the writer, in the order they were logged.
 ///
 /// Metrics rows are kept flat (no allocation per row): row `i` has step
@@ -57,6 +61,23 @@ struct Batch {
         steps.append(step)
         times.append(time)
         rowEnds.append(Int32(truncatingIfNeeded: keys.count))
+    }
+
+    /// Where row `row`'s keys and values are in `keys` and `values`.
+    @inline(__always)
+    func range(ofRow row: Int) -> (start: Int, end: Int) {
+        (row == 0 ? 0 : Int(rowEnds[row - 1]), Int(rowEnds[row]))
+    }
+
+    /// Whether rows `a` and `b` (both valid) have the same keys in the same order.
+    @inline(__always)
+    func sameKeys(_ a: Int, _ b: Int) -> Bool {
+        let (s1, e1) = range(ofRow: a)
+        let (s2, e2) = range(ofRow: b)
+        guard e1 - s1 == e2 - s2 else { return false }
+        return keys.withUnsafeBufferPointer { k in
+            memcmp(k.baseAddress! + s1, k.baseAddress! + s2, (e1 - s1) * MemoryLayout<Int32>.size) == 0
+        }
     }
 
     mutating func append(record: [UInt8]) {

@@ -22,45 +22,31 @@ struct FrameEncoder {
     /// Throws only for content the format refuses (a record over 16 MiB).
     mutating func encode(_ batch: Batch, names: [String], emit: ([UInt8]) throws -> Void) throws {
         var nextRecord = 0
-        var start = 0
         let rows = batch.steps.count
         for row in 0...rows {
             while nextRecord < batch.records.count, batch.records[nextRecord].beforeRow == row {
-                try add(record: batch.records[nextRecord].bytes, names: names, emit: emit)
+                try add(record: batch.records[nextRecord].bytes, batch, names, emit)
                 nextRecord += 1
             }
             guard row < rows else { break }
-            let end = Int(batch.rowEnds[row])
-            try batch.keys.withUnsafeBufferPointer { allKeys in
-                try batch.values.withUnsafeBufferPointer { allValues in
-                    let keys = UnsafeBufferPointer(rebasing: allKeys[start..<end])
-                    let values = UnsafeBufferPointer(rebasing: allValues[start..<end])
-                    let step = batch.steps[row]
-                    let time = batch.times[row]
-                    if !keys.isEmpty {
-                        let after = metrics.boundAdding(step: step, time: time, keys: keys, names: names)
-                        if content.count + after > target, !(content.isEmpty && metrics.isEmpty) {
-                            closeMetrics(names: names)
-                            try emitFrame(emit)
-                        }
-                        metrics.append(step: step, time: time, keys: keys, values: values, names: names)
-                    }
-                }
+            if content.count + metrics.boundAdding(row: row, of: batch, names: names) > target, !(content.isEmpty && metrics.isEmpty) {
+                closeMetrics(batch, names)
+                try emitFrame(emit)
             }
-            start = end
+            metrics.add(row: row, of: batch, names: names)
         }
-        closeMetrics(names: names)
+        closeMetrics(batch, names)
         try emitFrame(emit)
     }
 
-    private mutating func add(record: [UInt8], names: [String], emit: ([UInt8]) throws -> Void) throws {
-        closeMetrics(names: names)
+    private mutating func add(record: [UInt8], _ batch: Batch, _ names: [String], _ emit: ([UInt8]) throws -> Void) throws {
+        closeMetrics(batch, names)
         if !content.isEmpty, content.count + record.count > target { try emitFrame(emit) }
         content.append(contentsOf: record)
     }
 
-    private mutating func closeMetrics(names: [String]) {
-        if let block = metrics.build(names: names) { Record.metrics(block).encode(into: &content) }
+    private mutating func closeMetrics(_ batch: Batch, _ names: [String]) {
+        if let block = metrics.build(from: batch, names: names) { Record.metrics(block).encode(into: &content) }
     }
 
     private mutating func emitFrame(_ emit: ([UInt8]) throws -> Void) throws {

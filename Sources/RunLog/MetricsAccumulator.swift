@@ -1,128 +1,149 @@
-/// Collects metrics rows by column, keyed by the run's key ids, into one
-/// `MetricsBlock`, and keeps an upper bound of the block's encoded size so
-/// that the writer can cut frames under their target.
+/// Gathers consecutive metrics rows of a batch into one `MetricsBlock`, and
+/// keeps an upper bound of the block's encoded size so that the writer can
+/// cut frames under their target.
 ///
 /// It plays the part of `MetricsBlock.Builder` for the writer, without
-/// hashing a key string per value: keys arrive as ids.
+/// hashing a key string per value (keys arrive as ids) and without copying
+/// values until the block is built: rows stay in the batch. When every row
+/// of the block has the same keys in the same order, which is how training
+/// loops log, the columns are a strided copy of the batch.
 struct MetricsAccumulator {
-    private var steps: [Int64] = []
-    private var times: [Int64] = []
+    private var firstRow = 0
+    private var endRow = 0
+    /// Key ids in order of first appearance: the block's key table.
     private var columnKey: [Int32] = []
-    private var columnValues: [[Double]] = []
-    /// Presence bitmaps; empty while a column has a value in every row so far.
-    private var columnBitmap: [[UInt8]] = []
-    private var columnDense: [Bool] = []
-    private var columnLastRow: [Int] = []
     /// Key id to local column, -1 when the key is not in the block.
     private var local: [Int32] = []
+    /// Every row so far has the keys of the first row, in order, none repeated.
+    private var uniform = true
     private var varintBytes = 0
     private var keyBytes = 0
     private var points = 0
     private var lastStep: Int64 = 0
     private var lastTime: Int64 = 0
 
-    var isEmpty: Bool { steps.isEmpty }
-    var rowCount: Int { steps.count }
+    var isEmpty: Bool { endRow == firstRow }
 
-    /// An upper bound of the encoded record (kind, length and body) with `rows`
-    /// rows, `columns` columns, `extraVarint` more varint bytes, `extraKeys`
-    /// more key bytes and `extraPoints` more values.
-    private func bound(rows: Int, columns: Int, extraVarint: Int, extraKeys: Int, extraPoints: Int) -> Int {
-        29 + keyBytes + extraKeys + varintBytes + extraVarint + columns * (13 + (rows + 7) / 8) + 8 * (points + extraPoints)
+    /// An upper bound of the encoded record (kind, length and body).
+    private func bound(rows: Int, columns: Int, varint: Int, keys: Int, points: Int) -> Int {
+        29 + keys + varint + columns * (13 + (rows + 7) / 8) + 8 * points
     }
 
-    /// Upper bound of the encoded record as it stands.
-    var encodedBound: Int {
-        isEmpty ? 0 : bound(rows: steps.count, columns: columnKey.count, extraVarint: 0, extraKeys: 0, extraPoints: 0)
-    }
-
-    /// Upper bound of the encoded record once the row is added.
-    func boundAdding(step: Int64, time: Int64, keys: UnsafeBufferPointer<Int32>, names: [String]) -> Int {
+    /// Upper bound of the encoded record once row `row` of `batch` is added.
+    func boundAdding(row: Int, of batch: Batch, names: [String]) -> Int {
+        let (start, end) = batch.range(ofRow: row)
         var newColumns = 0
         var newKeyBytes = 0
-        for id in keys where Int(id) >= local.count || local[Int(id)] < 0 {
-            newColumns += 1
-            newKeyBytes += names[Int(id)].utf8.count + 6
-        }
-        let v = Self.varintSize(zigzag(step &- lastStep)) + Self.varintSize(zigzag(time &- lastTime))
-        return bound(
-            rows: steps.count + 1, columns: columnKey.count + newColumns, extraVarint: v, extraKeys: newKeyBytes,
-            extraPoints: keys.count)
-    }
-
-    mutating func append(step: Int64, time: Int64, keys: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, names: [String]) {
-        let row = steps.count
-        varintBytes += Self.varintSize(zigzag(step &- lastStep)) + Self.varintSize(zigzag(time &- lastTime))
-        lastStep = step
-        lastTime = time
-        steps.append(step)
-        times.append(time)
-        for i in 0..<keys.count {
-            let id = Int(keys[i])
-            if id >= local.count { local.append(contentsOf: repeatElement(-1, count: id + 1 - local.count)) }
-            var j = Int(local[id])
-            if j < 0 {
-                j = columnKey.count
-                local[id] = Int32(j)
-                columnKey.append(Int32(id))
-                columnValues.append([])
-                columnBitmap.append([])
-                columnDense.append(row == 0)
-                columnLastRow.append(-1)
-                keyBytes += names[id].utf8.count + 6
-            }
-            if columnLastRow[j] == row {  // a key repeated in one row: the last value wins
-                columnValues[j][columnValues[j].count - 1] = values[i]
-                continue
-            }
-            columnLastRow[j] = row
-            if columnDense[j] && columnValues[j].count != row {
-                columnDense[j] = false
-                columnBitmap[j] = Self.bitmap(firstRows: columnValues[j].count)
-            }
-            columnValues[j].append(values[i])
-            points += 1
-            if !columnDense[j] {
-                let byte = row >> 3
-                if columnBitmap[j].count <= byte {
-                    columnBitmap[j].append(contentsOf: repeatElement(0, count: byte + 1 - columnBitmap[j].count))
+        if isEmpty || !batch.sameKeys(row, row - 1) {
+            for i in start..<end {
+                let id = Int(batch.keys[i])
+                if id >= local.count || local[id] < 0 {
+                    newColumns += 1
+                    newKeyBytes += names[id].utf8.count + 6
                 }
-                columnBitmap[j][byte] |= 1 << UInt8(row & 7)
             }
         }
+        let v = Self.deltaSize(batch.steps[row], isEmpty ? 0 : lastStep) + Self.deltaSize(batch.times[row], isEmpty ? 0 : lastTime)
+        return bound(
+            rows: endRow - firstRow + 1, columns: columnKey.count + newColumns, varint: varintBytes + v,
+            keys: keyBytes + newKeyBytes, points: points + end - start)
     }
 
-    /// The block collected so far, which is then emptied; nil when empty.
-    mutating func build(names: [String]) -> MetricsBlock? {
-        guard !steps.isEmpty else { return nil }
-        let n = steps.count
-        var columns: [MetricsBlock.Column] = []
-        columns.reserveCapacity(columnKey.count)
-        for j in columnKey.indices {
-            if columnValues[j].count == n {
-                columns.append(MetricsBlock.Column(values: columnValues[j]))
-            } else {
-                var bitmap = columnDense[j] ? Self.bitmap(firstRows: columnValues[j].count) : columnBitmap[j]
-                bitmap.append(contentsOf: repeatElement(0, count: (n + 7) / 8 - bitmap.count))
-                columns.append(MetricsBlock.Column(values: columnValues[j], presence: bitmap))
+    /// Adds row `row` of `batch`: the row right after the last one added, or any row when empty.
+    mutating func add(row: Int, of batch: Batch, names: [String]) {
+        let (start, end) = batch.range(ofRow: row)
+        let wasEmpty = isEmpty
+        if wasEmpty {
+            firstRow = row
+            lastStep = 0
+            lastTime = 0
+        }
+        if wasEmpty || !batch.sameKeys(row, row - 1) {
+            if !wasEmpty { uniform = false }
+            for i in start..<end {
+                let id = Int(batch.keys[i])
+                if id >= local.count { local.append(contentsOf: repeatElement(-1, count: id + 1 - local.count)) }
+                if local[id] < 0 {
+                    local[id] = Int32(columnKey.count)
+                    columnKey.append(Int32(id))
+                    keyBytes += names[id].utf8.count + 6
+                } else if wasEmpty {
+                    uniform = false  // a key repeated in the first row
+                }
             }
         }
-        let block = MetricsBlock(keys: columnKey.map { names[Int($0)] }, steps: steps, times: times, columns: columns)
+        varintBytes += Self.deltaSize(batch.steps[row], lastStep) + Self.deltaSize(batch.times[row], lastTime)
+        lastStep = batch.steps[row]
+        lastTime = batch.times[row]
+        points += end - start
+        endRow = row + 1
+    }
+
+    /// The block of the rows added, which are then forgotten; nil when empty.
+    mutating func build(from batch: Batch, names: [String]) -> MetricsBlock? {
+        guard !isEmpty else { return nil }
+        let rows = firstRow..<endRow
+        let columns = uniform ? uniformColumns(batch, rows) : generalColumns(batch, rows)
+        let block = MetricsBlock(
+            keys: columnKey.map { names[Int($0)] }, steps: Array(batch.steps[rows]), times: Array(batch.times[rows]), columns: columns)
         for id in columnKey { local[Int(id)] = -1 }
-        let keep = local
-        self = MetricsAccumulator()
-        local = keep
+        columnKey.removeAll(keepingCapacity: true)
+        uniform = true
+        varintBytes = 0
+        keyBytes = 0
+        points = 0
+        firstRow = 0
+        endRow = 0
         return block
     }
 
-    /// A bitmap with rows `0..<count` set.
-    private static func bitmap(firstRows count: Int) -> [UInt8] {
-        var b = [UInt8](repeating: 0xFF, count: count / 8)
-        if count % 8 != 0 { b.append(UInt8((1 << (count % 8)) - 1)) }
-        return b
+    /// Every row holds the same k keys in order: column j is every k-th value.
+    private func uniformColumns(_ batch: Batch, _ rows: Range<Int>) -> [MetricsBlock.Column] {
+        let k = columnKey.count
+        let n = rows.count
+        let base = batch.range(ofRow: rows.lowerBound).start
+        return batch.values.withUnsafeBufferPointer { values in
+            (0..<k).map { j in
+                MetricsBlock.Column(values: [Double](unsafeUninitializedCapacity: n) { out, count in
+                    var at = base + j
+                    for i in 0..<n {
+                        out[i] = values[at]
+                        at += k
+                    }
+                    count = n
+                })
+            }
+        }
     }
 
-    @inline(__always) static func varintSize(_ v: UInt64) -> Int { max(1, (64 - v.leadingZeroBitCount + 6) / 7) }
-}
+    /// Rows with differing keys: columns with presence bitmaps where a row lacks the key.
+    private func generalColumns(_ batch: Batch, _ rows: Range<Int>) -> [MetricsBlock.Column] {
+        let k = columnKey.count
+        let n = rows.count
+        var values = [[Double]](repeating: [], count: k)
+        var bitmaps = [[UInt8]](repeating: [UInt8](repeating: 0, count: (n + 7) / 8), count: k)
+        var lastRow = [Int](repeating: -1, count: k)
+        for (i, row) in rows.enumerated() {
+            let (start, end) = batch.range(ofRow: row)
+            for at in start..<end {
+                let j = Int(local[Int(batch.keys[at])])
+                if lastRow[j] == i {  // a key repeated in one row: the last value wins
+                    values[j][values[j].count - 1] = batch.values[at]
+                    continue
+                }
+                lastRow[j] = i
+                values[j].append(batch.values[at])
+                bitmaps[j][i >> 3] |= 1 << UInt8(i & 7)
+            }
+        }
+        return (0..<k).map { j in
+            MetricsBlock.Column(values: values[j], presence: values[j].count == n ? nil : bitmaps[j])
+        }
+    }
 
-@inline(__always) private func zigzag(_ n: Int64) -> UInt64 { UInt64(bitPattern: (n << 1) ^ (n >> 63)) }
+    @inline(__always) static func deltaSize(_ x: Int64, _ previous: Int64) -> Int {
+        let d = x &- previous
+        let v = UInt64(bitPattern: (d << 1) ^ (d >> 63))
+        return max(1, (64 - v.leadingZeroBitCount + 6) / 7)
+    }
+}

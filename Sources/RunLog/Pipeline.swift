@@ -403,6 +403,7 @@ extension Pipeline {
         let time = Monitor.wallMicros()
         let n = min(ids.count, values.count)
         monitor.lock()
+        guard n > 0 else { return skipEmptyRow(step) }
         guard admit(bytes: Batch.rowOverhead + n * Batch.valueSize, isRow: true, points: n) else { return }
         let s = state
         let st = step ?? s.pointee.nextStep
@@ -419,6 +420,7 @@ extension Pipeline {
     func appendRow(_ row: [String: Double], step: Int64?) {
         let time = Monitor.wallMicros()
         monitor.lock()
+        guard !row.isEmpty else { return skipEmptyRow(step) }
         guard admit(bytes: Batch.rowOverhead + row.count * Batch.valueSize, isRow: true, points: row.count) else { return }
         let s = state
         let st = step ?? s.pointee.nextStep
@@ -431,6 +433,14 @@ extension Pipeline {
         }
         s.pointee.pending.endRow(step: st, time: time)
         afterAppend()
+        monitor.unlock()
+    }
+
+    /// A row without values is no row, but its step counts. Called with the lock held; releases it.
+    private func skipEmptyRow(_ step: Int64?) {
+        let st = step ?? state.pointee.nextStep
+        state.pointee.nextStep = st &+ 1
+        state.pointee.lastStep = st
         monitor.unlock()
     }
 

@@ -147,7 +147,7 @@ public final class Run: Sendable {
     }
 
     deinit {
-        if metadata.markFinished() { end(status: .finished, exitCode: 0, message: "finished when released, without finish()") }
+        if metadata.markFinished() { _ = end(status: .finished, exitCode: 0, message: "finished when released, without finish()") }
     }
 
     /// Whether anything is written (false when disabled).

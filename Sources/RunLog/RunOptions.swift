@@ -70,5 +70,8 @@ public struct RunOptions: Sendable {
 
     public init() {}
 
-    var pendingCap: Int { max(1 << 20, memoryCap) / 2 }
+    /// Bytes of records one batch may hold: two batches (the one callers fill,
+    /// the one the writer encodes), each with up to twice its size allocated,
+    /// stay within the cap.
+    var pendingCap: Int { max(1 << 20, memoryCap) / 4 }
 }

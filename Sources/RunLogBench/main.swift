@@ -14,6 +14,7 @@ struct Benchmark {
 let benchmarks: [Benchmark] = [
     // One line per benchmark, in the order they print.
     Benchmark(name: "format", summary: "encode/decode workload A in memory; bytes per point and per histogram", run: formatBench),
+    LoggerBench.benchmark,
 ]
 
 var args = Array(CommandLine.arguments.dropFirst())
