@@ -42,19 +42,11 @@ final class LivenessWriter {
         if fd >= 0 { _ = futimens(fd, nil) }
     }
 
-    /// Deletes the file: the writer ended cleanly and its run end is durable.
+    /// Deletes the file and releases the lock: the writer ends.
     func remove() {
         guard fd >= 0 else { return }
         unlink(path)
         syncDirectory((path as NSString).deletingLastPathComponent)
-        close(fd)
-        fd = -1
-    }
-
-    /// Leaves the file and releases the lock: the run end is not durable, so
-    /// readers must see the writer as gone, not as finished.
-    func abandon() {
-        guard fd >= 0 else { return }
         close(fd)
         fd = -1
     }

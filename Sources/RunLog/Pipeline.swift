@@ -87,9 +87,12 @@ final class Pipeline: @unchecked Sendable {
 
     /// Reserves room for an item of `bytes` bytes; returns with the lock held
     /// and true, or with the lock released and false when the item is dropped.
+    /// While the disk fails, only rows and histograms (`droppable`) are ever
+    /// dropped; other records, rare and small, are kept beyond the cap so that
+    /// no config, checkpoint or run end is lost and `finish` never waits here.
     /// Call with the lock held.
     @inline(__always)
-    func admit(bytes: Int, isRow: Bool, points: Int) -> Bool {
+    func admit(bytes: Int, isRow: Bool, points: Int, droppable: Bool = true) -> Bool {
         let s = state
         if _slowPath(s.pointee.closedForWriting) {
             if !s.pointee.warnedAfterFinish {
@@ -101,6 +104,7 @@ final class Pipeline: @unchecked Sendable {
         }
         while _slowPath(s.pointee.pending.bytes + bytes > pendingCap && !s.pointee.pending.isEmpty) {
             if s.pointee.failing && options.whenDiskFails == .dropAndCount {
+                if !droppable { break }
                 if isRow {
                     s.pointee.droppedRows += 1
                     s.pointee.droppedPoints += points
@@ -110,6 +114,7 @@ final class Pipeline: @unchecked Sendable {
                 monitor.unlock()
                 return false
             }
+            if s.pointee.failing && !droppable { break }
             wakeWriter()
             monitor.wait(callerWake)
         }
@@ -147,7 +152,7 @@ final class Pipeline: @unchecked Sendable {
     func append(record: Record) {
         let bytes = record.encoded
         monitor.lock()
-        guard admit(bytes: bytes.count + 32, isRow: false, points: 0) else { return }
+        guard admit(bytes: bytes.count + 32, isRow: false, points: 0, droppable: record.kind == 4) else { return }
         state.pointee.pending.append(record: bytes)
         afterAppend()
         monitor.unlock()
@@ -382,14 +387,12 @@ final class Pipeline: @unchecked Sendable {
         return Record.summary([Entry("runlog/dropped", counts)]).encoded
     }
 
-    /// Closes the log and removes the liveness file when the run end is durable.
-    /// Call after `close` returned.
-    func release(runEndDurable: Bool) {
-        if runEndDurable {
-            liveness?.remove()
-        } else {
-            liveness?.abandon()
-        }
+    /// Closes the log and removes the liveness file. Call after `close`
+    /// returned. Without a durable run end, the missing liveness file makes
+    /// readers see the attempt as crashed (spec/run-directory.md §4 rule 2),
+    /// which is the truth: the writer gave up.
+    func release() {
+        liveness?.remove()
         try? log.close()
     }
 }

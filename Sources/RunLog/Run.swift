@@ -141,7 +141,7 @@ public final class Run: Sendable {
         } catch {
             _ = metadata.markFinished()  // deinit must not end the run again
             _ = pipeline.close(timeout: 0)
-            pipeline.release(runEndDurable: false)
+            pipeline.release()
             throw error
         }
     }
@@ -227,7 +227,7 @@ public final class Run: Sendable {
         if !durable {
             pipeline.report("runlog: \(logPath ?? id): the run end could not be written; readers will see this attempt as crashed")
         }
-        pipeline.release(runEndDurable: durable)
+        pipeline.release()
         return durable
     }
 

@@ -25,11 +25,14 @@ public struct RunOptions: Sendable {
     /// has taken a batch (a slow disk slows training, it loses nothing). The
     /// policy decides what happens while writes are failing (disk full, I/O errors).
     public enum WhenDiskFails: Sendable, Equatable {
-        /// Keep training: records that do not fit are dropped and counted; the
-        /// counts are written to the log (summary key `runlog/dropped`) once
-        /// writing resumes, and reported through `onError`.
+        /// Keep training: metrics rows and histograms that do not fit are
+        /// dropped and counted; the counts are written to the log (summary key
+        /// `runlog/dropped`) once writing resumes, and reported through
+        /// `onError`. Other records (config, summary, tags, checkpoints, the
+        /// run end) are never dropped: they are kept beyond the cap.
         case dropAndCount
-        /// Wait until the disk accepts writes again, however long that takes.
+        /// Wait until the disk accepts writes again, however long that takes
+        /// (records other than rows and histograms are kept beyond the cap).
         case block
     }
 

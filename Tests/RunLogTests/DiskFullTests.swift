@@ -1,0 +1,179 @@
+import Foundation
+import RunLog
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small tmpfs mounted for one test: a real file system that runs out of space.
+struct SmallFileSystem {
+    let dir: TempDir
+    var path: String { dir.path }
+
+    /// Whether this process may mount file systems (root, and `mount` allowed here).
+    static let available: Bool = {
+        guard geteuid() == 0, let fs = try? SmallFileSystem(megabytes: 1) else { return false }
+        fs.unmount()
+        return true
+    }()
+
+    struct MountFailed: Error {}
+
+    init(megabytes: Int) throws {
+        dir = TempDir("tmpfs")
+        guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", dir.path]) else {
+            dir.remove()
+            throw MountFailed()
+        }
+    }
+
+    func unmount() {
+        _ = Self.run("/bin/umount", [dir.path])
+        dir.remove()
+    }
+
+    /// Writes a file until the file system is full; returns its path.
+    func fill() -> String {
+        let filler = path + "/filler"
+        let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let chunk = [UInt8](repeating: 0x55, count: 4096)
+        while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        close(fd)
+        return filler
+    }
+
+    private static func run(_ tool: String, _ args: [String]) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+}
+
+@Suite(.enabled(if: SmallFileSystem.available, "needs root to mount a small tmpfs"), .serialized)
+struct DiskFullTests {
+    func options(_ errors: ErrorLines) -> RunOptions {
+        var o = testOptions(errors)
+        o.retryInterval = 0.05
+        return o
+    }
+
+    static func values(_ step: Int) -> (Double, Double) { (Double(step) * 1.000001, sin(Double(step))) }
+
+    @Test func aFullDiskDelaysRecordsButLosesNoneAndIsReportedOnce() throws {
+        let fs = try SmallFileSystem(megabytes: 4)
+        defer { fs.unmount() }
+        let errors = ErrorLines()
+        let run = try Run(id: "full", root: fs.path, options: options(errors))
+        let k = run.keys("x", "y")
+        func log(_ steps: Range<Int>) { for s in steps { let (x, y) = Self.values(s); run.log(k, x, y, step: Int64(s)) } }
+        log(0..<100)
+        try run.flush()
+        let filler = fs.fill()
+        log(100..<20_100)
+        #expect(throws: RunError.self) { try run.flush() }
+        #expect(run.stats.isFailing)
+        usleep(300_000)  // several retries, all failing
+        #expect(errors.lines.filter { $0.contains("cannot write") }.count == 1, "\(errors.lines)")
+        #expect(errors.lines.first?.contains("No space left on device") == true)
+
+        unlink(filler)
+        try run.flush()
+        #expect(!run.stats.isFailing)
+        #expect(errors.lines.contains { $0.contains("resumed") })
+        log(20_100..<20_200)
+        #expect(run.finish())
+        #expect(run.stats.droppedRows == 0)
+
+        let log = try ReadLog(path: run.logPath!)
+        #expect(log.damage.isEmpty && log.tail == nil)
+        let rows = log.rows
+        #expect(rows.count == 20_200)
+        let wrong = rows.enumerated().first { i, row in
+            let (x, y) = Self.values(i)
+            return row.step != Int64(i) || row.values != ["x": x, "y": y]
+        }
+        #expect(wrong == nil)
+        #expect(try run.directory!.status().0 == .finished)
+    }
+
+    @Test func rowsBeyondTheCapWhileTheDiskIsFullAreCountedAndRecorded() throws {
+        let fs = try SmallFileSystem(megabytes: 4)
+        defer { fs.unmount() }
+        let errors = ErrorLines()
+        var o = options(errors)
+        o.memoryCap = 1 << 20
+        let run = try Run(id: "drops", root: fs.path, options: o)
+        let k = run.keys("x", "y")
+        try run.flush()
+        let filler = fs.fill()
+        // Wait until the writer has met the full disk, then log far more than the cap holds.
+        for s in 0..<100_000 {
+            let (x, y) = Self.values(s)
+            run.log(k, x, y, step: Int64(s))
+            if s == 50_000 { #expect(run.stats.droppedRows > 0) }
+        }
+        let stats = run.stats
+        #expect(stats.droppedRows > 0 && stats.droppedPoints == 2 * stats.droppedRows)
+        unlink(filler)
+        #expect(run.finish())
+
+        let log = try ReadLog(path: run.logPath!)
+        #expect(log.damage.isEmpty)
+        #expect(log.rows.count + stats.droppedRows == 100_000, "every row is written or counted")
+        let recorded = log.records.compactMap { r -> [Entry]? in if case .summary(let e) = r { return e } else { return nil } }.last
+        #expect(recorded == [Entry("runlog/dropped", ["rows": .int(Int64(stats.droppedRows)), "points": .int(Int64(stats.droppedPoints)), "records": 0])])
+        #expect(errors.lines.contains { $0.contains("\(stats.droppedRows) rows") && $0.contains("dropped") })
+        #expect(try run.directory!.status().0 == .finished)
+    }
+
+    @Test func theBlockPolicyHoldsTheCallerUntilSpaceReturns() throws {
+        let fs = try SmallFileSystem(megabytes: 4)
+        defer { fs.unmount() }
+        let errors = ErrorLines()
+        var o = options(errors)
+        o.memoryCap = 1 << 20
+        o.whenDiskFails = .block
+        let run = try Run(id: "block", root: fs.path, options: o)
+        let filler = fs.fill()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let k = run.keys("x", "y")
+            for s in 0..<100_000 { let (x, y) = Self.values(s); run.log(k, x, y, step: Int64(s)) }
+            done.signal()
+        }
+        #expect(done.wait(timeout: .now() + 2) == .timedOut, "the caller waits while the disk is full")
+        #expect(run.stats.isFailing)
+        unlink(filler)
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(run.finish())
+        #expect(run.stats.droppedRows == 0)
+        #expect(try ReadLog(path: run.logPath!).rows.count == 100_000)
+    }
+
+    @Test func aRunThatCannotEndBeforeItsTimeoutReadsAsCrashedWithItsLogValid() throws {
+        let fs = try SmallFileSystem(megabytes: 4)
+        defer { fs.unmount() }
+        let errors = ErrorLines()
+        var o = options(errors)
+        o.finishTimeout = 0.3
+        let run = try Run(id: "giveup", root: fs.path, options: o)
+        let k = run.keys("x", "y")
+        for s in 0..<1000 { let (x, y) = Self.values(s); run.log(k, x, y, step: Int64(s)) }
+        try run.flush()
+        let filler = fs.fill()
+        for s in 1000..<30_000 { let (x, y) = Self.values(s); run.log(k, x, y, step: Int64(s)) }
+        #expect(!run.finish())
+        #expect(errors.lines.contains { $0.contains("could not be written") })
+        #expect(try run.directory!.status().0 == .crashed)
+        unlink(filler)
+        let log = try ReadLog(path: run.logPath!)
+        #expect(log.damage.isEmpty && log.tail == nil)
+        #expect(log.rows.count >= 1000 && !log.records.contains { $0.kind == 8 })
+        #expect(log.rows.enumerated().allSatisfy { $0.element.step == Int64($0.offset) })
+    }
+}
