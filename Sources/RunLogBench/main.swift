@@ -15,6 +15,7 @@ let benchmarks: [Benchmark] = [
     // One line per benchmark, in the order they print.
     Benchmark(name: "format", summary: "encode/decode workload A in memory; bytes per point and per histogram", run: formatBench),
     LoggerBench.benchmark,
+    Benchmark(name: "workloads", summary: "the Swift logger writing workloads A and B to disk, one JSON line each, for tools/bench", run: workloadsBench),
 ]
 
 var args = Array(CommandLine.arguments.dropFirst())
