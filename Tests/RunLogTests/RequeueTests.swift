@@ -56,4 +56,24 @@ import Testing
         #expect(try r0.directory!.status().0 == .finished)
         #expect(try r0.directory!.segments().map(\.name.fileName) == ["a0001-r0000-s0000.rlog", "a0001-r0001-s0000.rlog"])
     }
+
+    @Test func aCheckpointSavedAgainAtTheSameStepNeverReplacesTheFirst() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let file = URL(fileURLWithPath: dir.path + "/model.bin")
+        try Data([1, 2, 3]).write(to: file)
+        let first = try Run(id: "ckpt", root: dir.path, options: testOptions())
+        let a = try #require(try first.saveCheckpoint(name: "best", file: file, step: 5))
+        first.finish(status: .killed)
+        try Data([4, 5, 6, 7]).write(to: file)
+        let second = try Run(id: "ckpt", root: dir.path, options: testOptions())
+        let b = try #require(try second.saveCheckpoint(name: "best", file: file, step: 5))
+        let c = try #require(try second.saveCheckpoint(name: "best", file: file, step: 5))
+        second.finish()
+        #expect([a.path, b.path, c.path] == ["checkpoints/best/5-model.bin", "checkpoints/best/5.1-model.bin", "checkpoints/best/5.2-model.bin"])
+        let run = second.directory!.path
+        #expect(try Data(contentsOf: URL(fileURLWithPath: run + "/" + a.path)) == Data([1, 2, 3]))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: run + "/" + b.path)) == Data([4, 5, 6, 7]))
+        #expect(a.sha256 == SHA256Hasher.hash([1, 2, 3]) && b.sha256 == SHA256Hasher.hash([4, 5, 6, 7]) && b.size == 4)
+    }
 }

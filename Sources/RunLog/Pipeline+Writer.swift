@@ -1,0 +1,182 @@
+import Foundation
+
+/// The background thread: takes batches, encodes them into frames, appends
+/// them, syncs by policy, beats the heartbeat, and retries after failures.
+extension Pipeline {
+
+    func run() {
+        let s = state
+        nextBeat = Monitor.now() + Monitor.nanos(options.heartbeatInterval)
+        lastSync = Monitor.now()
+        monitor.lock()
+        while true {
+            let now = Monitor.now()
+            let wantFlush = s.pointee.flushWanted > s.pointee.durable
+            let stopping = s.pointee.stopping
+            if now >= nextBeat {
+                monitor.unlock()
+                liveness?.beat()
+                nextBeat = Monitor.now() + Monitor.nanos(options.heartbeatInterval)
+                monitor.lock()
+                continue
+            }
+            var deadline = nextBeat
+            if s.pointee.failing {
+                // Writing failed: retry on schedule; once `close` gave up, stop.
+                if stopping { break }
+                let retry = lastFailure &+ Monitor.nanos(options.retryInterval)
+                if now < retry {
+                    s.pointee.wokeWriter = false
+                    monitor.wait(writerWake, until: min(deadline, retry))
+                    continue
+                }
+            }
+            if unwritten.isEmpty {
+                if !s.pointee.pending.isEmpty {
+                    let due = s.pointee.pending.firstAt &+ Monitor.nanos(options.writeInterval)
+                    if wantFlush || stopping || s.pointee.pending.bytes >= wakeBytes || now >= due {
+                        swapAndWrite(sync: wantFlush || stopping)
+                        continue
+                    }
+                    deadline = min(deadline, due)
+                } else if wantFlush && unsynced {
+                    writeAndSync(sync: true)
+                    continue
+                } else if wantFlush {
+                    // Nothing pending, nothing unwritten, nothing unsynced: all is durable.
+                    s.pointee.written = s.pointee.appended
+                    s.pointee.durable = s.pointee.appended
+                    callerWake.broadcast()
+                    continue
+                }
+                if stopping { break }
+            } else {
+                writeAndSync(sync: wantFlush)
+                continue
+            }
+            if unsynced, unwritten.isEmpty, case .interval(let seconds) = options.sync {
+                let due = lastSync &+ Monitor.nanos(seconds)
+                if now >= due {
+                    writeAndSync(sync: true)
+                    continue
+                }
+                deadline = min(deadline, due)
+            }
+            s.pointee.wokeWriter = false
+            monitor.wait(writerWake, until: deadline)
+        }
+        s.pointee.stopped = true
+        callerWake.broadcast()
+        monitor.unlock()
+    }
+
+    /// Takes the pending batch and writes it. Called and returns with the lock held.
+    private func swapAndWrite(sync: Bool) {
+        let s = state
+        swap(&s.pointee.pending, &working)
+        s.pointee.wokeWriter = false
+        let upTo = s.pointee.appended
+        if s.pointee.droppedRows + s.pointee.droppedRecords
+            > s.pointee.droppedReported.rows + s.pointee.droppedReported.records
+        {
+            working.append(record: droppedRecord())
+        }
+        if names.count < s.pointee.keyNames.count { names.append(contentsOf: s.pointee.keyNames[names.count...]) }
+        callerWake.broadcast()
+        monitor.unlock()
+        do {
+            try encoder.encode(working, names: names) { unwritten.append($0) }
+        } catch {
+            report("runlog: \(log.path): records refused by the format and dropped: \(error)")
+        }
+        working.removeAll()
+        monitor.lock()
+        writeFrames(upTo: upTo, sync: sync)
+    }
+
+    /// Writes frames left over from a failure, then syncs. Called and returns with the lock held.
+    private func writeAndSync(sync: Bool) {
+        writeFrames(upTo: state.pointee.appended - state.pointee.pending.count, sync: sync)
+    }
+
+    /// Appends the unwritten frames and syncs when asked or by policy; on
+    /// success everything appended up to `upTo` is written (and durable when synced).
+    private func writeFrames(upTo: Int, sync: Bool) {
+        let s = state
+        s.pointee.cycle += 1
+        monitor.unlock()
+        var failure: FormatError?
+        var done = 0
+        for frame in unwritten {
+            do {
+                try log.appendFrame(frame)
+                done += 1
+                unsynced = true
+                if options.sync == .everyFrame { try log.sync() }
+            } catch let e as FormatError {
+                failure = e
+                break
+            } catch {
+                failure = FormatError(.io, "\(error)")
+                break
+            }
+        }
+        unwritten.removeFirst(done)
+        if failure == nil, unsynced, sync || options.sync == .everyFrame || syncIntervalElapsed() {
+            do {
+                try log.sync()
+                unsynced = false
+                lastSync = Monitor.now()
+            } catch let e as FormatError {
+                failure = e
+            } catch {
+                failure = FormatError(.io, "\(error)")
+            }
+        }
+        monitor.lock()
+        if let failure {
+            lastFailure = Monitor.now()
+            s.pointee.failedCycle = s.pointee.cycle
+            s.pointee.lastError = failure.description
+            if !s.pointee.failing {
+                s.pointee.failing = true
+                report("runlog: cannot write \(log.path): \(failure.description); keeping records in memory and retrying every \(options.retryInterval) s")
+            }
+        } else {
+            if s.pointee.failing {
+                s.pointee.failing = false
+                let dropped = s.pointee.droppedRows + s.pointee.droppedRecords
+                report("runlog: writing \(log.path) resumed" + (dropped > 0 ? "; \(s.pointee.droppedRows) rows and \(s.pointee.droppedRecords) records were dropped while the disk failed (recorded as summary key runlog/dropped)" : ""))
+            }
+            s.pointee.written = max(s.pointee.written, upTo)
+            if !unsynced { s.pointee.durable = s.pointee.written }
+        }
+        callerWake.broadcast()
+    }
+
+    private func syncIntervalElapsed() -> Bool {
+        if case .interval(let seconds) = options.sync { return Monitor.now() >= lastSync &+ Monitor.nanos(seconds) }
+        return false
+    }
+
+    /// A summary record with the drop counts so far. Call with the lock held.
+    private func droppedRecord() -> [UInt8] {
+        let s = state
+        s.pointee.droppedReported = (s.pointee.droppedRows, s.pointee.droppedRecords)
+        let counts: Value = .map([
+            Entry("rows", .int(Int64(s.pointee.droppedRows))),
+            Entry("points", .int(Int64(s.pointee.droppedPoints))),
+            Entry("records", .int(Int64(s.pointee.droppedRecords))),
+        ])
+        return Record.summary([Entry("runlog/dropped", counts)]).encoded
+    }
+
+    /// Closes the log and removes the liveness file. Call after `close`
+    /// returned. Without a durable run end, the missing liveness file makes
+    /// readers see the attempt as crashed (spec/run-directory.md §4 rule 2),
+    /// which is the truth: the writer gave up.
+    func release() {
+        liveness?.remove()
+        try? log.close()
+    }
+}
