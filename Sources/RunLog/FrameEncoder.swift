@@ -10,7 +10,7 @@ struct FrameEncoder {
     private var metrics = MetricsAccumulator()
 
     init(target: Int, compressionLevel: Int32, codec: Frame.Codec = .zstd) {
-        self.target = max(1024, target)
+        self.target = min(max(1024, target), Frame.maxContentLength)
         self.codec = codec
         self.compressor = ZstdCompressor(level: compressionLevel)
         content.reserveCapacity(self.target + 1024)

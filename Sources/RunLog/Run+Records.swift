@@ -7,7 +7,8 @@ extension Run {
     /// Logs a histogram of `values` with `bins` uniform bins between their
     /// smallest and largest finite value; count, min, max, sum, sum of
     /// squares and the number of NaN/infinite values are recorded too.
-    /// `step` nil means the step of the latest metrics row.
+    /// `step` nil means the step of the latest metrics row. The summary is
+    /// computed on the caller's thread (two passes over `values`).
     public func logHistogram(_ key: String, values: [Double], bins: Int = 64, step: Int64? = nil) {
         guard let pipeline else { return }
         let h = values.withUnsafeBufferPointer {
@@ -17,6 +18,7 @@ extension Run {
     }
 
     /// Logs a histogram of `values`; see `logHistogram(_:values:bins:step:)`.
+    @_disfavoredOverload  // an array literal means [Double]
     public func logHistogram(_ key: String, values: [Float], bins: Int = 64, step: Int64? = nil) {
         guard let pipeline else { return }
         let h = values.withUnsafeBufferPointer {
