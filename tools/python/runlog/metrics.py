@@ -32,9 +32,9 @@ class MetricsBlock:
         column is full when every row has it."""
         n = len(dicts)
         keys = list(dicts[0])
-        if len(keys) > 1 and set(map(len, dicts)) == {len(keys)}:
-            try:  # every row has the first row's keys, and no others: transpose at C speed
-                columns = [(list(col), None) for col in zip(*map(itemgetter(*keys), dicts))]
+        if set(map(len, dicts)) == {len(keys)}:
+            try:  # every row has the first row's keys (and so no others): one column per key at C speed
+                columns = [(list(map(itemgetter(k), dicts)), None) for k in keys]
                 return cls(keys, steps, times, columns)
             except KeyError:
                 pass

@@ -82,6 +82,7 @@ class Run:
         self._step = 0
         self._last_step = None
         self._closed = False
+        self._pid = os.getpid()  # a forked child must not end its parent's run
         self._warned_keys = set()
         self.config = ConfigView(self, Config)
         self.summary = ConfigView(self, Summary)
@@ -124,7 +125,7 @@ class Run:
         earlier one. Numbers (Python, numpy, 0-d tensors) become metrics;
         `Histogram`s and arrays with several values become histograms; nested
         dicts are flattened with `/`. `commit` is accepted for W&B
-        compatibility and ignored: nothing is held back."""
+        compatibility and ignored: nothing is held back. Returns the step used."""
         t = time.time_ns()
         for k, v in data.items():
             tv = type(v)
@@ -135,7 +136,13 @@ class Run:
         row = dict(data)
         w = self._writer
         with w.lock:
-            step = self._take_step(step, True)
+            if self._closed:
+                raise RunError(f"run {self.id} is finished; log() after finish()")
+            if step is None:
+                step = self._step
+            if step >= self._step:
+                self._step = step + 1
+            self._last_step = step
             if row:
                 w.steps.append(step)
                 w.times.append(t)
@@ -144,43 +151,29 @@ class Run:
                     w.wake.set()
         if w.error is not None:
             raise w.error
+        return step
 
     def _log_slow(self, data, step, t):
         if step is not None:
             step = _checked_step(step)
         scalars, hists = {}, []
         self._flatten(data, "", scalars, hists)
-        self._append(step, t, scalars, hists)
+        step = self.log(scalars, step)
+        if hists:
+            self._add_histograms(hists, step, t)
+        return step
 
-    def _append(self, step, t, scalars, hists, advance=True):
-        """Appends one row and its histograms (time `t` in ns). With `advance`
-        false, a row without a step goes to `run.step` and leaves it there."""
+    def _add_histograms(self, hists, step, t):
+        """Queues histogram records at `step` (None: `run.step`, left as it is)."""
         w = self._writer
         with w.lock:
-            step = self._take_step(step, advance)
-            if scalars:
-                w.steps.append(step)
-                w.times.append(t)
-                w.rows.append(scalars)
+            if self._closed:
+                raise RunError(f"run {self.id} is finished; log() after finish()")
+            if step is None:
+                step = self._step
             for key, h in hists:
                 w.add_record(h.record(key, step, t // 1000).encode())
-            if len(w.rows) >= WAKE_AT:
-                w.wake.set()
-        if w.error is not None:
-            raise w.error
-
-    def _take_step(self, step, advance):
-        """The step of a row (None: `run.step`); with `advance`, moves
-        `run.step` past it. Called with the writer's lock held."""
-        if self._closed:
-            raise RunError(f"run {self.id} is finished; log() after finish()")
-        if step is None:
-            step = self._step
-        if advance:
-            if step >= self._step:
-                self._step = step + 1
-            self._last_step = step
-        return step
+        w.wake.set()
 
     def _flatten(self, data, prefix, scalars, hists):
         for k, v in data.items():
@@ -312,7 +305,10 @@ class Run:
 
     def finish(self, exit_code=0, status=None, message=""):
         """Writes the run end (finished for exit code 0, else failed), makes
-        it durable and removes the liveness file. Idempotent."""
+        it durable and removes the liveness file. Idempotent; does nothing in
+        a forked child process."""
+        if os.getpid() != self._pid:
+            return
         if status is None:
             status = FINISHED if exit_code == 0 else FAILED
         end = RunEnd(status=status, exit_code=int(exit_code), end_time=_now_us(), message=message).encode()

@@ -39,7 +39,8 @@ def written_run(root, tmp_path):
     ck.write_bytes(b"weights" * 100)
     run = runlog.init(project="cross", name="python → swift", dir=root, id="cross-1", tags=["a", "b"],
                       notes="line one\nline \"two\"", config={"lr": 0.01, "nested": {"betas": [0.9, 0.999], "on": True},
-                                                            "none": None, "big": 1.5e16, "tiny": 1e-5})
+                                                            "none": None, "big": 1.5e16, "tiny": 1e-5,
+                                                            "near2p53": 9007199254740994.0})
     logged = []
     for i in range(3000):
         row = {"loss": 1 / (i + 1), "acc": i / 3000}
@@ -84,7 +85,7 @@ def test_swift_tool_verifies_python_logs_and_dumps_what_was_logged(cli, rundir, 
         "cross-1", "python → swift", "line one\nline \"two\"", ["a", "b"])
     config = next(j for j in lines if j["kind"] == "config")["values"]
     assert config == {"lr": 0.01, "nested": {"betas": [0.9, 0.999], "on": True}, "none": None, "big": 1.5e16,
-                      "tiny": 1e-5}
+                      "tiny": 1e-5, "near2p53": 9007199254740994.0}
     hist = next(j for j in lines if j["kind"] == "histogram")
     assert (hist["key"], hist["step"], hist["counts"], hist["count"], hist["nonfinite"]) == ("weights", 3000,
                                                                                             [3, 0, 0, 1], 4, 1)

@@ -62,14 +62,13 @@ def test_values_that_fit_binary32_are_stored_as_binary32(rundir):
     for i in range(100):
         run.log({"f32": i / 4, "f64": i / 10})
     run.finish()
-    reader = runlog.LogReader(run.path)
-    block = next(r.block for r in reader.records() if r.kind == METRICS)
-    body = METRICS  # the coding byte of each column says its width
-    content = next(f.content for f in runlog.LogReader(run.path).frames() if f.content[0] == body)
-    f32_col = content.index(b"\x2a\x91\x03\x02")  # 1 + 4*100 = 401 bytes, coding 2 (binary32)
-    f64_col = content.index(b"\x2a\xa1\x06\x00")  # 1 + 8*100 = 801 bytes, coding 0 (binary64)
-    assert f32_col < f64_col
+    frame = next(f for f in runlog.LogReader(run.path).frames() if f.records[0].kind == METRICS)
+    block = frame.records[0].block
+    # Column fields: key 0x2a, length (1 coding byte + width * 100 values), coding byte.
+    assert b"\x2a\x91\x03\x02" in frame.content  # 401 bytes, coding 2: binary32
+    assert b"\x2a\xa1\x06\x00" in frame.content  # 801 bytes, coding 0: binary64
     assert block.columns[0][0] == [i / 4 for i in range(100)]
+    assert block.columns[1][0] == [i / 10 for i in range(100)]
 
 
 def test_frames_stay_under_the_target_and_blocks_split(rundir):
@@ -240,3 +239,44 @@ def test_sigterm_marks_the_run_killed(rundir):
     end, rows = run_end_of(rundir)
     assert (end.status, end.exit_code, end.message) == (3, 143, "SIGTERM") and len(rows) == 10
     assert child.returncode == 143
+
+
+def test_rows_reach_the_file_within_the_flush_interval_without_finish(rundir):
+    run = runlog.init(dir=rundir, flush_interval=0.2)
+    run.log({"a": 1.0})
+    deadline = time.monotonic() + 5
+    rows = []
+    while time.monotonic() < deadline and not rows:
+        time.sleep(0.1)
+        reader = runlog.LogReader(run.path)  # the file as a live reader sees it
+        rows = [r for r in reader.records() if r.kind == METRICS]
+        assert reader.damage == []
+    assert rows, "a logged row was not written within 5 s"
+    run.finish()
+
+
+def test_heartbeat_refreshes_the_liveness_file_and_finish_removes_it(rundir):
+    run = runlog.init(dir=rundir, heartbeat_interval=0.2)
+    live = os.path.join(run.dir, "logs", "a0001-r0000.live")
+    first = os.stat(live).st_mtime_ns
+    time.sleep(0.8)
+    assert os.stat(live).st_mtime_ns > first
+    assert json.load(open(live))["heartbeat_interval"] == 0.2
+    run.finish()
+    assert not os.path.exists(live)
+
+
+def test_a_forked_child_does_not_end_the_parents_run(rundir):
+    run = runlog.init(dir=rundir)
+    pid = os.fork()
+    if pid == 0:  # the child: exiting normally runs the exit handlers
+        try:
+            run.finish()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.path.exists(os.path.join(run.dir, "logs", "a0001-r0000.live"))
+    run.log({"after_fork": 1.0})
+    run.finish()
+    records, rows = rows_of(run.path)
+    assert rows == [(0, {"after_fork": 1.0})] and [r.kind for r in records].count(RUN_END) == 1
