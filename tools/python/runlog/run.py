@@ -34,8 +34,8 @@ def init(project="", name="", config=None, tags=None, notes="", group="", dir=No
     """Starts a run (or a new attempt of run `id`) and returns its `Run`.
 
     The run lives in `dir` (else $RUNLOG_DIR, else ./runlogs) under its id
-    (`id`, else 8 random characters). An existing id continues that run with a
-    new attempt; `resume="never"` refuses an existing id, `resume="must"` a
+    (`id`, else $RUNLOG_RUN_ID, else 8 random characters). An existing id
+    continues that run with a new attempt; `resume="never"` refuses an existing id, `resume="must"` a
     missing one. Options: `attempt`, `rank` (else $RUNLOG_RANK, $RANK,
     $SLURM_PROCID, else 0), `world_size`, `flush_interval` (seconds a logged
     value may wait before it is written, default 1), `heartbeat_interval`
@@ -51,7 +51,7 @@ class Run:
     def __init__(self, project="", name="", config=None, tags=None, notes="", group="", dir=None, id=None,
                  resume=None, attempt=None, rank=None, world_size=None, flush_interval=1.0,
                  heartbeat_interval=5.0, frame_target=FRAME_TARGET):
-        run_id = id if id is not None else new_run_id()
+        run_id = id if id is not None else (os.environ.get("RUNLOG_RUN_ID") or new_run_id())
         if not is_valid_run_id(run_id) or run_id.startswith("."):
             raise ValueError(f"run id {run_id!r} must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
         if not 1024 <= frame_target <= MAX_CONTENT:

@@ -8,6 +8,7 @@ import re
 import secrets
 import socket
 import string
+import struct
 
 _LOG_NAME = re.compile(r"a(\d{4,})-r(\d{4,})-s(\d{4,})\.rlog\Z")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -57,9 +58,10 @@ def env_int(*names):
 
 
 def safe_name(name):
-    """`name` restricted to [A-Za-z0-9._-], other characters replaced by `_`."""
-    s = _UNSAFE.sub("_", name) or "_"
-    return "_" + s[1:] if s[0] == "." else s
+    """`name` restricted to [A-Za-z0-9._-], other characters replaced by `_`;
+    an empty name, `.` or `..` becomes `_`."""
+    s = _UNSAFE.sub("_", name)
+    return "_" if s in ("", ".", "..") else s
 
 
 def fsync_dir(path):
@@ -88,6 +90,22 @@ def _pid_start(pid):
         return 0
 
 
+def _lock(fd):
+    """Takes a write lock on the whole file, held until `fd` is closed: an
+    open-file-description lock where there is one (Linux), which closing
+    another descriptor of the same file in this process does not release;
+    else a classic POSIX lock. False when the file system refuses locks."""
+    try:
+        if hasattr(fcntl, "F_OFD_SETLK"):
+            # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hh4xqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+        else:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
 class LiveFile:
     """The liveness file (spec/run-directory.md section 3): created by a
     rename, locked with fcntl for as long as the writer lives, its mtime
@@ -98,11 +116,7 @@ class LiveFile:
         tmp = f"{path}.tmp-{secrets.token_hex(4)}"
         self._fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
         try:
-            try:
-                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                locked = True
-            except OSError:
-                locked = False
+            locked = _lock(self._fd)
             info = {
                 "version": 1, "host": socket.gethostname(), "pid": os.getpid(), "pid_start": _pid_start(os.getpid()),
                 "boot_id": _boot_id(), "locked": locked, "heartbeat_interval": heartbeat_interval,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -139,6 +140,17 @@ def test_same_run_id_gets_a_new_attempt_and_resume_rules_hold(rundir):
         runlog.init(dir=rundir, id="../escape")
 
 
+def test_run_id_comes_from_the_environment_and_names_are_sanitised(rundir, monkeypatch, tmp_path):
+    monkeypatch.setenv("RUNLOG_RUN_ID", "from-env")
+    run = runlog.init(dir=rundir)
+    src = tmp_path / "w.pt"
+    src.write_bytes(b"x")
+    assert run.save_checkpoint(str(src), name="..") == "checkpoints/_/0-w.pt"
+    assert run.save_checkpoint(str(src), name="a/b é") == "checkpoints/a_b__/0-w.pt"
+    run.finish()
+    assert run.id == "from-env" and run.dir == os.path.join(os.path.abspath(rundir), "from-env")
+
+
 def test_rank_comes_from_the_environment(rundir, monkeypatch):
     monkeypatch.setenv("RANK", "3")
     run = runlog.init(dir=rundir, id="ranked", config={"x": 1})
@@ -201,7 +213,9 @@ def test_kill_9_loses_nothing_logged_before_the_flush_interval(rundir):
         live = os.path.join(rundir, "child", "logs", "a0001-r0000.live")
         info = json.load(open(live))
         assert info["pid"] == child.pid and info["locked"] is True and info["version"] == 1
-        with open(live, "r+") as f:  # the writer holds the lock
+        with open(live, "r+") as f:  # the writer holds the lock, as F_GETLK sees it
+            probe = struct.pack("hh4xqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+            assert struct.unpack("hh4xqqi4x", fcntl.fcntl(f, fcntl.F_GETLK, probe))[0] != fcntl.F_UNLCK
             with pytest.raises(OSError):
                 fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         time.sleep(1.5)  # several flush intervals
@@ -262,6 +276,12 @@ def test_heartbeat_refreshes_the_liveness_file_and_finish_removes_it(rundir):
     time.sleep(0.8)
     assert os.stat(live).st_mtime_ns > first
     assert json.load(open(live))["heartbeat_interval"] == 0.2
+    # Opening and closing the file in this process leaves the writer's lock held.
+    child = subprocess.run([sys.executable, "-c", (
+        "import fcntl, sys\n"
+        "f = open(sys.argv[1], 'r+')\n"
+        "try:\n    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n    sys.exit(3)\n"), live])
+    assert child.returncode == 3
     run.finish()
     assert not os.path.exists(live)
 
