@@ -1,0 +1,107 @@
+/// Locale-independent text forms of numbers, times and sizes.
+///
+/// Doubles print as the shortest decimal that reads back as the same value
+/// (what Swift's `description` gives, whatever the locale), NaN and the
+/// infinities as `nan`, `inf` and `-inf`.
+enum Formatting {
+    /// The shortest round-trip form of `d`.
+    static func double(_ d: Double) -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        return d.description
+    }
+
+    /// Appends `double(d)` to `out` as UTF-8.
+    static func append(double d: Double, to out: inout [UInt8]) {
+        var s = double(d)
+        s.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    /// Microseconds since the epoch as `2026-11-26T15:52:37.123456Z` (UTC).
+    static func timestamp(_ micros: Int64) -> String {
+        let (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+        let (s, f) = fraction < 0 ? (seconds - 1, fraction + 1_000_000) : (seconds, fraction)
+        return dateTime(s) + "." + pad(f, 6) + "Z"
+    }
+
+    /// Seconds since the epoch as `2026-11-26 15:52:37` (UTC), for tables.
+    static func shortTimestamp(seconds: Int64) -> String {
+        dateTime(seconds, separator: " ")
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` for whole seconds since the epoch (proleptic Gregorian, UTC).
+    static func dateTime(_ seconds: Int64, separator: String = "T") -> String {
+        var (days, secs) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        if secs < 0 { secs += 86_400; days -= 1 }
+        // Civil date from a day number (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))\(separator)\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))"
+    }
+
+    /// A duration in microseconds as `1h 02m 03s`, `4m 05.2s` or `0.25s`.
+    static func duration(micros: Int64) -> String {
+        let negative = micros < 0
+        let m = micros.magnitude
+        let total = m / 1_000_000
+        let body: String
+        if total >= 86_400 {
+            body = "\(total / 86_400)d \(pad(Int64(total % 86_400 / 3600), 2))h \(pad(Int64(total % 3600 / 60), 2))m"
+        } else if total >= 3600 {
+            body = "\(total / 3600)h \(pad(Int64(total % 3600 / 60), 2))m \(pad(Int64(total % 60), 2))s"
+        } else if total >= 60 {
+            body = "\(total / 60)m \(pad(Int64(total % 60), 2))s"
+        } else {
+            let centis = m / 10_000
+            body = "\(centis / 100).\(pad(Int64(centis % 100), 2))s"
+        }
+        return negative ? "-" + body : body
+    }
+
+    /// Bytes as `512 B`, `1.5 KiB`, `20.0 MiB`, `3.2 GiB`.
+    static func bytes(_ n: Int64) -> String {
+        if n < 1024 { return "\(n) B" }
+        let units = ["KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(n) / 1024
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return fixed(value, digits: 1) + " " + units[unit]
+    }
+
+    /// `value` rounded to `digits` fraction digits, without locale.
+    static func fixed(_ value: Double, digits: Int) -> String {
+        guard value.isFinite else { return double(value) }
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = (value.magnitude * Double(scale)).rounded()
+        guard scaled < 9e18 else { return double(value) }
+        let n = Int64(scaled)
+        let sign = value < 0 && n != 0 ? "-" : ""
+        if digits == 0 { return sign + String(n) }
+        return sign + String(n / scale) + "." + pad(n % scale, digits)
+    }
+
+    /// `n` in decimal, zero-padded to `width` digits.
+    static func pad<I: BinaryInteger>(_ n: I, _ width: Int) -> String {
+        let s = String(n)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    /// `text` padded with spaces to `width` display columns (left-aligned), or right-aligned.
+    static func column(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let n = text.count
+        guard n < width else { return text }
+        let fill = String(repeating: " ", count: width - n)
+        return right ? fill + text : text + fill
+    }
+}

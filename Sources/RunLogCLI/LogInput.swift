@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import RunLog
+
+/// The logs a PATH argument names: a single log file, or every log of a run
+/// directory in reading order (by rank, then attempt, then segment).
+struct LogInput {
+    struct File {
+        let path: String
+        /// The numbers in the file's name, when it is a segment of a run directory.
+        let segment: SegmentName?
+    }
+
+    let path: String
+    /// The run, when PATH is a run directory (or its `logs/` directory).
+    let run: RunDirectory?
+    private(set) var files: [File]
+
+    /// Resolves PATH. Throws a one-line `CLIError` (status 2) when it is missing,
+    /// unreadable, or a directory that is not a run. With `allowNoLogs`, a run
+    /// directory whose `logs/` holds no log yet is accepted (a run that is starting).
+    static func resolve(_ path: String, allowNoLogs: Bool = false) throws -> LogInput {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw CLIError.cannotRead("\(path): \(String(cString: strerror(errno)))")
+        }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw CLIError.cannotRead("\(path): not a regular file or a run directory")
+            }
+            return LogInput(path: path, run: nil, files: [File(path: path, segment: nil)])
+        }
+        var run = RunDirectory(path: trimmed(path))
+        if !isDirectory(run.logsPath), (trimmed(path) as String).hasSuffix("/logs") || trimmed(path) == "logs" {
+            // PATH is a run's logs/ directory itself.
+            let parent = String(trimmed(path).dropLast(4))
+            run = RunDirectory(path: parent.isEmpty ? "." : String(parent.dropLast(parent.hasSuffix("/") ? 1 : 0)))
+        }
+        guard isDirectory(run.logsPath) else {
+            throw CLIError.cannotRead("\(path): not a run directory (it has no logs/ directory)")
+        }
+        let input = try LogInput(path: path, run: run, files: listFiles(run))
+        if input.files.isEmpty && !allowNoLogs {
+            throw CLIError.cannotRead("\(path): not a run directory (\(run.logsPath) holds no .rlog log)")
+        }
+        return input
+    }
+
+    /// The same input with the run's segments listed again (new ones appear while a run is live).
+    func refreshed() throws -> LogInput {
+        guard let run else { return self }
+        return LogInput(path: path, run: run, files: try Self.listFiles(run))
+    }
+
+    private static func listFiles(_ run: RunDirectory) throws -> [File] {
+        do {
+            return try run.segments().map { File(path: $0.path, segment: $0.name) }
+        } catch {
+            throw CLIError.cannotRead("\(run.logsPath): cannot list: \(error.localizedDescription)")
+        }
+    }
+
+    private static func trimmed(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        return String(p)
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The size of a file in bytes, or nil when it cannot be examined.
+    static func fileSize(_ path: String) -> Int64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
+    }
+}

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import RunLog
+
+/// What `runlog ls` shows of one run, read from its directory alone.
+struct RunInfo {
+    var run: RunDirectory
+    var project = ""
+    var name = ""
+    var status: RunStatus?
+    var statusReason = ""
+    var attempts: UInt64 = 0
+    /// The step of the last metrics row of the latest attempt, if any.
+    var lastStep: Int64?
+    /// Newest modification time in `logs/`, in seconds since the epoch.
+    var lastUpdate: Int64 = 0
+    /// Bytes of every file in the run directory (logs and checkpoints).
+    var size: Int64 = 0
+    var sync: SyncState?
+
+    /// Reads what the run's files say. Never throws: what cannot be read stays empty.
+    static func load(_ run: RunDirectory, syncStateDirectory: String) -> RunInfo {
+        var info = RunInfo(run: run)
+        let segments = (try? run.segments()) ?? []
+        if let first = segments.first, let reader = try? LogReader(path: first.path), let frame = try? reader.next() {
+            for case .runStart(let s) in frame.records {
+                info.project = s.project
+                info.name = s.name
+            }
+        }
+        if let (status, ranks) = try? run.status() {
+            info.status = status
+            info.statusReason = ranks.map { "rank \($0.rank): \($0.reason)" }.joined(separator: "; ")
+        }
+        info.attempts = segments.map(\.name.attempt).max() ?? 0
+        // The last step: from the end of each rank's newest segment of the latest attempt.
+        let latest = segments.filter { $0.name.attempt == info.attempts }
+        for rank in Set(latest.map(\.name.rank)) {
+            for segment in latest.filter({ $0.name.rank == rank }).reversed() {
+                if let step = lastStep(in: segment.path) {
+                    info.lastStep = max(info.lastStep ?? .min, step)
+                    break
+                }
+            }
+        }
+        info.lastUpdate = newestModification(in: run.logsPath)
+        info.size = diskUsage(run.path)
+        info.sync = SyncState.load(directory: syncStateDirectory, runID: run.runID)
+        return info
+    }
+
+    /// The step of the last metrics row in a log, reading from its end: the
+    /// last MiB first, more only when no metrics frame starts there.
+    static func lastStep(in path: String) -> Int64? {
+        guard let size = LogInput.fileSize(path) else { return nil }
+        for window: Int64 in [1 << 20, 32 << 20, .max] {
+            let start = window >= size ? 0 : size - window
+            guard let reader = try? LogReader(path: path, from: start) else { return nil }
+            var last: Int64?
+            while let frame = try? reader.next() {
+                for case .metrics(let block) in frame.records { last = block.steps.last }
+            }
+            if last != nil || start <= Int64(reader.headerSize) { return last }
+        }
+        return nil
+    }
+
+    /// The newest modification time of the files in `directory`, in seconds.
+    static func newestModification(in directory: String) -> Int64 {
+        var newest: Int64 = 0
+        forEachEntry(directory) { _, st in newest = max(newest, Int64(st.st_mtim.tv_sec)) }
+        return newest
+    }
+
+    /// Total bytes of the regular files under `path` (symbolic links not followed).
+    static func diskUsage(_ path: String, depth: Int = 0) -> Int64 {
+        var total: Int64 = 0
+        forEachEntry(path) { child, st in
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: total += Int64(st.st_size)
+            case S_IFDIR where depth < 16: total += diskUsage(child, depth: depth + 1)
+            default: break
+            }
+        }
+        return total
+    }
+
+    private static func forEachEntry(_ directory: String, _ body: (String, stat) -> Void) {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            let child = directory + "/" + name
+            var st = stat()
+            if lstat(child, &st) == 0 { body(child, st) }
+        }
+    }
+}
+
+/// syncd's state for one run, from `<root>/.syncd/<run-id>.json` when it exists.
+/// Read tolerantly: members that are missing or of another type are left out.
+struct SyncState {
+    var status: String?
+    var pendingBytes: Int64?
+    var lastError: String?
+
+    static func load(directory: String, runID: String) -> SyncState? {
+        guard let data = FileManager.default.contents(atPath: directory + "/" + runID + ".json"),
+            data.count <= 1 << 20,
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return nil }
+        var s = SyncState()
+        s.status = (object["status"] ?? object["state"]) as? String
+        s.pendingBytes = (object["pending_bytes"] as? NSNumber)?.int64Value
+        s.lastError = object["last_error"] as? String
+        if s.lastError?.isEmpty == true { s.lastError = nil }
+        return s
+    }
+
+    /// A short form for a table cell: `synced`, `pending 12.0 KiB`, `quarantined`.
+    var cell: String {
+        var parts: [String] = [status ?? "?"]
+        if let pendingBytes, pendingBytes > 0 { parts.append(Formatting.bytes(pendingBytes)) }
+        if lastError != nil, status != "quarantined" { parts.append("(error)") }
+        return parts.joined(separator: " ")
+    }
+}

@@ -1,0 +1,110 @@
+import RunLog
+
+/// Everything `runlog stats` reports, accumulated record by record.
+struct RunStats {
+    struct HistogramSeries {
+        var key: String
+        var count = 0
+        var firstStep: Int64 = 0
+        var lastStep: Int64 = 0
+        var bins = 0
+    }
+
+    struct CheckpointSeries {
+        var name: String
+        var count = 0
+        var firstStep: Int64 = 0
+        var latest: Checkpoint
+        var bytes: UInt64 = 0
+    }
+
+    var files = 0
+    var frames = 0
+    /// Records per canonical kind name; metrics counted in rows.
+    var kinds: [String: Int] = [:]
+    var metricBlocks = 0
+    var points = 0
+    var series: [SeriesStats] = []
+    private var seriesIndex: [String: Int] = [:]
+    var histograms: [HistogramSeries] = []
+    private var histogramIndex: [String: Int] = [:]
+    var checkpoints: [CheckpointSeries] = []
+    private var checkpointIndex: [String: Int] = [:]
+    var runStart: RunStart?
+    var runEnd: RunEnd?
+    var firstTime: Int64?
+    var lastTime: Int64?
+    /// Bytes of the log files.
+    var bytesOnDisk: Int64 = 0
+    /// Frame payload bytes as stored, and once decoded.
+    var payloadBytes: Int64 = 0
+    var contentBytes: Int64 = 0
+    var problems = 0
+
+    mutating func add(header: FileHeader) {
+        files += 1
+        kinds["header", default: 0] += 1
+        time(header.created)
+    }
+
+    mutating func add(_ record: Record) {
+        switch record {
+        case .metrics(let block):
+            kinds["metrics", default: 0] += block.rowCount
+            metricBlocks += 1
+            if let t = block.times.first { time(t) }
+            if let t = block.times.last { time(t) }
+            for j in block.columns.indices {
+                let key = block.keys[j]
+                let index: Int
+                if let known = seriesIndex[key] {
+                    index = known
+                } else {
+                    index = series.count
+                    seriesIndex[key] = index
+                    series.append(SeriesStats(key: key))
+                }
+                series[index].add(block.columns[j], steps: block.steps)
+                points += block.columns[j].values.count
+            }
+            return
+        case .histogram(let h):
+            time(h.time)
+            let i = histogramIndex[h.key] ?? {
+                histogramIndex[h.key] = histograms.count
+                histograms.append(HistogramSeries(key: h.key, firstStep: h.step))
+                return histograms.count - 1
+            }()
+            histograms[i].count += 1
+            histograms[i].lastStep = h.step
+            histograms[i].bins = h.counts.count
+        case .checkpoint(let c):
+            time(c.time)
+            let i = checkpointIndex[c.name] ?? {
+                checkpointIndex[c.name] = checkpoints.count
+                checkpoints.append(CheckpointSeries(name: c.name, firstStep: c.step, latest: c))
+                return checkpoints.count - 1
+            }()
+            checkpoints[i].count += 1
+            checkpoints[i].latest = c
+            checkpoints[i].bytes += c.size
+        case .runStart(let s):
+            if runStart == nil { runStart = s }
+            time(s.startTime)
+        case .runEnd(let e):
+            runEnd = e
+            time(e.endTime)
+        default:
+            break
+        }
+        kinds[record.kindName, default: 0] += 1
+    }
+
+    private mutating func time(_ t: Int64) {
+        guard t != 0 else { return }
+        firstTime = Swift.min(firstTime ?? t, t)
+        lastTime = Swift.max(lastTime ?? t, t)
+    }
+
+    var compressionRatio: Double? { payloadBytes > 0 ? Double(contentBytes) / Double(payloadBytes) : nil }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import RunLog
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Summarize a log or run: records, metric curves, histograms, checkpoints, size.",
+        discussion: """
+            Records per kind (metrics counted in rows); for each metric key its count, first \
+            and last step, minimum and maximum (NaN left out), last value and a sparkline of \
+            its curve; histograms and checkpoints by key and name; the time from the first \
+            record to the last; bytes on disk and the compression ratio (frame contents \
+            decoded / stored).
+
+            Examples:
+              runlog stats runlogs/3kx9a0qz
+              runlog stats --json runlogs/3kx9a0qz | jq '.metrics.loss.last'
+            """)
+
+    @Argument(help: "A run directory or a .rlog file.")
+    var path: String
+
+    @Flag(help: "Write one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        let input = try LogInput.resolve(path)
+        var stats = RunStats()
+        var source: FileSource?
+        var header = [UInt8](repeating: 0, count: 4)
+        var problems = 0
+        let scan = LogScan { p in
+            Diagnostics.warning(p.line)
+            problems += 1
+        }
+        try scan.run(input, header: { file, reader in
+            stats.add(header: reader.header)
+            stats.bytesOnDisk += LogInput.fileSize(file.path) ?? 0
+            source = try? FileSource(path: file.path)
+        }, frame: { _, frame in
+            stats.frames += 1
+            stats.payloadBytes += Int64(frame.size - Frame.headerSize)
+            // The content length is bytes 8..<12 of the frame header (spec §1).
+            if let source, (try? header.withUnsafeMutableBytes { try source.read(into: $0, at: frame.offset + 8) }) == 4 {
+                stats.contentBytes += Int64(header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) })
+            }
+            for record in frame.records { stats.add(record) }
+        })
+        stats.problems = problems
+        let status = input.run.flatMap { try? $0.status().0 }
+        let output = Output()
+        if json {
+            output.write(StatsReport(stats: stats, path: path, status: status).json())
+        } else {
+            output.write(StatsReport(stats: stats, path: path, status: status).text(style: Style(terminal: output.isTerminal)))
+        }
+        output.flush()
+        if scan.sawDamage { throw CLIError.damageReported }
+    }
+}
