@@ -137,23 +137,32 @@ public struct CanonicalJSON {
     }
 
     public mutating func int<I: BinaryInteger>(_ v: I) {
-        var s = String(v)
-        s.withUTF8 { output.append(contentsOf: $0) }
+        if v < 0 { output.append(UInt8(ascii: "-")) }
+        digits(UInt64(v.magnitude), minimumCount: 1)
     }
 
     /// Microseconds as seconds with six fraction digits.
     public mutating func time(_ micros: Int64) {
         let magnitude = micros.magnitude
         if micros < 0 { output.append(UInt8(ascii: "-")) }
-        int(magnitude / 1_000_000)
+        digits(magnitude / 1_000_000, minimumCount: 1)
         output.append(UInt8(ascii: "."))
-        var frac = magnitude % 1_000_000
-        var digits = [UInt8](repeating: 0x30, count: 6)
-        for k in stride(from: 5, through: 0, by: -1) {
-            digits[k] = 0x30 + UInt8(frac % 10)
-            frac /= 10
+        digits(magnitude % 1_000_000, minimumCount: 6)
+    }
+
+    /// `n` in decimal, zero-padded to `minimumCount` digits (at most 20), without allocating.
+    private mutating func digits(_ n: UInt64, minimumCount: Int) {
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &buffer) { b in
+            var i = b.count
+            var x = n
+            repeat {
+                i -= 1
+                b[i] = 0x30 + UInt8(truncatingIfNeeded: x % 10)
+                x /= 10
+            } while x != 0 || b.count - i < minimumCount
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i...]))
         }
-        output.append(contentsOf: digits)
     }
 
     /// The shortest round-trip form, as Python's `repr`; NaN and infinities as strings.
