@@ -68,7 +68,7 @@ private func measureChild(_ repetitions: Int, _ body: () throws -> Void) throws 
     var wall: [Double] = [], cpu: [Double] = []
     func childCPU() -> Double {
         var u = rusage()
-        getrusage(RUSAGE_CHILDREN, &u)
+        getrusage(RUSAGE_CHILDREN.rawValue, &u)
         return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
     }
     for _ in 0..<repetitions {
