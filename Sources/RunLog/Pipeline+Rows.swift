@@ -29,10 +29,26 @@ extension Pipeline {
         let st = step ?? s.pointee.nextStep
         s.pointee.nextStep = st &+ 1
         s.pointee.lastStep = st
+        // Training loops log the same keys call after call, and a dictionary
+        // of the same keys iterates in the same order: compare the keys with
+        // the previous row's (cheap for identical strings) before hashing them.
+        var hit = s.pointee.lastRowKeys.count == row.count
+        var i = 0
         for (key, value) in row {
-            let id = keyID(key)
+            let id: Int32
+            if hit && s.pointee.lastRowKeys[i] == key {
+                id = s.pointee.lastRowIDs[i]
+            } else {
+                hit = false
+                id = keyID(key)
+            }
             s.pointee.pending.keys.append(id)
             s.pointee.pending.values.append(value)
+            i += 1
+        }
+        if !hit {
+            s.pointee.lastRowKeys = Array(row.keys)
+            s.pointee.lastRowIDs = s.pointee.lastRowKeys.map { keyID($0) }
         }
         s.pointee.pending.endRow(step: st, time: time)
         afterAppend()

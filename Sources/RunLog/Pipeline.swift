@@ -18,6 +18,9 @@ final class Pipeline: @unchecked Sendable {
         /// Key ids of the run: names in id order, and the index.
         var keyNames: [String] = []
         var keyIndex: [String: Int32] = [:]
+        /// The keys of the latest row logged as a dictionary, in its order, and their ids.
+        var lastRowKeys: [String] = []
+        var lastRowIDs: [Int32] = []
         var nextStep: Int64 = 0
         var lastStep: Int64 = 0
         /// Items appended, written and made durable since the start.

@@ -31,7 +31,7 @@ struct LoggerBench {
         options.mode = .enabled
         let run = try Run(id: "cost", root: root, options: options)
         let k = run.keys("loss", "acc", "lr", "grad_norm")
-        let batches = quick ? 200 : 2000
+        let batches = quick ? 20 : 2000
         var fast: [Double] = []
         var dict: [Double] = []
         var step: Int64 = 0
@@ -71,7 +71,7 @@ struct LoggerBench {
         options.memoryCap = 64 << 20
         let run = try Run(id: "throughput\(keys)", root: root, options: options)
         let k = run.keys((0..<keys).map { "train/metric\($0)" })
-        let rows = (quick ? 2_000_000 : 20_000_000) / keys
+        let rows = (quick ? 200_000 : 20_000_000) / keys
         var curves = (0..<keys).map { _ in Curve() }
         var values = [Double](repeating: 0, count: keys)
         let rssBefore = Self.peakRSS()
