@@ -7,13 +7,20 @@ This thread takes everything at least every `flush_interval` seconds (sooner
 when many rows wait), packs rows into metrics blocks and records into frames
 of at most `frame_target` content bytes, writes each frame with one `write`,
 fsyncs, and refreshes the liveness file's heartbeat.
+
+When writing fails (a full disk), frames are held in memory, in order, and
+retried every interval: nothing is lost while the held bytes stay under
+`max_held`. Beyond that, or when the run ends and the disk still refuses
+them for `write_timeout` seconds, the writer gives up: `error` is set and
+`Run.log` raises it.
 """
+
+import collections
 
 import sys
 import threading
 import time
 
-from .logfile import MAX_CONTENT
 from .metrics import MetricsBlock
 from .records import Metrics
 
@@ -36,18 +43,27 @@ class Sync:
 
 
 class BackgroundWriter:
-    def __init__(self, log, live, flush_interval, heartbeat_interval, frame_target):
+    def __init__(self, log, live, flush_interval, heartbeat_interval, frame_target, max_held=256 << 20,
+                 write_timeout=60.0):
         self.log = log
         self.live = live
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self.frame_target = frame_target
+        self.max_held = max_held
+        self.write_timeout = write_timeout
         self.lock = threading.Lock()
         self.steps, self.times, self.rows, self.records = [], [], [], []
         self.wake = threading.Event()
         self.error = None
         self._stopping = False
+        self._stop_deadline = None
         self._content = bytearray()
+        self._frames = collections.deque()  # encoded, not written yet
+        self._held = 0
+        self._unsynced = False
+        self._waiting = []  # Sync markers, set once every frame before them is durable
+        self._failure = None  # the write error while frames are held
         self._thread = threading.Thread(target=self._run, name="runlog-writer", daemon=True)
         self._thread.start()
 
@@ -56,20 +72,26 @@ class BackgroundWriter:
         self.records.append((len(self.rows), item))
 
     def stop(self):
-        """Writes everything pending, fsyncs, and ends the thread."""
+        """Writes everything pending, fsyncs, and ends the thread; gives up
+        after `write_timeout` seconds of failing writes."""
+        self._stop_deadline = time.monotonic() + self.write_timeout
         self._stopping = True
         self.wake.set()
         self._thread.join()
 
     def sync(self):
-        """Blocks until everything logged so far is written and fsynced."""
+        """Blocks until everything logged so far is written and fsynced;
+        raises OSError after `write_timeout` seconds of failing writes."""
         marker = Sync()
         with self.lock:
             self.add_record(marker)
         self.wake.set()
+        deadline = time.monotonic() + self.write_timeout
         while not marker.event.wait(0.1):
-            if not self._thread.is_alive():
+            if not self._thread.is_alive() or self.error is not None:
                 break
+            if self._failure is not None and time.monotonic() > deadline:
+                raise self._failure
         if self.error is not None:
             raise self.error
 
@@ -85,16 +107,21 @@ class BackgroundWriter:
             with self.lock:
                 taken = self.steps, self.times, self.rows, self.records
                 self.steps, self.times, self.rows, self.records = [], [], [], []
-            if (taken[2] or taken[3]) and self.error is None:
+            if self.error is None:
                 try:
-                    self._write(*taken)
-                except OSError as e:
-                    self.error = OSError(e.errno, f"runlog: cannot write {self.log.path}: {e.strerror}")
-                    print(self.error, file=sys.stderr)
-            if self.error is not None:  # release anyone waiting; they will see the error
+                    if taken[2] or taken[3]:
+                        self._encode(*taken)
+                except Exception as e:  # noqa: BLE001 - e.g. a record over the 16 MiB limit: say so, stop
+                    self._failure = e
+                    self._give_up("cannot encode what was logged")
+                else:
+                    self._drain()
+            if self.error is not None:  # given up: release anyone waiting; they will see the error
                 for _, item in taken[3]:
                     if type(item) is Sync:
                         item.event.set()
+                for marker in self._waiting:
+                    marker.event.set()
             now = time.monotonic()
             if now >= next_beat:
                 try:
@@ -104,10 +131,45 @@ class BackgroundWriter:
                 next_beat = now + self.heartbeat_interval
             if stopping:
                 with self.lock:
-                    if not (self.rows or self.records):
-                        return
+                    more = self.rows or self.records
+                if not more and (not self._frames or self.error is not None):
+                    return
+                if self._frames and now > self._stop_deadline:
+                    self._give_up(f"could not write {self._held} bytes for {self.write_timeout:g} s")
 
-    def _write(self, steps, times, rows, records):
+    def _give_up(self, why):
+        self.error = OSError(getattr(self._failure, "errno", 0) or 0,
+                             f"runlog: {self.log.path}: {why}: {self._failure}")
+        print(self.error, file=sys.stderr)
+
+    def _drain(self):
+        """Writes the frames held, in order, then fsyncs; keeps them on failure."""
+        try:
+            while self._frames:
+                frame = self._frames[0]
+                self.log.write_frame(frame)
+                self._frames.popleft()
+                self._held -= len(frame)
+                self._unsynced = True
+            if self._unsynced:
+                self.log.sync()
+                self._unsynced = False
+        except OSError as e:
+            if self._failure is None:
+                print(f"runlog: cannot write {self.log.path}: {e.strerror or e}; holding data in memory "
+                      "and retrying", file=sys.stderr)
+            self._failure = e
+            if self._held > self.max_held:
+                self._give_up(f"more than {self.max_held} bytes held")
+            return
+        if self._failure is not None:
+            print(f"runlog: writing {self.log.path} again", file=sys.stderr)
+            self._failure = None
+        for marker in self._waiting:
+            marker.event.set()
+        self._waiting.clear()
+
+    def _encode(self, steps, times, rows, records):
         done = 0
         for pos, item in records:
             if pos > done:
@@ -117,12 +179,10 @@ class BackgroundWriter:
                 self._add(item)
             else:
                 self._flush()
-                self.log.sync()
-                item.event.set()
+                self._waiting.append(item)
         if len(rows) > done:
             self._add_rows(steps[done:], times[done:], rows[done:])
         self._flush()
-        self.log.sync()
 
     def _add(self, record):
         if self._content and len(self._content) + len(record) > self.frame_target:
@@ -133,7 +193,9 @@ class BackgroundWriter:
 
     def _flush(self):
         if self._content:
-            self.log.append(self._content)
+            frame = self.log.encode(self._content)
+            self._frames.append(frame)
+            self._held += len(frame)
             self._content = bytearray()
 
     def _add_rows(self, steps, times, rows):
@@ -156,6 +218,4 @@ class BackgroundWriter:
             self._add_block(steps[:h], times[:h], rows[:h])
             self._add_block(steps[h:], times[h:], rows[h:])
             return
-        if len(record) > MAX_CONTENT:
-            raise OSError(0, "a single metrics row exceeds the 16 MiB record limit")
         self._add(record)

@@ -127,32 +127,42 @@ class FrameEncoder:
 class LogFileWriter:
     """Appends frames to a new log file: creates it exclusively (an existing
     file is never appended to), writes the header, then one `write` per frame.
-    Not thread-safe."""
+    A frame that fails to write is cut off again, so that the file always
+    ends with a whole frame. Not thread-safe."""
 
     def __init__(self, path, header, codec=CODEC_ZSTD):
         self.path = path
         self._encoder = FrameEncoder(codec)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+        self.size = 0
         try:
-            self._write(header.encode())
+            self.write_frame(header.encode())
         except BaseException:
             os.close(self._fd)
             raise
-        self.frames = 0
-        self.bytes_written = 0
 
-    def _write(self, data):
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+    def encode(self, content):
+        """The frame holding `content` (encoded records)."""
+        return self._encoder.encode(content)
+
+    def write_frame(self, frame):
+        """Appends `frame` (or the header) with one `write` where the kernel
+        allows; on failure truncates what was written of it and raises OSError."""
+        view = memoryview(frame)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            try:
+                os.ftruncate(self._fd, self.size)
+            except OSError:
+                pass
+            raise
+        self.size += len(frame)
 
     def append(self, content):
-        """Writes one frame holding `content` (encoded records)."""
-        frame = self._encoder.encode(content)
-        self._write(frame)
-        self.frames += 1
-        self.bytes_written += len(frame)
+        """Writes one frame holding `content`."""
+        self.write_frame(self.encode(content))
 
     def sync(self):
         os.fsync(self._fd)

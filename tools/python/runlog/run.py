@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from . import _lifecycle
 from ._writer import WAKE_AT, BackgroundWriter
+from .config import ConfigView
 from .histogram import Histogram
 from .logfile import FRAME_TARGET, MAX_CONTENT, FileHeader, LogFileWriter, is_valid_run_id
 from .records import FAILED, FINISHED, KILLED, Checkpoint, Config, RunEnd, RunStart, Summary, Tags
@@ -35,11 +36,14 @@ def init(project="", name="", config=None, tags=None, notes="", group="", dir=No
 
     The run lives in `dir` (else $RUNLOG_DIR, else ./runlogs) under its id
     (`id`, else $RUNLOG_RUN_ID, else 8 random characters). An existing id
-    continues that run with a new attempt; `resume="never"` refuses an existing id, `resume="must"` a
-    missing one. Options: `attempt`, `rank` (else $RUNLOG_RANK, $RANK,
+    continues that run with a new attempt; `resume="never"` refuses an
+    existing id, `resume="must"` a missing one. Options: `attempt`, `rank` (else $RUNLOG_RANK, $RANK,
     $SLURM_PROCID, else 0), `world_size`, `flush_interval` (seconds a logged
     value may wait before it is written, default 1), `heartbeat_interval`
-    (default 5), `frame_target` (content bytes per frame, default 64 KiB).
+    (default 5), `frame_target` (content bytes per frame, default 64 KiB),
+    `write_timeout` and `max_held_bytes` (while writes fail, e.g. on a full
+    disk, frames wait in memory up to this many bytes and, at the end, this
+    many seconds; default 60 s and 256 MiB).
     """
     return Run(project=project, name=name, config=config, tags=tags, notes=notes, group=group, dir=dir, id=id,
                resume=resume, **options)
@@ -50,7 +54,7 @@ class Run:
 
     def __init__(self, project="", name="", config=None, tags=None, notes="", group="", dir=None, id=None,
                  resume=None, attempt=None, rank=None, world_size=None, flush_interval=1.0,
-                 heartbeat_interval=5.0, frame_target=FRAME_TARGET):
+                 heartbeat_interval=5.0, frame_target=FRAME_TARGET, write_timeout=60.0, max_held_bytes=256 << 20):
         run_id = id if id is not None else (os.environ.get("RUNLOG_RUN_ID") or new_run_id())
         if not is_valid_run_id(run_id) or run_id.startswith("."):
             raise ValueError(f"run id {run_id!r} must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
@@ -91,7 +95,8 @@ class Run:
             host=socket.gethostname(), pid=os.getpid(), start_time=_now_us(), attempt=self.attempt, rank=self.rank,
             world_size=world or 0, job_id=os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID") or "",
             argv=[str(a) for a in sys.argv], writer=WRITER)
-        self._writer = BackgroundWriter(self._log, self._live, flush_interval, heartbeat_interval, frame_target)
+        self._writer = BackgroundWriter(self._log, self._live, flush_interval, heartbeat_interval, frame_target,
+                                        max_held_bytes, write_timeout)
         self._writer.add_record(start.encode())
         if config:
             self.config.update(config)
@@ -320,10 +325,8 @@ class Run:
         self._writer.stop()
         _lifecycle.unregister(self)
         self._log.close()
-        if self._writer.error is None:
-            self._live.remove()
-        else:
-            self._live.abandon()
+        self._live.remove()  # also when the writer gave up: the attempt then reads as crashed, which it is
+        if self._writer.error is not None:
             raise self._writer.error
 
     def __enter__(self):
@@ -361,62 +364,3 @@ def _size(v):
     if isinstance(size, int) and hasattr(v, "dtype"):
         return size
     return None
-
-
-class ConfigView(Mapping):
-    """`run.config` and `run.summary`: a mapping whose updates are written as
-    config or summary records (merged by spec section 4.0's rule)."""
-
-    def __init__(self, run, record_type):
-        object.__setattr__(self, "_run", run)
-        object.__setattr__(self, "_type", record_type)
-        object.__setattr__(self, "_data", {})
-
-    def update(self, d=None, allow_val_change=None, **kwargs):
-        items = {}
-        if d is not None:
-            if not isinstance(d, Mapping) and hasattr(d, "__dict__"):  # argparse.Namespace and the like
-                d = vars(d)
-            items.update(d)
-        items.update(kwargs)
-        if not items:
-            return
-        items = {str(k): v for k, v in items.items()}
-        _merge(self._data, items)
-        if self._run.rank == 0:  # rank 0 describes the run (spec/run-directory.md section 2)
-            self._run._enqueue(self._type(list(items.items())))
-
-    def __setitem__(self, key, value):
-        self.update({key: value})
-
-    def __setattr__(self, key, value):
-        self.update({key: value})
-
-    def __getattr__(self, key):
-        try:
-            return self._data[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __getitem__(self, key):
-        return self._data[key]
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self):
-        return len(self._data)
-
-    def as_dict(self):
-        return dict(self._data)
-
-    def __repr__(self):
-        return repr(self._data)
-
-
-def _merge(state, updates):
-    for k, v in updates.items():
-        if isinstance(v, Mapping) and isinstance(state.get(k), dict):
-            _merge(state[k], v)
-        else:
-            state[k] = dict(v) if isinstance(v, Mapping) else v

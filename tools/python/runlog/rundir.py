@@ -142,9 +142,3 @@ class LiveFile:
             pass
         os.close(self._fd)
         self._fd = -1
-
-    def abandon(self):
-        """Closes the file without deleting it (the run did not end cleanly)."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1

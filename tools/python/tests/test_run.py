@@ -16,7 +16,7 @@ import pytest
 
 import runlog
 from runlog import canonical
-from runlog.records import CHECKPOINT, CONFIG, HISTOGRAM, METRICS, RUN_END, RUN_START, SUMMARY, TAGS
+from runlog.records import CHECKPOINT, CONFIG, HISTOGRAM, METRICS, RUN_END, RUN_START
 
 
 def rows_of(path):
@@ -300,3 +300,75 @@ def test_a_forked_child_does_not_end_the_parents_run(rundir):
     run.finish()
     records, rows = rows_of(run.path)
     assert rows == [(0, {"after_fork": 1.0})] and [r.kind for r in records].count(RUN_END) == 1
+
+
+class FullDisk:
+    """A fault injected between the writer and the real file: writes fail
+    with ENOSPC while `full` is set."""
+
+    def __init__(self, log):
+        self.full = True
+        self.refused = 0
+        self._write = log.write_frame
+        log.write_frame = self
+
+    def __call__(self, frame):
+        if self.full:
+            self.refused += 1
+            raise OSError(28, "No space left on device")
+        self._write(frame)
+
+
+def test_a_full_disk_delays_frames_and_loses_none(rundir, capfd):
+    run = runlog.init(dir=rundir, flush_interval=0.05)
+    disk = FullDisk(run._log)
+    for i in range(2000):
+        run.log({"i": float(i)})
+    time.sleep(0.5)  # several retries against the full disk
+    assert disk.refused >= 2
+    disk.full = False
+    run.log({"i": 2000.0})
+    run.finish()
+    _, rows = rows_of(run.path)  # no damage, no tail: failed writes were cut off again
+    assert [r["i"] for _, r in rows] == [float(i) for i in range(2001)]
+    err = capfd.readouterr().err
+    assert "No space left on device; holding data in memory" in err and "writing" in err and "again" in err
+
+
+def test_a_disk_that_stays_full_makes_finish_give_up_and_say_so(rundir):
+    run = runlog.init(dir=rundir, flush_interval=0.05, write_timeout=0.5)
+    run.log({"before": 1.0})
+    run.flush()
+    disk = FullDisk(run._log)
+    run.log({"lost": 2.0})
+    with pytest.raises(OSError, match="could not write .* for 0.5 s"):
+        run.finish()
+    assert disk.refused >= 2
+    assert not os.path.exists(os.path.join(run.dir, "logs", "a0001-r0000.live"))  # reads as crashed
+    reader = runlog.LogReader(run.path)
+    records = list(reader.records())
+    assert [r.kind for r in records] == [RUN_START, METRICS] and reader.tail() is None
+
+
+def test_memory_held_for_a_full_disk_is_capped(rundir):
+    run = runlog.init(dir=rundir, flush_interval=0.05, max_held_bytes=4096, write_timeout=0.2)
+    FullDisk(run._log)
+    with pytest.raises(OSError, match="more than 4096 bytes held"):
+        for i in range(100000):
+            run.log({"x": i * 0.37, "y": i * 1.1})
+            if i % 1000 == 0:
+                time.sleep(0.01)
+    with pytest.raises(OSError):
+        run.finish()
+
+
+def test_module_level_log_and_finish_act_on_the_last_run(rundir, monkeypatch):
+    monkeypatch.setattr(runlog, "run", None)
+    with pytest.raises(runlog.RunError, match="call runlog.init"):
+        runlog.log({"a": 1.0})
+    run = runlog.init(dir=rundir)
+    assert runlog.run is run
+    assert runlog.log({"a": 1.0}) == 0 and runlog.log({"a": 2.0}) == 1
+    runlog.finish()
+    records, rows = rows_of(run.path)
+    assert rows == [(0, {"a": 1.0}), (1, {"a": 2.0})] and records[-1].kind == RUN_END
