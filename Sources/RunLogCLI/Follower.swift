@@ -3,9 +3,6 @@ import Glibc
 #endif
 import RunLog
 
-/// Set by SIGINT or SIGTERM while following.
-nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
-
 /// `dump --follow`: reads a log or run as it grows, like `tail -f`.
 ///
 /// Polls every 100 ms from where it stopped (a frame boundary), so it costs
@@ -29,23 +26,12 @@ struct Follower {
     init(input: LogInput) { self.input = input }
 
     func run(printer: inout RecordPrinter) throws {
-        stopRequested = 0
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
-        // A parent may have started us with these blocked; Ctrl-C must work.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        defer {
-            signal(SIGINT, SIG_DFL)
-            signal(SIGTERM, SIG_DFL)
-        }
+        StopSignals.install()
+        defer { StopSignals.uninstall() }
         var files: [String: OpenFile] = [:]
         var current = input
         var idleSince = monotonicSeconds()
-        while stopRequested == 0 {
+        while !StopSignals.requested {
             current = (try? current.refreshed()) ?? current
             var progressed = false
             for file in current.files {
