@@ -1,1 +1,81 @@
-print("not yet")
+// syncd: uploads run directories to an MLflow tracking server, live and exactly once.
+//
+// Exit codes: 0 all synced (or stopped by SIGTERM); 1 some run quarantined
+// (--once); 2 bad command line or config; 3 MLflow refused the credentials
+// (401); 4 another fatal error (e.g. the state directory is not writable).
+import ArgumentParser
+import Foundation
+import Logging
+import RunSync
+
+struct SyncdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "syncd",
+        abstract: "Uploads run directories to an MLflow tracking server, live and exactly once.",
+        subcommands: [Run.self, Status.self, Validate.self],
+        defaultSubcommand: Run.self)
+}
+
+/// Settings shared by every subcommand.
+struct SettingsOptions: ParsableArguments {
+    @Option(name: .customLong("root"), help: "A directory of runs (repeatable). Default: $RUNLOG_DIR, else ./runlogs.")
+    var roots: [String] = []
+    @Option(help: "The MLflow tracking server. Default: $MLFLOW_TRACKING_URI.")
+    var mlflow: String?
+    @Option(help: "The state directory. Default: <first root>/.syncd.")
+    var state: String?
+    @Flag(help: "Poll file sizes instead of using inotify (for NFS, Lustre).")
+    var poll = false
+    @Option(help: "Runs synced at the same time.")
+    var workers: Int?
+    @Option(name: .customLong("ca-bundle"), help: "CA certificates to verify the server's TLS certificate with.")
+    var caBundle: String?
+    @Option(name: .customLong("credentials-file"), help: "A mode-0600 file with token = \"…\" or username/password.")
+    var credentialsFile: String?
+    @Option(help: "A config file (TOML); flags given here override it.")
+    var config: String?
+
+    /// The settings from the config file, then the flags, then the environment; validated.
+    func settings(requireServer: Bool = true) throws(SyncError) -> SyncSettings {
+        var s = SyncSettings()
+        if let config { try s.apply(configFile: config) }
+        if !roots.isEmpty { s.roots = roots }
+        if s.roots.isEmpty { s.roots = [RunDirectory.root()] }
+        if let mlflow { s.mlflowURL = mlflow }
+        if s.mlflowURL.isEmpty { s.mlflowURL = ProcessInfo.processInfo.environment["MLFLOW_TRACKING_URI"] ?? "" }
+        if !requireServer, s.mlflowURL.isEmpty { s.mlflowURL = "http://unused" }
+        if let state { s.stateDirectory = state }
+        if poll { s.poll = true }
+        if let workers { s.workers = workers }
+        if let caBundle { s.http.caBundle = caBundle }
+        if let credentialsFile { s.credentialsFile = credentialsFile }
+        try s.validate()
+        return s
+    }
+}
+
+/// Prints a one-line error and exits with `code`.
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("syncd: \(message)\n".utf8))
+    exit(code)
+}
+
+func exitStatus(for error: SyncError) -> Int32 {
+    switch error.kind {
+    case .config: return 2
+    case .unauthenticated: return 3
+    default: return 4
+    }
+}
+
+func bootstrapLogging(_ level: String) -> Logger {
+    let lvl = Logger.Level(rawValue: level) ?? .info
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = lvl
+        return h
+    }
+    return Logger(label: "syncd")
+}
+
+SyncdCommand.main()

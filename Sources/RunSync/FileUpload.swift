@@ -1,0 +1,61 @@
+import Foundation
+
+import RunLog
+
+/// A file streamed as a request body, hashed as it goes: when its SHA-256 is
+/// not the expected one, the upload is aborted before the server has the
+/// whole body (an aborted upload leaves no file behind).
+final class FileUpload {
+    private let fd: Int32
+    private let size: UInt64
+    private var sent: UInt64 = 0
+    private let expected: [UInt8]
+    private var hasher = SHA256Hasher()
+    private let path: String
+    private(set) var failure: SyncError?
+
+    init(path: String, size: UInt64, sha256: [UInt8]) throws(SyncError) {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SyncError(.data, "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        self.size = size
+        self.expected = sha256
+        self.path = path
+    }
+
+    func close() { _ = Foundation.close(fd) }
+
+    /// libcurl's read callback: fills `buffer`, 0 at the end, or abort.
+    func read(into buffer: UnsafeMutablePointer<CChar>, max: Int) -> Int {
+        let abort = 0x1000_0000  // CURL_READFUNC_ABORT
+        if sent >= size {
+            let digest = hasher.finalize()
+            guard digest == expected else {
+                failure = SyncError(.data, "\(path): SHA-256 \(Hex.string(digest)) is not the recorded \(Hex.string(expected))")
+                return abort
+            }
+            return 0
+        }
+        let want = Int(min(UInt64(max), size - sent))
+        let n = Foundation.read(fd, buffer, want)
+        if n <= 0 {
+            failure = SyncError(.data, "\(path): file shrank while uploading: \(sent) of \(size) bytes read")
+            return abort
+        }
+        hasher.update(UnsafeRawBufferPointer(start: buffer, count: n))
+        sent += UInt64(n)
+        return n
+    }
+}
+
+enum Hex {
+    static func string(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,61 @@
+/// Builds a JSON document into bytes, with the few value kinds MLflow's
+/// REST API needs: strings, 64-bit integers, and doubles (non-finite ones as
+/// the strings "NaN", "Infinity", "-Infinity", which MLflow parses back).
+struct JSONText {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func string(_ s: String) {
+        bytes.append(0x22)
+        for u in s.utf8 {
+            switch u {
+            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
+            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(u >> 4)], hex[Int(u & 15)]])
+            default: bytes.append(u)
+            }
+        }
+        bytes.append(0x22)
+    }
+
+    mutating func int(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }
+
+    mutating func double(_ d: Double) {
+        if d.isNaN { raw("\"NaN\"") }
+        else if d == .infinity { raw("\"Infinity\"") }
+        else if d == -.infinity { raw("\"-Infinity\"") }
+        else { bytes.append(contentsOf: "\(d)".utf8) }  // shortest round-trip form
+    }
+
+    /// `"key":` with a leading comma unless `first`.
+    mutating func key(_ k: StaticString, first: Bool = false) {
+        if !first { bytes.append(0x2C) }
+        bytes.append(0x22)
+        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [0x22, 0x3A])
+    }
+
+    /// `[{"key":k,"value":v},…]` for params and tags.
+    mutating func keyValues(_ items: [(String, String)]) {
+        raw("[")
+        for (i, item) in items.enumerated() {
+            if i > 0 { raw(",") }
+            raw("{\"key\":")
+            string(item.0)
+            raw(",\"value\":")
+            string(item.1)
+            raw("}")
+        }
+        raw("]")
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// What syncd knows of one run: where it is in each log, and what MLflow
+/// holds. Serialized as described in spec/sync-state.md; a cursor moves only
+/// after MLflow acknowledged everything before it.
+public struct RunState: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public enum Status: String, Codable, Sendable {
+        /// Everything in the logs is in MLflow (a live run may write more).
+        case synced
+        /// Data or a status change is waiting to be sent.
+        case pending
+        /// MLflow refused something of this run for good; see `lastError`.
+        case quarantined
+    }
+
+    /// A position in one log: the frame starting at `offset` (a frame
+    /// boundary), of which the first `record` records are done, and of record
+    /// number `record` the first `item` items (metric points, params, tags, uploads).
+    public struct Cursor: Codable, Sendable, Equatable, Comparable {
+        public var offset: Int64
+        public var record: Int
+        public var item: Int
+
+        public init(offset: Int64, record: Int = 0, item: Int = 0) {
+            self.offset = offset
+            self.record = record
+            self.item = item
+        }
+
+        public static func < (a: Cursor, b: Cursor) -> Bool { (a.offset, a.record, a.item) < (b.offset, b.record, b.item) }
+    }
+
+    /// How an attempt and rank ended, as its run end record says.
+    public struct End: Codable, Sendable, Equatable {
+        /// "finished", "failed" or "killed".
+        public var status: String
+        /// Microseconds since the epoch.
+        public var endTime: Int64
+        public init(status: String, endTime: Int64) {
+            self.status = status
+            self.endTime = endTime
+        }
+        enum CodingKeys: String, CodingKey {
+            case status
+            case endTime = "end_time"
+        }
+    }
+
+    public var version: Int = RunState.currentVersion
+    public var runID: String
+    public var mlflowRunID: String?
+    public var experimentID: String?
+    public var status: Status = .pending
+    /// Bytes of the logs not yet read and acknowledged, when last saved.
+    public var pendingBytes: Int64 = 0
+    public var lastError: String?
+    /// When this state was last saved (ISO 8601, UTC).
+    public var updated: String = ""
+    /// Cursor per log file name (`a0001-r0000-s0000.rlog`).
+    public var segments: [String: Cursor] = [:]
+    /// Run ends seen, by `"<attempt>/<rank>"`.
+    public var ends: [String: End] = [:]
+    /// The status last set on the MLflow run ("RUNNING", "FINISHED", "FAILED", "KILLED"), and for which attempt.
+    public var sentStatus: String?
+    public var sentAttempt: UInt64 = 0
+
+    public init(runID: String) { self.runID = runID }
+
+    enum CodingKeys: String, CodingKey {
+        case version, status, updated, segments, ends
+        case runID = "run_id"
+        case mlflowRunID = "mlflow_run_id"
+        case experimentID = "experiment_id"
+        case pendingBytes = "pending_bytes"
+        case lastError = "last_error"
+        case sentStatus = "sent_status"
+        case sentAttempt = "sent_attempt"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(runID, forKey: .runID)
+        try c.encode(mlflowRunID, forKey: .mlflowRunID)
+        try c.encode(experimentID, forKey: .experimentID)
+        try c.encode(status, forKey: .status)
+        try c.encode(pendingBytes, forKey: .pendingBytes)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(updated, forKey: .updated)
+        try c.encode(segments, forKey: .segments)
+        try c.encode(ends, forKey: .ends)
+        try c.encode(sentStatus, forKey: .sentStatus)
+        try c.encode(sentAttempt, forKey: .sentAttempt)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(Int.self, forKey: .version)
+        guard version == Self.currentVersion else {
+            throw DecodingError.dataCorruptedError(forKey: .version, in: c, debugDescription: "unsupported state version \(version)")
+        }
+        runID = try c.decode(String.self, forKey: .runID)
+        mlflowRunID = try c.decodeIfPresent(String.self, forKey: .mlflowRunID)
+        experimentID = try c.decodeIfPresent(String.self, forKey: .experimentID)
+        status = try c.decode(Status.self, forKey: .status)
+        pendingBytes = try c.decodeIfPresent(Int64.self, forKey: .pendingBytes) ?? 0
+        lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
+        updated = try c.decodeIfPresent(String.self, forKey: .updated) ?? ""
+        segments = try c.decodeIfPresent([String: Cursor].self, forKey: .segments) ?? [:]
+        ends = try c.decodeIfPresent([String: End].self, forKey: .ends) ?? [:]
+        sentStatus = try c.decodeIfPresent(String.self, forKey: .sentStatus)
+        sentAttempt = try c.decodeIfPresent(UInt64.self, forKey: .sentAttempt) ?? 0
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import Logging
+import RunLog
+
+/// Syncs one run directory to its MLflow run, one request per `step`.
+///
+/// Every step reads from the saved cursors, sends one request (a log-batch
+/// of at most 1000 items, an artifact, or a status change), and moves the
+/// cursors past what MLflow acknowledged, saving the state before the next
+/// step. A crash at any instant therefore re-sends at most the one request
+/// that was in flight, with the same points (MLflow stores an identical
+/// point once). Only one worker steps a given syncer at a time.
+final class RunSyncer {
+    enum Outcome: Equatable {
+        /// More work is ready: step again (after other runs had their turn).
+        case more
+        /// Caught up; check again after `recheck` seconds (a live writer that may crash), or on a change.
+        case idle(recheck: Double?)
+        /// MLflow refused this run's data for good; see `state.lastError`.
+        case quarantined
+    }
+
+    let directory: RunDirectory
+    private(set) var state: RunState
+    private let context: SyncContext
+    /// MLflow's params of the run, fetched once when a config is first sent.
+    private var params: [String: String]?
+    /// Segments known to end in a tail of this size: nothing to read until they grow.
+    private var tails: [String: Int64] = [:]
+    private var reported: Set<String> = []
+
+    init(directory: RunDirectory, state: RunState, context: SyncContext) {
+        self.directory = directory
+        self.state = state
+        self.context = context
+    }
+
+    var logger: Logger { context.logger }
+
+    /// Does one unit of work. Throws only `.unauthenticated`, `.cancelled`
+    /// and state-saving failures; refusals quarantine the run.
+    func step(_ client: MLflowClient) throws(SyncError) -> Outcome {
+        do {
+            return try unit(client)
+        } catch where [.refused, .forbidden, .data].contains(error.kind) || (error.kind == .io && !error.message.hasPrefix(context.store.directory)) {
+            logger.error("run \(state.runID) quarantined: \(error.message)")
+            state.status = .quarantined
+            state.lastError = error.message
+            try save()
+            return .quarantined
+        }
+    }
+
+    private func unit(_ client: MLflowClient) throws(SyncError) -> Outcome {
+        let segments: [RunDirectory.Segment]
+        do { segments = try directory.segments() } catch {
+            throw SyncError(.io, "\(directory.logsPath): cannot list: \(error.localizedDescription)")
+        }
+        if state.mlflowRunID == nil {
+            guard try createOrFindRun(client, segments) else { return .idle(recheck: nil) }
+            return .more
+        }
+        for segment in segments {
+            if let outcome = try advance(segment, client) { return outcome }
+        }
+        return try finish(client, segments)
+    }
+
+    // MARK: - The MLflow run
+
+    /// Finds the run's MLflow run by its `runlog.run_id` tag, or creates it.
+    /// False while no log has a complete first frame yet.
+    private func createOrFindRun(_ client: MLflowClient, _ segments: [RunDirectory.Segment]) throws(SyncError) -> Bool {
+        let ordered = segments.sorted { ($0.name.attempt, $0.name.rank, $0.name.segment) < ($1.name.attempt, $1.name.rank, $1.name.segment) }
+        guard let first = ordered.first, let reader = try? LogReader(path: first.path), let frame = try? reader.next() else {
+            return false
+        }
+        var start = RunStart(runID: state.runID)
+        for case .runStart(let s) in frame.records.prefix(1) { start = s }
+        if start.startTime == 0 { start.startTime = reader.header.created }
+        let experiment = try context.experimentID(project: start.project, client: client)
+        let id: String
+        if let found = try client.findRun(experimentID: experiment, tag: "runlog.run_id", value: state.runID) {
+            id = found
+        } else {
+            var tags = [("runlog.run_id", state.runID), ("runlog.host", start.host), ("runlog.attempt", String(start.attempt))]
+            if let user = Self.owner(of: directory.path) { tags.append(("mlflow.user", user)) }
+            tags.append(("mlflow.source.name", start.argv.first ?? "runlog"))
+            id = try client.createRun(
+                experimentID: experiment, name: start.name.isEmpty ? state.runID : start.name,
+                startTime: max(0, start.startTime / 1000), tags: tags)
+            logger.info("run \(state.runID): created MLflow run \(id) in experiment \(experiment)")
+        }
+        state.mlflowRunID = id
+        state.experimentID = experiment
+        state.status = .pending
+        try save()
+        return true
+    }
+
+    static func owner(of path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0, let pw = getpwuid(st.st_uid), let name = pw.pointee.pw_name else { return nil }
+        return String(cString: name)
+    }
+
+    // MARK: - Reading and sending
+
+    /// Sends the next request of `segment`, or nil when it is all acknowledged.
+    private func advance(_ segment: RunDirectory.Segment, _ client: MLflowClient) throws(SyncError) -> Outcome? {
+        let name = segment.name.fileName
+        let size = Self.fileSize(segment.path)
+        var cursor = state.segments[name] ?? RunState.Cursor(offset: 0)
+        if cursor.record == 0, cursor.item == 0, size <= cursor.offset { return nil }
+        if tails[name] == size { return nil }
+        let reader: LogReader
+        do {
+            reader = try LogReader(path: segment.path, from: cursor.offset)
+        } catch {
+            if (error as? FormatError)?.code != .headerIncomplete, reported.insert(name).inserted {
+                logger.error("\(segment.path): skipped: \(error)")
+            }
+            tails[name] = size
+            return nil
+        }
+        reader.onDamage = { [logger] d in logger.warning("\(segment.path): damaged: \(d)") }
+        let mapper = RecordMapper(runPath: directory.path, attempt: segment.name.attempt, rank: segment.name.rank)
+        guard var frame = try read(reader, segment) else {
+            tails[name] = size
+            return nil
+        }
+        if frame.offset != cursor.offset { cursor = RunState.Cursor(offset: frame.offset) }
+        var batch = Batch()
+        let known = params ?? [:]
+        var pendingOp: Item.Op?
+        scan: while true {
+            while cursor.record < frame.records.count {
+                let items = mapper.items(frame.records[cursor.record])
+                if case .config = frame.records[cursor.record], params == nil {
+                    if batch.isEmpty {
+                        params = try client.getRun(state.mlflowRunID!).params
+                        return .more
+                    }
+                    break scan
+                }
+                while cursor.item < items.count {
+                    if case .op(let op) = items[cursor.item] {
+                        if batch.isEmpty { pendingOp = op }
+                        break scan
+                    }
+                    guard batch.add(items[cursor.item], known: known) else { break scan }
+                    cursor.item += 1
+                }
+                cursor.record += 1
+                cursor.item = 0
+            }
+            cursor = RunState.Cursor(offset: frame.end)
+            guard let next = try read(reader, segment) else { break }
+            frame = next
+            if frame.offset != cursor.offset { cursor = RunState.Cursor(offset: frame.offset) }
+        }
+        if let op = pendingOp {
+            try perform(op, client)
+            cursor.item += 1
+        } else if !batch.isEmpty {
+            try client.logBatch(runID: state.mlflowRunID!, metrics: batch.metrics, params: batch.params, tags: batch.tags)
+            for (k, v) in batch.params { params?[k] = v }
+        }
+        state.segments[name] = cursor
+        state.status = .pending
+        try save()
+        return .more
+    }
+
+    private func read(_ reader: LogReader, _ segment: RunDirectory.Segment) throws(SyncError) -> LogReader.DecodedFrame? {
+        do { return try reader.next() } catch {
+            throw SyncError(.io, "\(segment.path): \(error)")
+        }
+    }
+
+    private func perform(_ op: Item.Op, _ client: MLflowClient) throws(SyncError) {
+        let run = state.mlflowRunID!, experiment = state.experimentID ?? "0"
+        switch op {
+        case .setRunning(let attempt):
+            guard attempt > state.sentAttempt else { return }
+            try client.updateRun(run, status: "RUNNING", endTime: nil)
+            state.sentAttempt = attempt
+            state.sentStatus = "RUNNING"
+        case .deleteTag(let key):
+            try client.deleteTag(run, key: key)
+        case .putArtifact(let path, let bytes):
+            try client.putArtifact(experimentID: experiment, runID: run, path: path, bytes: bytes)
+        case .uploadFile(let path, let source, let size, let sha256):
+            guard FileManager.default.fileExists(atPath: source) else {
+                logger.warning("run \(state.runID): checkpoint \(source) is gone; recorded as the tag runlog.missing.\(path)")
+                try client.logBatch(runID: run, metrics: [], tags: [(MLflowNames.key("runlog.missing." + path.description), "file deleted before upload")])
+                return
+            }
+            try client.uploadArtifact(experimentID: experiment, runID: run, path: path, file: source, size: size, sha256: sha256)
+        case .runEnd(let key, let end):
+            state.ends[key] = end
+        }
+    }
+
+    // MARK: - Status
+
+    /// Everything is read: makes MLflow's status match the run's.
+    private func finish(_ client: MLflowClient, _ segments: [RunDirectory.Segment]) throws(SyncError) -> Outcome {
+        guard let latest = segments.map(\.name.attempt).max() else { return .idle(recheck: nil) }
+        var lastOfRank: [UInt64: RunDirectory.Segment] = [:]
+        for s in segments where s.name.attempt == latest {
+            if let known = lastOfRank[s.name.rank], known.name.segment > s.name.segment { continue }
+            lastOfRank[s.name.rank] = s
+        }
+        var statuses: [RunStatus] = []
+        var endTime: Int64 = 0
+        for (rank, segment) in lastOfRank {
+            if let end = state.ends["\(latest)/\(rank)"] {
+                statuses.append(RunStatus(rawValue: end.status) ?? .failed)
+                endTime = max(endTime, end.endTime / 1000)
+            } else {
+                let verdict = context.liveness.check(livePath: directory.livePath(attempt: latest, rank: rank), logPath: segment.path)
+                statuses.append(verdict.isAlive ? .running : .crashed)
+                endTime = max(endTime, Self.mtimeMillis(segment.path))
+            }
+        }
+        let status = RunStatus.combine(statuses)
+        let wanted: String
+        switch status {
+        case .running: wanted = "RUNNING"
+        case .finished: wanted = "FINISHED"
+        case .killed: wanted = "KILLED"
+        case .failed, .crashed: wanted = "FAILED"
+        }
+        if wanted != state.sentStatus || latest > state.sentAttempt {
+            let run = state.mlflowRunID!
+            try client.logBatch(runID: run, metrics: [], tags: [("runlog.status", status.rawValue)])
+            try client.updateRun(run, status: wanted, endTime: status == .running ? nil : endTime)
+            logger.info("run \(state.runID): MLflow status \(wanted) (\(status.rawValue))")
+            state.sentStatus = wanted
+            state.sentAttempt = latest
+        }
+        let pending = segments.reduce(Int64(0)) { sum, s in
+            sum + max(0, Self.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
+        }
+        if state.status != .synced || state.pendingBytes != pending || state.lastError != nil {
+            state.status = .synced
+            state.pendingBytes = pending
+            state.lastError = nil
+            try save()
+        }
+        return .idle(recheck: status == .running ? context.recheckInterval : nil)
+    }
+
+    private func save() throws(SyncError) {
+        try context.store.save(&state)
+    }
+
+    static func fileSize(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
+    static func mtimeMillis(_ path: String) -> Int64 {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return Int64(Date().timeIntervalSince1970 * 1000) }
+        return Int64(st.st_mtim.tv_sec) * 1000 + Int64(st.st_mtim.tv_nsec) / 1_000_000
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import Logging
+import RunLog
+
+/// What every run's syncer shares: settings, the state store, the logger,
+/// and the experiments already looked up.
+final class SyncContext: @unchecked Sendable {
+    let store: StateStore
+    let logger: Logger
+    let liveness: LivenessCheck
+    /// Seconds between liveness checks of a run whose writer seems alive.
+    let recheckInterval: Double
+    private let lock = NSLock()
+    private var experiments: [String: String] = [:]
+
+    init(store: StateStore, logger: Logger, liveness: LivenessCheck = LivenessCheck(), recheckInterval: Double = 10) {
+        self.store = store
+        self.logger = logger
+        self.liveness = liveness
+        self.recheckInterval = recheckInterval
+    }
+
+    /// The MLflow experiment for a project (empty: "Default"), looked up or created once.
+    func experimentID(project: String, client: MLflowClient) throws(SyncError) -> String {
+        let name = project.isEmpty ? "Default" : project
+        if let id = lock.withLock({ experiments[name] }) { return id }
+        let id = try client.experimentID(named: name)
+        lock.withLock { experiments[name] = id }
+        return id
+    }
+}

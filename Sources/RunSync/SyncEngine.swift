@@ -1,0 +1,293 @@
+import Foundation
+import Logging
+import RunLog
+
+/// Syncs the runs under some roots to an MLflow server, with a pool of
+/// workers that take turns: each turn of a run is one request, after which
+/// the run goes to the back of the queue, so a busy run does not starve the
+/// others. Files are opened only during a turn, so descriptors stay bounded
+/// by the number of workers whatever the number of runs.
+public final class SyncEngine: @unchecked Sendable {
+    public let settings: SyncSettings
+    private let context: SyncContext
+    private let pause = Pause()
+    private let logger: Logger
+
+    private let lock = NSCondition()
+    private var syncers: [String: RunSyncer] = [:]
+    private var queue: [String] = []
+    private var queueHead = 0
+    private var queued: Set<String> = []
+    private var active: Set<String> = []
+    private var dirty: Set<String> = []
+    private var rechecks: [String: Date] = [:]
+    private var fatal: SyncError?
+    private var stopping = false
+    private var once = false
+    private var runningWorkers = 0
+    /// Poll signatures: the sizes of each run's logs when last looked at.
+    private var signatures: [String: [Int64]] = [:]
+
+    public init(settings: SyncSettings, logger: Logger) throws(SyncError) {
+        self.settings = settings
+        self.logger = logger
+        let store = try StateStore(directory: settings.stateDirectory)
+        context = SyncContext(store: store, logger: logger, recheckInterval: settings.recheckInterval)
+    }
+
+    /// What a finished `runOnce` found.
+    public struct Summary: Sendable {
+        public var synced: [String] = []
+        public var pending: [String] = []
+        public var quarantined: [(run: String, reason: String)] = []
+    }
+
+    /// Uploads everything present in the logs now, then returns. Live runs are
+    /// uploaded as far as they are written. Throws on a fatal error (401).
+    public func runOnce() throws(SyncError) -> Summary {
+        once = true
+        discover(watcher: nil)
+        try work()
+        return summary()
+    }
+
+    /// Runs until `stop`: follows the runs live. Calls `ready` once started.
+    public func run(ready: () -> Void = {}) throws(SyncError) {
+        let watcher = Watcher(usingInotify: !settings.poll)
+        for root in settings.roots { watcher.watchRoot(root) }
+        discover(watcher: watcher)
+        let workers = startWorkers()
+        ready()
+        var lastScan = Date()
+        let scanEvery = settings.poll ? settings.pollInterval : 30
+        while !lock.withLock({ stopping || fatal != nil }) {
+            let now = Date()
+            let nextRecheck = lock.withLock { rechecks.values.min() } ?? now.addingTimeInterval(3600)
+            let timeout = min(nextRecheck.timeIntervalSince(now), lastScan.addingTimeInterval(scanEvery).timeIntervalSince(now), 1)
+            for event in watcher.wait(timeout: max(0.005, timeout)) {
+                switch event {
+                case .rescan: lastScan = .distantPast
+                case .run(let path):
+                    watcher.watchRun(path)
+                    ensure(path)
+                    enqueue(path)
+                }
+            }
+            if Date() >= lastScan.addingTimeInterval(scanEvery) {
+                discover(watcher: watcher)
+                lastScan = Date()
+            }
+            lock.withLock {
+                let due = rechecks.filter { $0.value <= Date() }.map(\.key)
+                for key in due { rechecks[key] = nil }
+                for key in due { enqueueLocked(key) }
+            }
+        }
+        for t in workers { t.join() }
+        if let fatal = lock.withLock({ fatal }) { throw fatal }
+    }
+
+    /// Asks the engine to stop: no new request starts; a request in flight
+    /// may finish within `grace` seconds, then it is abandoned. Cursors are
+    /// saved after every acknowledged request, so nothing is lost either way.
+    public func stop(grace: Double) {
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+        }
+        pause.stop()
+        let deadline = Date().addingTimeInterval(grace)
+        Thread.detachNewThread { [pause, lock] in
+            while Date() < deadline {
+                if lock.withLock({ self.runningWorkers == 0 }) { return }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            pause.stop(abandonRequests: true)
+        }
+    }
+
+    // MARK: - Discovery
+
+    /// Lists the roots: new runs get a syncer and a turn; in poll mode, so do runs whose logs grew.
+    private func discover(watcher: Watcher?) {
+        for root in settings.roots {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            for name in names where !name.hasPrefix(".") {
+                let path = root + "/" + name
+                watcher?.watchRun(path)
+                let isNew = lock.withLock { syncers[path] == nil }
+                if isNew {
+                    if ensure(path) { enqueue(path) }
+                } else if settings.poll || watcher?.isActive == false {
+                    let sig = Self.signature(path)
+                    if lock.withLock({ signatures[path] != sig }) { enqueue(path) }
+                }
+            }
+        }
+    }
+
+    static func signature(_ path: String) -> [Int64] {
+        let logs = path + "/logs"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? []).sorted()
+        return names.map { RunSyncer.fileSize(logs + "/" + $0) } + [Int64(names.count)]
+    }
+
+    /// Makes a syncer for the run at `path` if it is a run; false otherwise.
+    @discardableResult
+    private func ensure(_ path: String) -> Bool {
+        if lock.withLock({ syncers[path] != nil }) { return true }
+        let dir = RunDirectory(path: path)
+        guard dir.isRun, FileHeader.isValidRunID(dir.runID) else { return false }
+        var state: RunState
+        do {
+            state = try context.store.load(dir.runID) ?? RunState(runID: dir.runID)
+        } catch {
+            logger.error("\(error.message)")
+            return false
+        }
+        if state.status == .quarantined {
+            // A new process tries again: the cause may have been fixed.
+            logger.notice("run \(dir.runID): was quarantined (\(state.lastError ?? "")); trying again")
+            state.status = .pending
+        }
+        return lock.withLock {
+            if let other = syncers.first(where: { $0.value.directory.runID == dir.runID && $0.key != path }) {
+                logger.error("\(path): run id \(dir.runID) is also at \(other.key); skipped (run ids must be unique across roots)")
+                return false
+            }
+            syncers[path] = RunSyncer(directory: dir, state: state, context: context)
+            return true
+        }
+    }
+
+    private func enqueue(_ key: String) { lock.withLock { enqueueLocked(key) } }
+
+    private func enqueueLocked(_ key: String) {
+        guard let s = syncers[key], s.state.status != .quarantined || !once else { return }
+        if active.contains(key) {
+            dirty.insert(key)
+        } else if queued.insert(key).inserted {
+            queue.append(key)
+            lock.signal()
+        }
+    }
+
+    // MARK: - Workers
+
+    private func startWorkers() -> [JoinableThread] {
+        (0..<max(1, settings.workers)).map { i in
+            let t = JoinableThread { [self] in try? worker() }
+            t.name = "syncd-worker-\(i)"
+            t.start()
+            return t
+        }
+    }
+
+    /// Runs workers on this thread's behalf until the queue is drained (`once`) or stop.
+    private func work() throws(SyncError) {
+        let threads = startWorkers()
+        for t in threads { t.join() }
+        if let fatal = lock.withLock({ fatal }) { throw fatal }
+    }
+
+    private func worker() throws {
+        let client = MLflowClient(baseURL: settings.mlflowURL, options: settings.http, pause: pause, logger: logger)
+        lock.withLock { runningWorkers += 1 }
+        defer { lock.withLock { runningWorkers -= 1; lock.broadcast() } }
+        while true {
+            lock.lock()
+            while queueHead == queue.count && !stopping && fatal == nil && !(once && active.isEmpty) {
+                lock.wait()
+            }
+            if stopping || fatal != nil || queueHead == queue.count {
+                lock.broadcast()
+                lock.unlock()
+                return
+            }
+            let key = queue[queueHead]
+            queueHead += 1
+            if queueHead > 1024, queueHead * 2 > queue.count {
+                queue.removeFirst(queueHead)
+                queueHead = 0
+            }
+            queued.remove(key)
+            active.insert(key)
+            let syncer = syncers[key]!
+            lock.unlock()
+
+            let outcome: RunSyncer.Outcome
+            do {
+                outcome = try syncer.step(client)
+            } catch {
+                lock.withLock {
+                    active.remove(key)
+                    if error.kind != .cancelled, fatal == nil {
+                        fatal = error
+                        logger.critical("\(error.message)")
+                    }
+                    lock.broadcast()
+                }
+                return
+            }
+            lock.withLock {
+                active.remove(key)
+                if !once { signatures[key] = Self.signature(key) }
+                switch outcome {
+                case .more:
+                    enqueueLocked(key)
+                case .idle(let recheck):
+                    if dirty.remove(key) != nil {
+                        enqueueLocked(key)
+                    } else if let recheck, !once {
+                        rechecks[key] = Date().addingTimeInterval(recheck)
+                    }
+                case .quarantined:
+                    dirty.remove(key)
+                }
+                lock.broadcast()
+            }
+        }
+    }
+
+    private func summary() -> Summary {
+        lock.withLock {
+            var s = Summary()
+            for (_, syncer) in syncers.sorted(by: { $0.key < $1.key }) {
+                let st = syncer.state
+                switch st.status {
+                case .synced: s.synced.append(st.runID)
+                case .pending: s.pending.append(st.runID)
+                case .quarantined: s.quarantined.append((st.runID, st.lastError ?? ""))
+                }
+            }
+            return s
+        }
+    }
+}
+
+/// A thread that can be waited for.
+final class JoinableThread: @unchecked Sendable {
+    private let body: @Sendable () -> Void
+    private let done = NSCondition()
+    private var finished = false
+    var name = ""
+
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+
+    func start() {
+        let t = Thread { [self] in
+            body()
+            done.withLock {
+                finished = true
+                done.broadcast()
+            }
+        }
+        t.name = name
+        t.stackSize = 1 << 20
+        t.start()
+    }
+
+    func join() {
+        done.withLock { while !finished { done.wait() } }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+
+/// Everything syncd is told: from a config file, then the command line.
+public struct SyncSettings: Sendable {
+    public var roots: [String] = []
+    public var mlflowURL: String = ""
+    /// Default: `<first root>/.syncd`.
+    public var stateDirectory: String = ""
+    /// Poll file sizes instead of relying on inotify (NFS, Lustre).
+    public var poll = false
+    public var pollInterval: Double = 1
+    /// Runs synced at the same time.
+    public var workers = 4
+    /// Seconds between liveness checks of a live run (to see a crash).
+    public var recheckInterval: Double = 10
+    /// Seconds a request in flight may take to finish at shutdown.
+    public var shutdownGrace: Double = 10
+    public var http = HTTPClient.Options()
+    /// A file holding credentials (mode 0600), see `Credentials.load`.
+    public var credentialsFile: String?
+
+    public init() {}
+
+    /// Checks the settings and fills in defaults; the error names the setting.
+    public mutating func validate() throws(SyncError) {
+        guard !roots.isEmpty else { throw SyncError(.config, "root: at least one root directory is needed (--root DIR)") }
+        for r in roots {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: r, isDirectory: &isDir), isDir.boolValue else {
+                throw SyncError(.config, "root: \(r) is not a directory")
+            }
+        }
+        guard !mlflowURL.isEmpty else { throw SyncError(.config, "mlflow: no server given (--mlflow URL or $MLFLOW_TRACKING_URI)") }
+        guard let url = URL(string: mlflowURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw SyncError(.config, "mlflow: \(HTTPClient.redact(mlflowURL)) is not an http(s) URL")
+        }
+        if stateDirectory.isEmpty { stateDirectory = roots[0] + "/.syncd" }
+        guard workers >= 1, workers <= 256 else { throw SyncError(.config, "workers: \(workers) is not in 1…256") }
+        guard pollInterval > 0, recheckInterval > 0, shutdownGrace >= 0 else {
+            throw SyncError(.config, "poll_interval, recheck_interval and shutdown_grace must be positive")
+        }
+        if let ca = http.caBundle, !FileManager.default.isReadableFile(atPath: ca) {
+            throw SyncError(.config, "ca_bundle: \(ca) is not a readable file")
+        }
+        http.credentials = try Credentials.load(file: credentialsFile)
+    }
+
+    /// Applies a config file (a TOML subset: `key = value` lines, strings,
+    /// numbers, booleans, arrays of strings; `#` comments).
+    public mutating func apply(configFile path: String) throws(SyncError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SyncError(.config, "\(path): cannot read the config file")
+        }
+        let table = try TOMLSubset.parse(String(decoding: data, as: UTF8.self), file: path)
+        for (key, (value, line)) in table {
+            func fail(_ what: String) -> SyncError { SyncError(.config, "\(path):\(line): \(key): \(what)") }
+            switch (key, value) {
+            case ("roots", .strings(let v)), ("root", .strings(let v)): roots = v
+            case ("root", .string(let v)): roots = [v]
+            case ("mlflow", .string(let v)): mlflowURL = v
+            case ("state", .string(let v)): stateDirectory = v
+            case ("poll", .bool(let v)): poll = v
+            case ("poll_interval", .number(let v)): pollInterval = v
+            case ("workers", .number(let v)) where v == v.rounded(): workers = Int(v)
+            case ("recheck_interval", .number(let v)): recheckInterval = v
+            case ("shutdown_grace", .number(let v)): shutdownGrace = v
+            case ("timeout", .number(let v)): http.timeout = v
+            case ("ca_bundle", .string(let v)): http.caBundle = v
+            case ("credentials_file", .string(let v)): credentialsFile = v
+            case ("roots", _), ("root", _), ("mlflow", _), ("state", _), ("poll", _), ("poll_interval", _), ("workers", _),
+                ("recheck_interval", _), ("shutdown_grace", _), ("timeout", _), ("ca_bundle", _), ("credentials_file", _):
+                throw fail("wrong type")
+            default:
+                throw fail("unknown setting")
+            }
+        }
+    }
+}
+
+extension Credentials {
+    /// Credentials from `file` when given, else from the environment:
+    /// `MLFLOW_TRACKING_TOKEN`, or `MLFLOW_TRACKING_USERNAME` and
+    /// `MLFLOW_TRACKING_PASSWORD`. The file must be mode 0600 (or stricter)
+    /// and hold `token = "…"`, or `username = "…"` and `password = "…"`.
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(SyncError) -> Credentials {
+        if let file {
+            var st = stat()
+            guard stat(file, &st) == 0 else { throw SyncError(.config, "credentials_file: \(file): \(String(cString: strerror(errno)))") }
+            guard st.st_mode & 0o077 == 0 else {
+                throw SyncError(.config, "credentials_file: \(file) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+            }
+            guard let data = FileManager.default.contents(atPath: file) else { throw SyncError(.config, "credentials_file: \(file): unreadable") }
+            let table = try TOMLSubset.parse(String(decoding: data, as: UTF8.self), file: file)
+            func string(_ k: String) -> String? { if case .string(let s)? = table[k]?.0 { return s } else { return nil } }
+            if let t = string("token") { return .token(t) }
+            if let u = string("username"), let p = string("password") { return .basic(user: u, password: p) }
+            throw SyncError(.config, "credentials_file: \(file) holds neither token nor username and password")
+        }
+        if let t = environment["MLFLOW_TRACKING_TOKEN"], !t.isEmpty { return .token(t) }
+        if let u = environment["MLFLOW_TRACKING_USERNAME"], let p = environment["MLFLOW_TRACKING_PASSWORD"], !u.isEmpty {
+            return .basic(user: u, password: p)
+        }
+        return .none
+    }
+}
+
+/// The part of TOML syncd's config needs: top-level `key = value`.
+enum TOMLSubset {
+    enum Value: Equatable {
+        case string(String)
+        case number(Double)
+        case bool(Bool)
+        case strings([String])
+    }
+
+    static func parse(_ text: String, file: String) throws(SyncError) -> [String: (Value, Int)] {
+        var out: [String: (Value, Int)] = [:]
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = stripComment(String(raw)).trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            guard let eq = line.firstIndex(of: "=") else { throw SyncError(.config, "\(file):\(i + 1): expected key = value") }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let rest = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw SyncError(.config, "\(file):\(i + 1): bad key '\(key)'")
+            }
+            guard let value = value(rest) else { throw SyncError(.config, "\(file):\(i + 1): \(key): cannot read the value '\(rest)'") }
+            out[key] = (value, i + 1)
+        }
+        return out
+    }
+
+    static func stripComment(_ line: String) -> String {
+        var inString = false
+        var prev: Character = " "
+        for (i, c) in line.enumerated() {
+            if c == "\"", prev != "\\" { inString.toggle() }
+            if c == "#", !inString { return String(line.prefix(i)) }
+            prev = c
+        }
+        return line
+    }
+
+    static func value(_ s: String) -> Value? {
+        if s == "true" { return .bool(true) }
+        if s == "false" { return .bool(false) }
+        if let n = Double(s.replacingOccurrences(of: "_", with: "")) { return .number(n) }
+        if s.hasPrefix("\""), let str = string(s) { return .string(str) }
+        if s.hasPrefix("["), s.hasSuffix("]") {
+            let inner = s.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+            if inner.isEmpty { return .strings([]) }
+            var items: [String] = []
+            for part in inner.split(separator: ",") {
+                let p = part.trimmingCharacters(in: .whitespaces)
+                if p.isEmpty { continue }
+                guard let str = string(p) else { return nil }
+                items.append(str)
+            }
+            return .strings(items)
+        }
+        return nil
+    }
+
+    static func string(_ s: String) -> String? {
+        guard s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") else { return nil }
+        let data = Data(s.utf8)
+        return (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) as? String
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RunSync
+import ServiceLifecycle
+
+/// `syncd [run]`: follows the roots until SIGTERM, or once with `--once`.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Sync runs to MLflow (the default command).")
+
+    @OptionGroup var options: SettingsOptions
+    @Flag(help: "Upload everything present, then exit: 0 when all is synced, 1 if a run was quarantined.")
+    var once = false
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() throws {
+        let logger = bootstrapLogging(logLevel)
+        let settings: SyncSettings
+        do { settings = try options.settings() } catch { fail(error.message, code: 2) }
+        logger.info("syncing \(settings.roots.joined(separator: ", ")) to \(settings.mlflowURL) (state in \(settings.stateDirectory), credentials: \(settings.http.credentials), \(settings.poll ? "polling" : "inotify"))")
+        if once {
+            do {
+                let engine = try SyncEngine(settings: settings, logger: logger)
+                let summary = try engine.runOnce()
+                for q in summary.quarantined { logger.error("quarantined: \(q.run): \(q.reason)") }
+                logger.info("\(summary.synced.count) synced, \(summary.pending.count) pending, \(summary.quarantined.count) quarantined")
+                if !summary.quarantined.isEmpty { throw ExitCode(1) }
+            } catch let error as SyncError {
+                fail(error.message, code: exitStatus(for: error))
+            }
+            return
+        }
+        let service = SyncService(settings: settings, options: options, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await group.run() } catch { outcome.set(error) }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error as? SyncError { fail(error.message, code: exitStatus(for: error)) }
+        if let error = outcome.error { fail("\(error)", code: 4) }
+    }
+}
+
+final class Outcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (any Error)?
+    var error: (any Error)? { lock.withLock { value } }
+    func set(_ e: any Error) { lock.withLock { value = e } }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import RunSync
+import Testing
+
+@Suite("End to end against a real MLflow server")
+struct EndToEndTests {
+    let server = MLflowServer.shared
+
+    @Test func everyPointParamTagHistogramAndCheckpointArrivesExactlyOnce() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "e2e-full", project: "e2e", tags: ["baseline", "mlflow.fake"])
+        try run.append([.config([
+            Entry("lr", 0.001), Entry("model", ["layers": 12, "act": "gelu", "dims": [64, 128]]),
+            Entry("note[1]", "brackets"), Entry("long", .string(String(repeating: "x", count: 7000))),
+        ])])
+        try run.metrics(["loss", "acc@1", "rank/ok"], steps: 0..<1500) { k, s in k == "loss" ? 1.0 / Double(s + 1) : Double(s % 7) }
+        try run.append([.metrics(MetricsBlock(keys: ["odd"], steps: [1, 2, 3], times: [1_764_000_000_000_000, 1_764_000_000_001_000, 1_764_000_000_002_000],
+                                              values: [[.nan, .infinity, -.infinity]]))])
+        var h = Histogram(key: "weights/w1", step: 10, time: 1_764_000_000_500_000, bins: .uniform(low: -1, high: 1), counts: [1, 5, 9, 2])
+        h.count = 17
+        try run.append([.histogram(h)])
+        try run.checkpoint(name: "model", step: 100, file: "weights.bin", bytes: Array((0..<70_000).map { UInt8($0 % 251) }), aliases: ["best"])
+        try run.append([.config([Entry("lr", 0.002)]), .summary([Entry("best_acc", 0.91)]), .tags(TagsUpdate(add: ["reviewed"], remove: ["baseline"], notes: "a note"))])
+        try run.end()
+
+        let summary = try Sync.once(root: root, url: server.url)
+        #expect(summary.synced == ["e2e-full"] && summary.quarantined.isEmpty)
+        let state = try Sync.state(root: root, run: "e2e-full")
+        let runID = try #require(state.mlflowRunID)
+        let expID = try #require(state.experimentID)
+        var mirror = try Mirror(path: run.path)
+        mirror.infinityIsClamped()
+        let client = server.client()
+        try mirror.check(client, runID: runID, experimentID: expID)
+
+        // What the mapping promises beyond plain equality.
+        let data = try client.getRun(runID)
+        #expect(data.params["note_1_"] == "brackets")
+        #expect(data.params["lr"] == "0.001" && data.tags["runlog.config.lr"] == "0.002")
+        #expect(data.params["long"]?.hasPrefix(String(repeating: "x", count: 5000)) == true && data.params["long"]!.contains("artifact params/long.txt"))
+        #expect(try client.getArtifact(experimentID: expID, runID: runID, path: ArtifactPath("params/long.txt")) == Array(String(repeating: "x", count: 7000).utf8))
+        #expect(data.tags["tag.mlflow.fake"] == "true" && data.tags["baseline"] == nil && data.tags["reviewed"] == "true")
+        #expect(data.tags["mlflow.note.content"] == "a note" && data.tags["summary.best_acc"] == "0.91")
+        #expect(data.tags["runlog.checkpoint.best"] == "checkpoints/model/100-weights.bin")
+        #expect(data.tags["runlog.run_id"] == "e2e-full" && data.status == "FINISHED" && data.endTime == 1_764_000_100_000)
+        #expect(try client.metricHistory(runID: runID, key: "odd").contains { $0.value.isNaN })
+
+        // A second pass sends nothing new and creates no second run.
+        let again = try Sync.once(root: root, url: server.url)
+        #expect(again.synced == ["e2e-full"])
+        #expect(try Sync.state(root: root, run: "e2e-full").mlflowRunID == runID)
+        try mirror.check(client, runID: runID, experimentID: expID)
+    }
+
+    @Test func lostStateFindsTheSameMLflowRunInsteadOfCreatingAnother() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "lost-state", project: "e2e")
+        try run.metrics(["loss"], steps: 0..<50) { _, s in Double(s) }
+        try run.end()
+        _ = try Sync.once(root: root, url: server.url)
+        let first = try Sync.state(root: root, run: "lost-state").mlflowRunID
+        try FileManager.default.removeItem(atPath: root + "/.syncd")
+        _ = try Sync.once(root: root, url: server.url)
+        let second = try Sync.state(root: root, run: "lost-state")
+        #expect(second.mlflowRunID == first)
+        try Mirror(path: run.path).check(server.client(), runID: try #require(first), experimentID: try #require(second.experimentID))
+    }
+
+    @Test func crashedRunBecomesFailedAndANewAttemptMakesItRunningAgain() throws {
+        let root = TestRun.makeRoot()
+        let first = try TestRun(root: root, id: "requeued", project: "e2e")
+        try first.metrics(["loss"], steps: 0..<10) { _, s in Double(s) }
+        try first.crash()
+        _ = try Sync.once(root: root, url: server.url)
+        let state = try Sync.state(root: root, run: "requeued")
+        let client = server.client()
+        let runID = try #require(state.mlflowRunID)
+        #expect(try client.getRun(runID).status == "FAILED")
+        #expect(try client.getRun(runID).tags["runlog.status"] == "crashed")
+
+        let second = try TestRun(root: root, id: "requeued", project: "e2e", attempt: 2)
+        try second.metrics(["loss"], steps: 5..<20) { _, s in Double(s) * 2 }
+        _ = try Sync.once(root: root, url: server.url)
+        #expect(try client.getRun(runID).status == "RUNNING")
+        try second.end()
+        _ = try Sync.once(root: root, url: server.url)
+        #expect(try Sync.state(root: root, run: "requeued").mlflowRunID == runID)
+        try Mirror(path: first.path).check(client, runID: runID, experimentID: try #require(state.experimentID))
+    }
+}
+
+extension Mirror {
+    /// MLflow stores ±Infinity as ±1.7976931348623157e308.
+    mutating func infinityIsClamped() {
+        for (k, points) in metrics {
+            metrics[k] = Set(points.map { p in
+                var p = p
+                if p.value.isInfinite { p.value = p.value > 0 ? .greatestFiniteMagnitude : -.greatestFiniteMagnitude }
+                return p
+            })
+        }
+    }
+}
