@@ -29,7 +29,7 @@ public final class MLflowClient: @unchecked Sendable {
             h.combine(key)
             h.combine(timestamp)
             h.combine(step)
-            h.combine(value.isNaN ? Double.nan.bitPattern : value.bitPattern)
+            h.combine(value.isNaN ? Double.nan.bitPattern : value == 0 ? 0 : value.bitPattern)  // -0.0 == 0.0
         }
     }
 
@@ -89,6 +89,11 @@ public final class MLflowClient: @unchecked Sendable {
 
     /// The run of `experimentID` tagged `tag = value`, if any (the oldest when several).
     public func findRun(experimentID: String, tag: String, value: String) throws(SyncError) -> String? {
+        try findRuns(experimentID: experimentID, tag: tag, value: value).first
+    }
+
+    /// The active runs of `experimentID` tagged `tag = value`, oldest first (at most 10).
+    public func findRuns(experimentID: String, tag: String, value: String) throws(SyncError) -> [String] {
         let quoted = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
         var j = JSONText()
         j.raw("{"); j.key("experiment_ids", first: true); j.raw("["); j.string(experimentID); j.raw("]")
@@ -99,7 +104,7 @@ public final class MLflowClient: @unchecked Sendable {
         j.raw("}")
         let r = try call("POST", "runs/search", j.bytes)
         let runs = r["runs"] as? [[String: Any]] ?? []
-        return runs.lazy.compactMap { ($0["info"] as? [String: Any])?["run_id"] as? String }.first
+        return runs.compactMap { ($0["info"] as? [String: Any])?["run_id"] as? String }
     }
 
     /// Creates a run; returns its id. Not idempotent: look for it with `findRun` first.
