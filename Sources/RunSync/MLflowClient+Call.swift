@@ -3,10 +3,10 @@ import Foundation
 extension MLflowClient {
     /// A JSON API call, retried while retryable. `missingIsNil`: a 404 gives an empty object.
     @discardableResult
-    func call(_ method: String, _ path: String, _ body: [UInt8]?, missingIsNil: Bool = false) throws(SyncError) -> [String: Any] {
+    func call(_ method: String, _ path: String, _ body: [UInt8]?, missingIsNil: Bool = false, once: Bool = false) throws(SyncError) -> [String: Any] {
         let url = "\(baseURL)/api/2.0/mlflow/\(path)"
         var response: HTTPClient.Response?
-        try retrying("\(method) \(path.split(separator: "?").first ?? "")", missingIsNil: missingIsNil) { () throws(SyncError) in
+        try retrying("\(method) \(path.split(separator: "?").first ?? "")", missingIsNil: missingIsNil, once: once) { () throws(SyncError) in
             let r = try http.send(method, url, json: body)
             response = r
             return r
@@ -20,7 +20,8 @@ extension MLflowClient {
     }
 
     /// Runs `request` until it succeeds or fails for good, waiting between tries.
-    func retrying(_ what: String, missingIsNil: Bool = false, _ request: () throws(SyncError) -> HTTPClient.Response) throws(SyncError) {
+    /// With `once`, the first failure is thrown, retryable or not.
+    func retrying(_ what: String, missingIsNil: Bool = false, once: Bool = false, _ request: () throws(SyncError) -> HTTPClient.Response) throws(SyncError) {
         var backoff = Backoff()
         while true {
             let failure: SyncError
@@ -31,7 +32,7 @@ extension MLflowClient {
             } catch {
                 failure = error
             }
-            guard failure.isRetryable else { throw failure }
+            guard failure.isRetryable, !once else { throw failure }
             let wait = backoff.next(retryAfter: failure.retryAfter)
             logger.warning("\(failure.message); retrying in \(String(format: "%.1f", wait)) s (try \(backoff.attempt))")
             try pause.sleep(wait)

@@ -107,7 +107,9 @@ public final class MLflowClient: @unchecked Sendable {
         return runs.compactMap { ($0["info"] as? [String: Any])?["run_id"] as? String }
     }
 
-    /// Creates a run; returns its id. Not idempotent: look for it with `findRun` first.
+    /// Creates a run; returns its id. Not idempotent, so not retried: a
+    /// retryable failure is thrown (the run may exist all the same); look
+    /// for it with `findRun` before trying again. `findOrCreateRun` does that.
     public func createRun(experimentID: String, name: String, startTime: Int64, tags: [(String, String)]) throws(SyncError) -> String {
         var j = JSONText()
         j.raw("{"); j.key("experiment_id", first: true); j.string(experimentID)
@@ -115,11 +117,27 @@ public final class MLflowClient: @unchecked Sendable {
         j.key("start_time"); j.int(startTime)
         j.key("tags"); j.keyValues(tags)
         j.raw("}")
-        let r = try call("POST", "runs/create", j.bytes)
+        let r = try call("POST", "runs/create", j.bytes, once: true)
         guard let id = ((r["run"] as? [String: Any])?["info"] as? [String: Any])?["run_id"] as? String else {
             throw SyncError(.refused, "runs/create: no run id in the answer")
         }
         return id
+    }
+
+    /// The run tagged `tag = value` in `experimentID`, created when there is
+    /// none: no run is ever created twice, even when an answer to a create is lost.
+    public func findOrCreateRun(experimentID: String, tag: String, value: String, create: () throws(SyncError) -> String) throws(SyncError) -> (id: String, created: Bool) {
+        var backoff = Backoff()
+        while true {
+            if let found = try findRun(experimentID: experimentID, tag: tag, value: value) { return (found, false) }
+            do {
+                return (try create(), true)
+            } catch where error.isRetryable {
+                let wait = backoff.next(retryAfter: error.retryAfter)
+                logger.warning("\(error.message); looking for the run again in \(String(format: "%.1f", wait)) s")
+                try pause.sleep(wait)
+            }
+        }
     }
 
     public func getRun(_ runID: String) throws(SyncError) -> RunData {
@@ -173,6 +191,13 @@ public final class MLflowClient: @unchecked Sendable {
         if let endTime { j.key("end_time"); j.int(endTime) }
         j.raw("}")
         _ = try call("POST", "runs/update", j.bytes)
+    }
+
+    /// Marks a run deleted (MLflow then refuses data for it).
+    public func deleteRun(_ runID: String) throws(SyncError) {
+        var j = JSONText()
+        j.raw("{"); j.key("run_id", first: true); j.string(runID); j.raw("}")
+        _ = try call("POST", "runs/delete", j.bytes)
     }
 
     public func deleteTag(_ runID: String, key: String) throws(SyncError) {

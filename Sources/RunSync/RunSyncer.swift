@@ -79,18 +79,16 @@ final class RunSyncer {
         for case .runStart(let s) in frame.records.prefix(1) { start = s }
         if start.startTime == 0 { start.startTime = reader.header.created }
         let experiment = try context.experimentID(project: start.project, client: client)
-        let id: String
-        if let found = try client.findRun(experimentID: experiment, tag: "runlog.run_id", value: state.runID) {
-            id = found
-        } else {
-            var tags = [("runlog.run_id", state.runID), ("runlog.host", start.host), ("runlog.attempt", String(start.attempt))]
-            if let user = Self.owner(of: directory.path) { tags.append(("mlflow.user", user)) }
+        let runID = state.runID, owner = Self.owner(of: directory.path)
+        let (id, created) = try client.findOrCreateRun(experimentID: experiment, tag: "runlog.run_id", value: runID) { () throws(SyncError) in
+            var tags = [("runlog.run_id", runID), ("runlog.host", start.host), ("runlog.attempt", String(start.attempt))]
+            if let owner { tags.append(("mlflow.user", owner)) }
             tags.append(("mlflow.source.name", start.argv.first ?? "runlog"))
-            id = try client.createRun(
-                experimentID: experiment, name: start.name.isEmpty ? state.runID : start.name,
+            return try client.createRun(
+                experimentID: experiment, name: start.name.isEmpty ? runID : start.name,
                 startTime: max(0, start.startTime / 1000), tags: tags)
-            logger.info("run \(state.runID): created MLflow run \(id) in experiment \(experiment)")
         }
+        if created { logger.info("run \(runID): created MLflow run \(id) in experiment \(experiment)") }
         state.mlflowRunID = id
         state.experimentID = experiment
         state.status = .pending

@@ -14,8 +14,8 @@ final class MLflowServer: @unchecked Sendable {
     private let extraArguments: [String]
     private var watchdog: Process?
     private var pid: Int32 = 0
-    /// The write end stays open as long as this process lives.
-    private let lifeline = Pipe()
+    /// Their write ends stay open as long as this process lives.
+    private var lifelines: [Pipe] = []
     private let lock = NSLock()
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -77,10 +77,12 @@ final class MLflowServer: @unchecked Sendable {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
+        let lifeline = Pipe()
         p.standardInput = lifeline
         try p.run()
         let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
         lock.withLock {
+            lifelines.append(lifeline)
             watchdog = p
             pid = Int32(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         }

@@ -1,0 +1,126 @@
+import Foundation
+import RunSync
+import Testing
+
+@Suite("syncd against faults, refusals and authentication", .serialized)
+struct ResilienceTests {
+    @Test func faultsBetweenSyncdAndMLflowAndARestartOfMLflowLoseAndDuplicateNothing() throws {
+        let server = MLflowServer()
+        try server.start()
+        defer { server.stop() }
+        let proxy = try FaultProxy(upstreamPort: server.port, faultRate: 0.35, stallSeconds: 4)
+        defer { proxy.stop() }
+        let root = TestRun.makeRoot()
+        var runs: [TestRun] = []
+        for i in 0..<3 {
+            let run = try TestRun(root: root, id: "faulty-\(i)", project: "faults")
+            try run.append([.config([Entry("seed", .int(Int64(i)))])])
+            try run.metrics(["loss", "acc"], steps: 0..<2500) { k, s in Double(s * Int64(i + 1)) + (k == "acc" ? 0.5 : 0) }
+            var h = Histogram(key: "grad", step: 5, time: 1_764_000_000_000_000, bins: .edges([0, 1, 2]), counts: [3, 4])
+            h.count = 7
+            try run.append([.histogram(h)])
+            try run.checkpoint(name: "m", step: 1, file: "w.bin", bytes: Array(repeating: UInt8(i), count: 30_000))
+            try run.end()
+            runs.append(run)
+        }
+        let daemon = try SyncdProcess(["--root", root, "--mlflow", proxy.url, "--workers", "2"],
+                                      environment: [:], log: root + "/syncd.log")
+        defer { _ = daemon.stop(SIGKILL, timeout: 5) }
+        // Restart MLflow once some of the data is in.
+        let store = try StateStore(directory: root + "/.syncd")
+        _ = eventually(timeout: 60) { ((try? store.load("faulty-0"))??.segments.values.first?.offset ?? 0) > 0 }
+        server.stop()
+        Thread.sleep(forTimeInterval: 2)
+        try server.start()
+        let done = eventually(timeout: 240) { (0..<3).allSatisfy { (try? store.load("faulty-\($0)"))??.status == .synced } }
+        #expect(done != nil, "not all synced; log:\n\(daemon.log.suffix(3000))")
+        #expect(daemon.stop(SIGTERM, timeout: 30) == 0)
+        let faults = proxy.counts.filter { $0.key != .none }.values.reduce(0, +)
+        #expect(faults >= 5, "faults injected: \(proxy.counts)")
+        let client = server.client()
+        for run in runs {
+            let state = try #require(try store.load(run.id))
+            let runID = try #require(state.mlflowRunID)
+            #expect(try client.findRuns(experimentID: state.experimentID!, tag: "runlog.run_id", value: run.id) == [runID])
+            try Mirror(path: run.path).check(client, runID: runID, experimentID: state.experimentID!)
+        }
+    }
+
+    @Test func aRunMLflowRefusesIsQuarantinedWithItsReasonAndTheOthersFinish() throws {
+        let server = MLflowServer.shared
+        let root = TestRun.makeRoot()
+        let refused = try TestRun(root: root, id: "refused", project: "quarantine")
+        try refused.metrics(["loss"], steps: 0..<10) { _, s in Double(s) }
+        _ = try Sync.once(root: root, url: server.url)
+        // The MLflow run is deleted behind syncd's back: MLflow now refuses its data.
+        let id = try #require(try Sync.state(root: root, run: "refused").mlflowRunID)
+        let client = server.client()
+        try client.deleteRun(id)
+        try refused.metrics(["loss"], steps: 10..<20) { _, s in Double(s) }
+        try refused.end()
+        let fine = try TestRun(root: root, id: "fine", project: "quarantine")
+        try fine.metrics(["loss"], steps: 0..<100) { _, s in Double(s) }
+        try fine.end()
+
+        let (status, log) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once"], timeout: 120, log: root + "/once.log")
+        #expect(status == 1, "\(log)")
+        #expect(log.contains("refused") && log.contains("quarantined"))
+        let state = try Sync.state(root: root, run: "refused")
+        #expect(state.status == .quarantined)
+        #expect(state.lastError?.contains("HTTP 400") == true, "\(state.lastError ?? "")")
+        let fineState = try Sync.state(root: root, run: "fine")
+        #expect(fineState.status == .synced)
+        try Mirror(path: fine.path).check(client, runID: try #require(fineState.mlflowRunID), experimentID: fineState.experimentID!)
+
+        var settings = Sync.settings(root: root, url: server.url)
+        try settings.validate()
+        let report = try StatusReport(settings: settings)
+        let row = try #require(report.rows.first { $0.run == "refused" })
+        #expect(row.state == "quarantined" && row.lastError.contains("HTTP 400"))
+    }
+
+    @Test func basicAuthServerGivesAClearErrorWithoutCredentialsAndSyncsWithThem() throws {
+        let dir = NSTemporaryDirectory() + "runlog-auth-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let ini = """
+            [mlflow]
+            default_permission = READ
+            database_uri = sqlite:///\(dir)/auth.db
+            admin_username = admin
+            admin_password = admin-password-1234
+            authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+
+            """
+        try ini.write(toFile: dir + "/auth.ini", atomically: true, encoding: .utf8)
+        let server = MLflowServer(environment: [
+            "MLFLOW_AUTH_CONFIG_PATH": dir + "/auth.ini", "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret-key",
+            "MLFLOW_AUTH_ADMIN_PASSWORD": "admin-password-1234",
+        ], arguments: ["--app-name", "basic-auth"])
+        try server.start()
+        defer { server.stop() }
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "authed", project: "auth")
+        try run.metrics(["loss"], steps: 0..<20) { _, s in Double(s) }
+        try run.end()
+
+        let started = Date()
+        let (status, log) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once"], timeout: 60, log: root + "/noauth.log")
+        #expect(status == 3, "\(log)")
+        #expect(log.contains("401") && log.contains("MLFLOW_TRACKING_USERNAME"))
+        #expect(Date().timeIntervalSince(started) < 30, "a 401 must not be retried")
+
+        let (wrong, wrongLog) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once"],
+            environment: ["MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "not-the-password"], timeout: 60, log: root + "/wrong.log")
+        #expect(wrong == 3 && !wrongLog.contains("not-the-password"), "\(wrongLog)")
+
+        let credentials = root + "/credentials"
+        try "username = \"admin\"\npassword = \"admin-password-1234\"\n".write(toFile: credentials, atomically: true, encoding: .utf8)
+        chmod(credentials, 0o644)
+        let (loose, looseLog) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once", "--credentials-file", credentials], timeout: 60, log: root + "/loose.log")
+        #expect(loose == 2 && looseLog.contains("chmod 600"), "\(looseLog)")
+        chmod(credentials, 0o600)
+        let (ok, okLog) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once", "--credentials-file", credentials], timeout: 60, log: root + "/ok.log")
+        #expect(ok == 0, "\(okLog)")
+        #expect(!okLog.contains("admin-password-1234"))
+    }
+}
