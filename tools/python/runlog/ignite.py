@@ -186,6 +186,12 @@ class RunLogSaver(BaseSaveHandler):
         rel = run._commit_checkpoint(tmp, filename, safe_name(name), size, digest.digest(), aliases, meta, None)
         self._saved[filename] = rel
 
+    def path(self, filename):
+        """The absolute path of the file saved for `filename` (e.g.
+        `Checkpoint.last_checkpoint`), for `torch.load`; None if not kept."""
+        rel = self._saved.get(filename)
+        return None if rel is None else os.path.join(self._run.dir, rel)
+
     @idist.one_rank_only()
     def remove(self, filename):
         rel = self._saved.pop(filename, None)

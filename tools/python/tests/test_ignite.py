@@ -155,7 +155,11 @@ def test_checkpoint_with_runlog_saver_records_best_and_removes_old_files(setup):
     folder = os.path.join(logger.run.dir, "checkpoints", "best_model")
     kept = sorted(os.listdir(folder))
     assert kept == sorted(os.path.basename(c["path"]) for c in cks[1::2])  # n_saved=2: the two best
-    state = torch.load(os.path.join(logger.run.dir, cks[3]["path"]))
+    saver = ckpt.save_handler
+    assert saver.path(ckpt.last_checkpoint) == os.path.join(logger.run.dir, cks[3]["path"])
+    assert saver.path(cks[0]["metadata"]["filename"]) is None  # removed by Checkpoint
+    assert saver.path(cks[1]["metadata"]["filename"]) == os.path.join(logger.run.dir, cks[1]["path"])
+    state = torch.load(saver.path(ckpt.last_checkpoint))
     assert set(state) == {"fc.weight", "fc.bias", "out.weight", "out.bias"}
 
 
