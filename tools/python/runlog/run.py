@@ -97,7 +97,8 @@ class Run:
             argv=[str(a) for a in sys.argv], writer=WRITER)
         self._writer = BackgroundWriter(self._log, self._live, flush_interval, heartbeat_interval, frame_target,
                                         max_held_bytes, write_timeout)
-        self._writer.add_record(start.encode())
+        with self._writer.lock:
+            self._writer.add_record(start.encode())
         if config:
             self.config.update(config)
         self._writer.sync()  # the run start is on disk before training begins
