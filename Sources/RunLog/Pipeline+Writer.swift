@@ -3,7 +3,7 @@ import Foundation
 /// The background thread: takes batches, encodes them into frames, appends
 /// them, syncs by policy, beats the heartbeat, and retries after failures.
 extension Pipeline {
-
+    /// The thread's loop; returns when `close` has stopped it.
     func run() {
         let s = state
         nextBeat = Monitor.now() + Monitor.nanos(options.heartbeatInterval)
@@ -134,24 +134,31 @@ extension Pipeline {
             }
         }
         monitor.lock()
+        var message: String?
         if let failure {
             lastFailure = Monitor.now()
             s.pointee.failedCycle = s.pointee.cycle
             s.pointee.lastError = failure.description
             if !s.pointee.failing {
                 s.pointee.failing = true
-                report("runlog: cannot write \(log.path): \(failure.description); keeping records in memory and retrying every \(options.retryInterval) s")
+                message = "runlog: cannot write \(log.path): \(failure.description); keeping records in memory and retrying every \(options.retryInterval) s"
             }
         } else {
             if s.pointee.failing {
                 s.pointee.failing = false
-                let dropped = s.pointee.droppedRows + s.pointee.droppedRecords
-                report("runlog: writing \(log.path) resumed" + (dropped > 0 ? "; \(s.pointee.droppedRows) rows and \(s.pointee.droppedRecords) records were dropped while the disk failed (recorded as summary key runlog/dropped)" : ""))
+                let (rows, records) = (s.pointee.droppedRows, s.pointee.droppedRecords)
+                message = "runlog: writing \(log.path) resumed"
+                    + (rows + records > 0 ? "; \(rows) rows and \(records) records were dropped while it failed (recorded as summary key runlog/dropped)" : "")
             }
             s.pointee.written = max(s.pointee.written, upTo)
             if !unsynced { s.pointee.durable = s.pointee.written }
         }
         callerWake.broadcast()
+        if let message {
+            monitor.unlock()
+            report(message)
+            monitor.lock()
+        }
     }
 
     private func syncIntervalElapsed() -> Bool {

@@ -99,17 +99,17 @@ final class Pipeline: @unchecked Sendable {
     @inline(__always)
     func admit(bytes: Int, isRow: Bool, points: Int, droppable: Bool = true) -> Bool {
         let s = state
-        if _slowPath(s.pointee.closedForWriting) {
-            if !s.pointee.warnedAfterFinish {
+        while true {
+            if _slowPath(s.pointee.closedForWriting) {
+                let first = !s.pointee.warnedAfterFinish
                 s.pointee.warnedAfterFinish = true
-                report("runlog: the run is finished; records logged after finish() are ignored")
+                monitor.unlock()
+                if first { report("runlog: the run is finished; records logged after finish() are ignored") }
+                return false
             }
-            monitor.unlock()
-            return false
-        }
-        while _slowPath(s.pointee.pending.bytes + bytes > pendingCap && !s.pointee.pending.isEmpty) {
+            if _fastPath(s.pointee.pending.bytes + bytes <= pendingCap || s.pointee.pending.isEmpty) { break }
+            if s.pointee.failing && !droppable { break }
             if s.pointee.failing && options.whenDiskFails == .dropAndCount {
-                if !droppable { break }
                 if isRow {
                     s.pointee.droppedRows += 1
                     s.pointee.droppedPoints += points
@@ -119,7 +119,6 @@ final class Pipeline: @unchecked Sendable {
                 monitor.unlock()
                 return false
             }
-            if s.pointee.failing && !droppable { break }
             wakeWriter()
             monitor.wait(callerWake)
         }
@@ -214,6 +213,8 @@ final class Pipeline: @unchecked Sendable {
         }
     }
 
+    /// Hands `line` to `onError` (standard error by default). Never call it
+    /// with the lock held: the handler may log.
     func report(_ line: String) {
         if let handler = options.onError {
             handler(line)

@@ -78,4 +78,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/root"))
         #expect(run.stats.logged == 0)
     }
+
+    @Test func recordsAfterFinishAreIgnoredAndReportedOnceToAHandlerThatMayLog() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        final class Box: @unchecked Sendable { var run: Run?; var lines: [String] = [] }
+        let box = Box()
+        var options = testOptions()
+        options.onError = { line in
+            box.lines.append(line)
+            box.run?.log(["reentrant": 1])  // the handler runs without the logger's lock held
+        }
+        let run = try Run(id: "after", root: dir.path, options: options)
+        box.run = run
+        run.log(["x": 1], step: 0)
+        #expect(run.finish())
+        run.log(["x": 2], step: 1)
+        run.summary["late"] = true
+        #expect(box.lines.count == 1 && box.lines[0].contains("after finish()"))
+        let log = try readRun(run.directory!)[0]
+        #expect(log.rows.map(\.values) == [["x": 1]])
+        #expect(log.records.last?.kind == 8, "the run end stays the last record")
+        box.run = nil
+    }
 }
