@@ -148,8 +148,9 @@ class RunLogSaver(BaseSaveHandler):
     the run directory (`checkpoints/<basename>/<step>-<filename>`, durably)
     and records it with its SHA-256, aliases `latest` and, when it has the
     highest score so far, `best`. `remove` deletes a file that `Checkpoint`
-    no longer keeps (its record stays in the log). Saves on rank 0 only, as
-    ignite's `DiskSaver`."""
+    no longer keeps, to bound disk use as `n_saved` means to: its record
+    stays in the log, and a sync that had not uploaded it yet reports it as
+    missing. Saves on rank 0 only, as ignite's `DiskSaver`."""
 
     def __init__(self, logger):
         self._run = logger.run if isinstance(logger, RunLogLogger) else logger

@@ -372,3 +372,24 @@ def test_module_level_log_and_finish_act_on_the_last_run(rundir, monkeypatch):
     runlog.finish()
     records, rows = rows_of(run.path)
     assert rows == [(0, {"a": 1.0}), (1, {"a": 2.0})] and records[-1].kind == RUN_END
+
+
+def test_threads_logging_at_once_lose_nothing(rundir):
+    import threading
+
+    run = runlog.init(dir=rundir, flush_interval=0.05)
+
+    def worker(k):
+        for i in range(3000):
+            run.log({f"t{k}": float(i)}, step=i)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.finish()
+    _, rows = rows_of(run.path)
+    for k in range(4):
+        assert [s for s, r in rows if f"t{k}" in r] == list(range(3000))
+    assert run.step == 3000
