@@ -87,7 +87,7 @@ extension Pipeline {
         do {
             try encoder.encode(working, names: names) { unwritten.append($0) }
         } catch {
-            report("runlog: \(log.path): records refused by the format and dropped: \(error)")
+            report("runlog: \(sink.path): records refused by the format and dropped: \(error)")
         }
         working.removeAll()
         monitor.lock()
@@ -109,10 +109,10 @@ extension Pipeline {
         var done = 0
         for frame in unwritten {
             do {
-                try log.appendFrame(frame)
+                try sink.appendFrame(frame)
                 done += 1
                 unsynced = true
-                if options.sync == .everyFrame { try log.sync() }
+                if options.sync == .everyFrame { try sink.sync() }
             } catch let e as FormatError {
                 failure = e
                 break
@@ -124,7 +124,7 @@ extension Pipeline {
         unwritten.removeFirst(done)
         if failure == nil, unsynced, sync || options.sync == .everyFrame || syncIntervalElapsed() {
             do {
-                try log.sync()
+                try sink.sync()
                 unsynced = false
                 lastSync = Monitor.now()
             } catch let e as FormatError {
@@ -134,31 +134,32 @@ extension Pipeline {
             }
         }
         monitor.lock()
-        var message: String?
-        if let failure {
-            lastFailure = Monitor.now()
-            s.pointee.failedCycle = s.pointee.cycle
-            s.pointee.lastError = failure.description
-            if !s.pointee.failing {
-                s.pointee.failing = true
-                message = "runlog: cannot write \(log.path): \(failure.description); keeping records in memory and retrying every \(options.retryInterval) s"
-            }
-        } else {
-            if s.pointee.failing {
-                s.pointee.failing = false
+        // Report a change of state first (without the lock), then make it
+        // visible: a caller woken by the change finds the report already made.
+        if (failure != nil) != s.pointee.failing {
+            let message: String
+            if let failure {
+                message = "runlog: cannot write \(sink.path): \(failure.description); keeping records in memory and retrying every \(options.retryInterval) s"
+            } else {
                 let (rows, records) = (s.pointee.droppedRows, s.pointee.droppedRecords)
-                message = "runlog: writing \(log.path) resumed"
+                message = "runlog: writing \(sink.path) resumed"
                     + (rows + records > 0 ? "; \(rows) rows and \(records) records were dropped while it failed (recorded as summary key runlog/dropped)" : "")
             }
-            s.pointee.written = max(s.pointee.written, upTo)
-            if !unsynced { s.pointee.durable = s.pointee.written }
-        }
-        callerWake.broadcast()
-        if let message {
             monitor.unlock()
             report(message)
             monitor.lock()
         }
+        if let failure {
+            lastFailure = Monitor.now()
+            s.pointee.failing = true
+            s.pointee.failedCycle = s.pointee.cycle
+            s.pointee.lastError = failure.description
+        } else {
+            s.pointee.failing = false
+            s.pointee.written = max(s.pointee.written, upTo)
+            if !unsynced { s.pointee.durable = s.pointee.written }
+        }
+        callerWake.broadcast()
     }
 
     private func syncIntervalElapsed() -> Bool {
@@ -184,6 +185,6 @@ extension Pipeline {
     /// which is the truth: the writer gave up.
     func release() {
         liveness?.remove()
-        try? log.close()
+        try? sink.close()
     }
 }

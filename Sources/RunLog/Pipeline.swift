@@ -54,7 +54,7 @@ final class Pipeline: @unchecked Sendable {
     let wakeBytes: Int
 
     // Used by the writer thread only (Pipeline+Writer.swift).
-    let log: LogWriter
+    let sink: FrameSink
     let liveness: LivenessWriter?
     var encoder: FrameEncoder
     var working = Batch(reserving: 4096)
@@ -67,13 +67,13 @@ final class Pipeline: @unchecked Sendable {
     var lastFailure: UInt64 = 0
     var nextBeat: UInt64 = 0
 
-    init(log: LogWriter, liveness: LivenessWriter?, options: RunOptions) {
+    init(sink: FrameSink, liveness: LivenessWriter?, options: RunOptions) {
         state = .allocate(capacity: 1)
         state.initialize(to: State())
         writerWake = monitor.makeCondition()
         callerWake = monitor.makeCondition()
         self.options = options
-        self.log = log
+        self.sink = sink
         self.liveness = liveness
         pendingCap = options.pendingCap
         wakeBytes = min(pendingCap / 2, 4 << 20)

@@ -112,7 +112,8 @@ public final class Run: Sendable {
         let (log, liveness) = try place.claim(heartbeatInterval: options.heartbeatInterval, compressionLevel: options.compressionLevel)
         logPath = log.path
         checkpoints = CheckpointStore(runPath: place.directory.path)
-        let pipeline = Pipeline(log: log, liveness: liveness, options: options)
+        let sink = LogFileSink(log)
+        let pipeline = Pipeline(sink: options.sinkWrapper?(sink) ?? sink, liveness: liveness, options: options)
         self.pipeline = pipeline
 
         var start = RunStart(runID: place.id)

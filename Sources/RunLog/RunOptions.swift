@@ -73,6 +73,9 @@ public struct RunOptions: Sendable {
 
     public init() {}
 
+    /// For tests: wraps the sink the writer appends frames to (fault injection).
+    var sinkWrapper: (@Sendable (FrameSink) -> FrameSink)? = nil
+
     /// Bytes of records one batch may hold: two batches (the one callers fill,
     /// the one the writer encodes), each with up to twice its size allocated,
     /// stay within the cap.

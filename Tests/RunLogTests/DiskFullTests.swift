@@ -1,5 +1,5 @@
 import Foundation
-import RunLog
+@testable import RunLog
 import Testing
 
 #if canImport(Glibc)
@@ -54,7 +54,60 @@ struct SmallFileSystem {
     }
 }
 
-@Suite(.enabled(if: SmallFileSystem.available, "needs root to mount a small tmpfs"), .serialized)
+/// Fails every append with ENOSPC while `full`, between the writer and the real log file.
+final class FaultInjector: FrameSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var inner: FrameSink?
+    private var isFull = false
+
+    func wrap(_ sink: FrameSink) -> FrameSink {
+        lock.withLock { inner = sink }
+        return self
+    }
+
+    var full: Bool {
+        get { lock.withLock { isFull } }
+        set { lock.withLock { isFull = newValue } }
+    }
+
+    var path: String { lock.withLock { inner!.path } }
+
+    func appendFrame(_ frame: [UInt8]) throws {
+        if full { throw FormatError(.io, "\(path): write failed: No space left on device", errno: ENOSPC) }
+        try lock.withLock { inner! }.appendFrame(frame)
+    }
+
+    func sync() throws { try lock.withLock { inner! }.sync() }
+    func close() throws { try lock.withLock { inner! }.close() }
+}
+
+/// A disk that a test fills and frees: a real small tmpfs where this process
+/// may mount one, and always a fault injected under the writer.
+enum Disk: String, CustomTestStringConvertible, Sendable {
+    case tmpfs, injected
+
+    static var kinds: [Disk] { SmallFileSystem.available ? [.tmpfs, .injected] : [.injected] }
+    var testDescription: String { rawValue }
+
+    /// A root for runs, options that reach it, and how to fill and free it.
+    func make(_ options: inout RunOptions) throws -> (root: String, fill: () -> Void, free: () -> Void, cleanup: () -> Void) {
+        switch self {
+        case .tmpfs:
+            let fs = try SmallFileSystem(megabytes: 4)
+            let filler = Filler()
+            return (fs.path, { filler.path = fs.fill() }, { unlink(filler.path) }, { fs.unmount() })
+        case .injected:
+            let dir = TempDir("injected")
+            let injector = FaultInjector()
+            options.sinkWrapper = { injector.wrap($0) }
+            return (dir.path, { injector.full = true }, { injector.full = false }, { dir.remove() })
+        }
+    }
+
+    private final class Filler: @unchecked Sendable { var path = "" }
+}
+
+@Suite(.serialized)
 struct DiskFullTests {
     func options(_ errors: ErrorLines) -> RunOptions {
         var o = testOptions(errors)
@@ -64,16 +117,17 @@ struct DiskFullTests {
 
     static func values(_ step: Int) -> (Double, Double) { (Double(step) * 1.000001, sin(Double(step))) }
 
-    @Test func aFullDiskDelaysRecordsButLosesNoneAndIsReportedOnce() throws {
-        let fs = try SmallFileSystem(megabytes: 4)
-        defer { fs.unmount() }
+    @Test(arguments: Disk.kinds) func aFullDiskDelaysRecordsButLosesNoneAndIsReportedOnce(disk: Disk) throws {
         let errors = ErrorLines()
-        let run = try Run(id: "full", root: fs.path, options: options(errors))
+        var o = options(errors)
+        let fs = try disk.make(&o)
+        defer { fs.cleanup() }
+        let run = try Run(id: "full", root: fs.root, options: o)
         let k = run.keys("x", "y")
         func log(_ steps: Range<Int>) { for s in steps { let (x, y) = Self.values(s); run.log(k, x, y, step: Int64(s)) } }
         log(0..<100)
         try run.flush()
-        let filler = fs.fill()
+        fs.fill()
         log(100..<20_100)
         #expect(throws: RunError.self) { try run.flush() }
         #expect(run.stats.isFailing)
@@ -81,7 +135,7 @@ struct DiskFullTests {
         #expect(errors.lines.filter { $0.contains("cannot write") }.count == 1, "\(errors.lines)")
         #expect(errors.lines.first?.contains("No space left on device") == true)
 
-        unlink(filler)
+        fs.free()
         try run.flush()
         #expect(!run.stats.isFailing)
         #expect(errors.lines.contains { $0.contains("resumed") })
@@ -101,16 +155,16 @@ struct DiskFullTests {
         #expect(try run.directory!.status().0 == .finished)
     }
 
-    @Test func rowsBeyondTheCapWhileTheDiskIsFullAreCountedAndRecorded() throws {
-        let fs = try SmallFileSystem(megabytes: 4)
-        defer { fs.unmount() }
+    @Test(arguments: Disk.kinds) func rowsBeyondTheCapWhileTheDiskIsFullAreCountedAndRecorded(disk: Disk) throws {
         let errors = ErrorLines()
         var o = options(errors)
         o.memoryCap = 1 << 20
-        let run = try Run(id: "drops", root: fs.path, options: o)
+        let fs = try disk.make(&o)
+        defer { fs.cleanup() }
+        let run = try Run(id: "drops", root: fs.root, options: o)
         let k = run.keys("x", "y")
         try run.flush()
-        let filler = fs.fill()
+        fs.fill()
         // Wait until the writer has met the full disk, then log far more than the cap holds.
         for s in 0..<100_000 {
             let (x, y) = Self.values(s)
@@ -119,7 +173,7 @@ struct DiskFullTests {
         }
         let stats = run.stats
         #expect(stats.droppedRows > 0 && stats.droppedPoints == 2 * stats.droppedRows)
-        unlink(filler)
+        fs.free()
         #expect(run.finish())
 
         let log = try ReadLog(path: run.logPath!)
@@ -131,15 +185,15 @@ struct DiskFullTests {
         #expect(try run.directory!.status().0 == .finished)
     }
 
-    @Test func theBlockPolicyHoldsTheCallerUntilSpaceReturns() throws {
-        let fs = try SmallFileSystem(megabytes: 4)
-        defer { fs.unmount() }
+    @Test(arguments: Disk.kinds) func theBlockPolicyHoldsTheCallerUntilSpaceReturns(disk: Disk) throws {
         let errors = ErrorLines()
         var o = options(errors)
         o.memoryCap = 1 << 20
         o.whenDiskFails = .block
-        let run = try Run(id: "block", root: fs.path, options: o)
-        let filler = fs.fill()
+        let fs = try disk.make(&o)
+        defer { fs.cleanup() }
+        let run = try Run(id: "block", root: fs.root, options: o)
+        fs.fill()
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             let k = run.keys("x", "y")
@@ -148,29 +202,29 @@ struct DiskFullTests {
         }
         #expect(done.wait(timeout: .now() + 2) == .timedOut, "the caller waits while the disk is full")
         #expect(run.stats.isFailing)
-        unlink(filler)
+        fs.free()
         #expect(done.wait(timeout: .now() + 60) == .success)
         #expect(run.finish())
         #expect(run.stats.droppedRows == 0)
         #expect(try ReadLog(path: run.logPath!).rows.count == 100_000)
     }
 
-    @Test func aRunThatCannotEndBeforeItsTimeoutReadsAsCrashedWithItsLogValid() throws {
-        let fs = try SmallFileSystem(megabytes: 4)
-        defer { fs.unmount() }
+    @Test(arguments: Disk.kinds) func aRunThatCannotEndBeforeItsTimeoutReadsAsCrashedWithItsLogValid(disk: Disk) throws {
         let errors = ErrorLines()
         var o = options(errors)
         o.finishTimeout = 0.3
-        let run = try Run(id: "giveup", root: fs.path, options: o)
+        let fs = try disk.make(&o)
+        defer { fs.cleanup() }
+        let run = try Run(id: "giveup", root: fs.root, options: o)
         let k = run.keys("x", "y")
         for s in 0..<1000 { let (x, y) = Self.values(s); run.log(k, x, y, step: Int64(s)) }
         try run.flush()
-        let filler = fs.fill()
+        fs.fill()
         for s in 1000..<30_000 { let (x, y) = Self.values(s); run.log(k, x, y, step: Int64(s)) }
         #expect(!run.finish())
         #expect(errors.lines.contains { $0.contains("could not be written") })
         #expect(try run.directory!.status().0 == .crashed)
-        unlink(filler)
+        fs.free()
         let log = try ReadLog(path: run.logPath!)
         #expect(log.damage.isEmpty && log.tail == nil)
         #expect(log.rows.count >= 1000 && !log.records.contains { $0.kind == 8 })
