@@ -171,9 +171,32 @@ public struct CanonicalJSON {
         if d.isInfinite { if d < 0 { raw(#""-Infinity""#) } else { raw(#""Infinity""#) }; return }
         // Swift prints the shortest round-trip digits, as repr does, but turns
         // to exponent form from 2^53 where repr waits until 1e16.
-        var s = d.description
-        if d.magnitude >= 0x1p53, d.magnitude < 1e16 { s = Self.positional(s) }
-        s.withUTF8 { output.append(contentsOf: $0) }
+        if d.magnitude >= 0x1p53, d.magnitude < 1e16 {
+            var s = Self.positional(d.description)
+            s.withUTF8 { output.append(contentsOf: $0) }
+            return
+        }
+        // The same digits as `description`, written straight into the output
+        // instead of through a String allocated for each number.
+        var sink = ByteSink()
+        swap(&sink.bytes, &output)
+        d.write(to: &sink)
+        swap(&sink.bytes, &output)
+    }
+
+    /// Appends text to a byte array; the standard library hands number digits
+    /// to `_writeASCII` without making a String (and falls back to `write`).
+    private struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ string: String) {
+            var string = string
+            string.withUTF8 { bytes.append(contentsOf: $0) }
+        }
+
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+            bytes.append(contentsOf: buffer)
+        }
     }
 
     /// "9.999999999999998e+15" → "9999999999999998.0" (integers below 1e16 only).
