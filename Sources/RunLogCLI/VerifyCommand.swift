@@ -7,7 +7,9 @@ struct VerifyCommand: ParsableCommand {
         abstract: "Check every frame and record of a log or run.",
         discussion: """
             Prints one line per file, one line per problem (file, offset, bytes dropped, \
-            reason) and a one-line verdict.
+            reason) and a one-line verdict. In a run directory it also checks that each \
+            checkpoint file its records name is there with the recorded size (and, with \
+            --checksums, the recorded SHA-256).
 
             Exit status: 0 intact, also when a log ends in an incomplete tail (a writer that \
             is still running, or one that crashed mid-write: reported, not an error); \
@@ -16,6 +18,7 @@ struct VerifyCommand: ParsableCommand {
             Examples:
               runlog verify runlogs/3kx9a0qz
               runlog verify --quiet run.rlog && echo intact
+              runlog verify --checksums runlogs/3kx9a0qz
             """)
 
     @Argument(help: "A run directory or a .rlog file.")
@@ -23,6 +26,9 @@ struct VerifyCommand: ParsableCommand {
 
     @Flag(name: [.short, .long], help: "Print only problems and the verdict.")
     var quiet = false
+
+    @Flag(help: "Also compare each checkpoint file's SHA-256 with its record (reads every checkpoint).")
+    var checksums = false
 
     func run() throws {
         let input = try LogInput.resolve(path)
@@ -32,6 +38,7 @@ struct VerifyCommand: ParsableCommand {
         var frames = 0, records = 0, dropped: Int64 = 0, tails = 0
         var fileFrames = 0, fileRecords = 0
         var fileProblems = 0
+        var checkpoints: [Checkpoint] = []
         func endFile(_ file: String) {
             guard !quiet else { return }
             let state = fileProblems == 0 ? style.green("ok") : style.red("damaged")
@@ -50,6 +57,7 @@ struct VerifyCommand: ParsableCommand {
         try scan.run(input, header: { _, _ in
             (fileFrames, fileRecords, fileProblems) = (0, 0, 0)
         }, frame: { _, frame in
+            for case .checkpoint(let c) in frame.records { checkpoints.append(c) }
             frames += 1
             fileFrames += 1
             records += frame.records.count
@@ -57,9 +65,17 @@ struct VerifyCommand: ParsableCommand {
         }, end: { file in
             endFile(file.path)
         })
-        let damage = problems.filter(\.isDamage).count
+        var missing: [String] = []
+        if let run = input.run {
+            missing = CheckpointCheck.problems(run: run, checkpoints: checkpoints, checksums: checksums)
+            for line in missing { output.write(style.red(line) + "\n") }
+        }
+        let damage = problems.filter(\.isDamage).count + missing.count
         let files = input.files.count
-        let counts = "\(files) file\(files == 1 ? "" : "s"), \(frames) frames, \(records) records"
+        var counts = "\(files) file\(files == 1 ? "" : "s"), \(frames) frames, \(records) records"
+        if input.run != nil, !checkpoints.isEmpty {
+            counts += ", \(checkpoints.count) checkpoint file\(checkpoints.count == 1 ? "" : "s")"
+        }
         if damage > 0 {
             output.write(style.red("damaged") + ": \(damage) problem\(damage == 1 ? "" : "s"), \(dropped) bytes dropped (\(counts))\n")
         } else if tails > 0 {

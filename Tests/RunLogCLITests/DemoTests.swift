@@ -54,14 +54,20 @@ import Testing
         #expect((config.first?["values"] as? [String: Any])?["model"] as? String == "resnet18")
     }
 
-    @Test func followReadsADemoRunWhileTheLoggerWritesIt() throws {
-        let root = try CLI.temporaryDirectory()
-        let demo = CLI.process(CLI.runlog, ["demo", "--steps", "300", "--rate", "150", "--histograms-every", "0", "--checkpoint-every", "0", "--dir", root, "--id", "live"])
+    /// Starts `runlog demo --rate` and returns once its log exists.
+    func startLiveDemo(root: String, id: String, steps: Int, rate: Int) throws -> Process {
+        let demo = CLI.process(CLI.runlog, ["demo", "--steps", "\(steps)", "--rate", "\(rate)", "--histograms-every", "0", "--checkpoint-every", "0", "--dir", root, "--id", id])
         demo.standardOutput = FileHandle.nullDevice
         try demo.run()
-        defer { if demo.isRunning { kill(demo.processIdentifier, SIGKILL) } }
         let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: root + "/live/logs/a0001-r0000-s0000.rlog") && Date() < deadline { usleep(20_000) }
+        while !FileManager.default.fileExists(atPath: root + "/\(id)/logs/a0001-r0000-s0000.rlog") && Date() < deadline { usleep(20_000) }
+        return demo
+    }
+
+    @Test func followReadsADemoRunWhileTheLoggerWritesIt() throws {
+        let root = try CLI.temporaryDirectory()
+        let demo = try startLiveDemo(root: root, id: "live", steps: 300, rate: 150)
+        defer { if demo.isRunning { kill(demo.processIdentifier, SIGKILL) } }
         let follow = try FollowTests.Running(["dump", "--follow", "--json", root + "/live"])
         #expect(follow.wait(timeout: 30) == 0)
         demo.waitUntilExit()
@@ -71,12 +77,23 @@ import Testing
         #expect(lines.last?["kind"] as? String == "run_end")
     }
 
+    @Test func followStopsWhenTheWriterOfARunIsKilled() throws {
+        let root = try CLI.temporaryDirectory()
+        let demo = try startLiveDemo(root: root, id: "gone", steps: 100000, rate: 100)
+        defer { if demo.isRunning { kill(demo.processIdentifier, SIGKILL) } }
+        let follow = try FollowTests.Running(["dump", "--follow", root + "/gone"])
+        #expect(follow.waitForLines(10))
+        kill(demo.processIdentifier, SIGKILL)
+        demo.waitUntilExit()
+        // The follower notices within seconds that nobody will write the run end.
+        #expect(follow.wait(timeout: 20) == 0)
+        #expect(follow.output.contains("metrics    step=0 "))
+    }
+
     @Test func aDemoRunKilledWithSIGKILLIsCrashedAndWithCtrlCIsKilled() throws {
         let root = try CLI.temporaryDirectory()
         for (id, signal) in [("sigkill", SIGKILL), ("sigint", SIGINT)] {
-            let demo = CLI.process(CLI.runlog, ["demo", "--steps", "100000", "--rate", "100", "--histograms-every", "0", "--checkpoint-every", "0", "--dir", root, "--id", id])
-            demo.standardOutput = FileHandle.nullDevice
-            try demo.run()
+            let demo = try startLiveDemo(root: root, id: id, steps: 100_000, rate: 100)
             // Wait until its first rows are on disk.
             let deadline = Date().addingTimeInterval(20)
             var running: [String: Any]?
@@ -97,5 +114,37 @@ import Testing
             }
             #expect(try CLI.run(["verify", "--quiet", root + "/" + id]).status == 0)
         }
+    }
+}
+
+/// `verify` checks the checkpoint files a run's records name.
+@Suite struct CheckpointVerifyTests {
+    @Test func verifyFindsMissingTruncatedAndAlteredCheckpointFiles() throws {
+        let root = try CLI.temporaryDirectory()
+        let made = try CLI.run(["demo", "--steps", "301", "--histograms-every", "0", "--checkpoint-every", "100", "--dir", root, "--id", "ck"])
+        #expect(made.status == 0)
+        let run = root + "/ck"
+        let ok = try CLI.run(["verify", "--checksums", run])
+        #expect(ok.status == 0)
+        #expect(ok.stdoutLines.last?.hasSuffix(", 3 checkpoint files)") == true, "\(ok.stdout)")
+        let dir = run + "/checkpoints/model/"
+        try FileManager.default.removeItem(atPath: dir + "100-model.bin")
+        let fd = open(dir + "200-model.bin", O_WRONLY)
+        #expect(ftruncate(fd, 1000) == 0)
+        close(fd)
+        var bytes = try Fixtures.bytes(dir + "300-model.bin")
+        bytes[12345] ^= 1
+        try Fixtures.write(bytes, to: dir + "300-model.bin")
+        let plain = try CLI.run(["verify", "--quiet", run])
+        #expect(plain.status == 1)
+        let lines = plain.stdoutLines
+        try #require(lines.count == 3)
+        #expect(lines[0] == "\(dir)100-model.bin: checkpoint \"model\" of step 100: No such file or directory")
+        #expect(lines[1] == "\(dir)200-model.bin: checkpoint \"model\" of step 200: 1000 bytes, its record says 1048576")
+        #expect(lines[2].hasPrefix("damaged: 2 problems, 0 bytes dropped (1 file, "))
+        #expect(lines[2].hasSuffix(", 3 checkpoint files)"))
+        let summed = try CLI.run(["verify", "--quiet", "--checksums", run])
+        #expect(summed.status == 1)
+        #expect(summed.stdout.contains("\(dir)300-model.bin: checkpoint \"model\" of step 300: SHA-256 differs from its record\n"))
     }
 }

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RunLog
+
+/// Checks that the files the checkpoint records of a run name are there,
+/// with the size (and, when asked, the SHA-256) their records hold.
+enum CheckpointCheck {
+    /// One line per problem, each naming the file.
+    static func problems(run: RunDirectory, checkpoints: [Checkpoint], checksums: Bool) -> [String] {
+        var out: [String] = []
+        for c in checkpoints {
+            let path = run.path + "/" + c.path
+            let what = "checkpoint \"\(c.name)\" of step \(c.step)"
+            guard Checkpoint.isValidPath(c.path) else {
+                out.append("\(run.path): \(what): invalid path \"\(c.path)\"")
+                continue
+            }
+            guard let size = LogInput.fileSize(path) else {
+                out.append("\(path): \(what): \(String(cString: strerror(errno)))")
+                continue
+            }
+            guard size == Int64(c.size) else {
+                out.append("\(path): \(what): \(size) bytes, its record says \(c.size)")
+                continue
+            }
+            if checksums {
+                switch sha256(path) {
+                case .some(let digest) where digest == c.sha256: break
+                case .some: out.append("\(path): \(what): SHA-256 differs from its record")
+                case .none: out.append("\(path): \(what): cannot read: \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+        return out
+    }
+
+    /// The SHA-256 of a file, read in 1 MiB chunks; nil when it cannot be read.
+    static func sha256(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var hasher = SHA256Hasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue } else { return nil } }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        return hasher.finalize()
+    }
+}
