@@ -40,13 +40,13 @@ class Failed(Exception):
 # are extrapolated to the full size and labelled so.
 SIZES = {
     "a_steps": (200_000, 2_000),
-    "a_steps_tensorboardx": (50_000, 1_000),
+    "a_steps_tensorboardx": (20_000, 1_000),
     "a_steps_wandb": (10_000, 1_000),
     "b_count": (2_000, 20),
     "b_count_tensorboardx": (500, 10),
     "b_count_wandb": (300, 10),
-    "read_steps_tensorboard": (50_000, 1_000),
-    "sync_steps": (20_000, 500),
+    "read_steps_tensorboard": (20_000, 1_000),
+    "sync_steps": (10_000, 500),
     "lag_seconds": (30, 6),
     "idle_runs": (1_000, 20),
     "idle_seconds": (30, 5),
@@ -61,6 +61,7 @@ class Bench:
         self.bin = args.bin
         self.work = tempfile.mkdtemp(prefix="runlog-bench-")
         self.keep = args.keep
+        self.only = args.only
         self.failures = []
         self.lines = []
         self.mlflow = None
@@ -122,7 +123,7 @@ class Bench:
                 if time.perf_counter() > deadline:
                     p.kill()
                     p.wait()
-                    raise Failed(f"{' '.join(cmd[:2])} timed out")
+                    raise Failed(f"{' '.join(os.path.basename(c) for c in cmd[:2])} did not finish in {timeout} s")
                 time.sleep(0.002)
             wall = time.perf_counter() - t
             err = p.stderr.read().decode(errors="replace").strip()
@@ -150,7 +151,7 @@ class Bench:
         return self.built("runlog", ["--help"], sub, f"`runlog {sub}` not built yet")
 
     def syncd(self):
-        return self.built("syncd", ["--help"], "--once", "syncd not built yet")
+        return self.built("syncd", ["--once", "--help"], "--once", "syncd not built yet")
 
     def swift_workloads(self):
         return self.built("runlog-bench", ["--list"], "workloads", "runlog-bench has no `workloads` benchmark")
@@ -191,10 +192,11 @@ class Bench:
         return results
 
     WRITERS = [
-        ("runlog, Swift logger (`Run.log`)", "swift", ""),
-        ("runlog, Python client (`run.log`)", "python", ""),
+        ("runlog, Swift logger (`Run.log`, `logHistogram`)", "swift", ""),
+        ("runlog, Python client (`run.log`, `runlog.Histogram`)", "python", ""),
         ("tensorboardX `add_scalar` / `add_histogram`", "tensorboardx", "_tensorboardx"),
-        ("W&B offline `wandb.log(..., step=i)`", "wandb", "_wandb"),
+        ("W&B offline `wandb.log(..., step=i)`, `wandb.Histogram`", "wandb", "_wandb"),
+        ("`numpy.histogram` alone (binning only, nothing written)", "numpy", ""),
     ]
 
     def check_writer(self, writer):
@@ -203,15 +205,16 @@ class Bench:
         elif writer == "python":
             self.python_client()
         else:
-            self.python_module({"tensorboardx": "tensorboardX", "wandb": "wandb"}[writer])
+            self.python_module({"tensorboardx": "tensorboardX", "wandb": "wandb", "numpy": "numpy"}[writer])
 
     def section_write(self, workload):
         full = self.size("a_steps" if workload == "a" else "b_count")
         measured = {}
         rows = []
-        for label, writer, suffix in self.WRITERS:
+        writers = [w for w in self.WRITERS if workload == "b" or w[1] != "numpy"]
+        for label, writer, suffix in writers:
             count = self.size(("a_steps" if workload == "a" else "b_count") + suffix)
-            reps = self.size("reps_fast" if writer in ("swift", "python") else "reps_slow")
+            reps = self.size("reps_fast" if writer in ("swift", "python", "numpy") else "reps_slow")
             try:
                 self.check_writer(writer)
                 measured[writer] = (label, count, reps, self.write(writer, workload, count, reps))
@@ -221,7 +224,7 @@ class Bench:
                 rows.append((label, e))
         base = {w: per_item(m[3], "cpu_s") for w, m in measured.items()}
         table = []
-        for label, writer, _ in self.WRITERS:
+        for label, writer, _ in writers:
             err = next((e for l, e in rows if l == label), None)
             if err is not None:
                 table.append(self.row_error(label, err, 7))
@@ -249,7 +252,7 @@ class Bench:
                     label, run_on,
                     spread(cpu, unit, 2),
                     figure(statistics.median(wall) * unit, 2),
-                    figure(size, 0),
+                    figure(size, 0) if writer != "numpy" else "—",
                     ratio("swift"), ratio("python"),
                 ])
         if workload == "a":
@@ -524,7 +527,7 @@ class Bench:
         for _ in range(n):
             self.run([bench, "workloads"], what="runlog-bench workloads",
                      env={"RUNLOG_BENCH_ONLY": "a", "RUNLOG_BENCH_DIR": root, "RUNLOG_BENCH_STEPS": "10"})
-        _, wall = self.timed([syncd, "--root", root, "--mlflow", self.mlflow[0], "--state", state, "--once"], timeout=3600)
+        _, wall = self.timed([syncd, "--root", root, "--mlflow", self.mlflow[0], "--state", state, "--once"], timeout=900)
         daemon = subprocess.Popen([syncd, "--root", root, "--mlflow", self.mlflow[0], "--state", state],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -548,6 +551,45 @@ class Bench:
              f"syncd running after `--once` synced them all (in {figure(wall, 1)} s); CPU over {seconds} s"],
             [f"RSS with {figure(n)} finished runs", f"{figure(rss / 2**20, 1)} MiB", "VmRSS at the end of that window"],
         ]
+
+    # -- the components' own benchmarks
+
+    def section_components(self):
+        """Each component's own benchmark, as it prints it: runlog-bench's
+        registered benchmarks and the Python client's bench script."""
+        self.out("### The components' own benchmarks")
+        self.out()
+        self.out("As each prints its figures (in-memory format speed, the logger's caller-side cost, …); "
+                 "same machine, same run.")
+        self.out()
+        quick = ["--quick"] if self.quick else []
+        try:
+            bench = self.binary("runlog-bench")
+            names = [l.split("\t")[0] for l in subprocess.run([bench, "--list"], capture_output=True, text=True).stdout.splitlines()]
+            commands = [([bench, n] + quick, f"runlog-bench {' '.join([n] + quick)}") for n in names if n and n != "workloads"]
+        except NotThere as e:
+            commands, _ = [], self.out(f"runlog-bench: n/a ({e})")
+        script = os.path.join(REPO, "tools", "python", "bench", "bench_python.py")
+        if os.path.exists(script):
+            commands.append(([PY, script] + quick, f"python tools/python/bench/bench_python.py {' '.join(quick)}".strip()))
+        else:
+            self.out("tools/python/bench/bench_python.py: n/a (not there yet)")
+        for cmd, title in commands:
+            env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "tools", "python"))
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
+                text, ok = (p.stdout + p.stderr).rstrip(), p.returncode == 0
+            except subprocess.TimeoutExpired:
+                text, ok = "timed out after 1800 s", False
+            self.out(f"`{title}`{'' if ok else ' FAILED'}:")
+            self.out()
+            self.out("```")
+            for line in text.splitlines():
+                self.out(line)
+            self.out("```")
+            self.out()
+            if not ok:
+                self.failures.append(f"{title}: {(text.splitlines() or ['no output'])[-1][:200]}")
 
     # -- all
 
@@ -579,10 +621,13 @@ class Bench:
     def main(self):
         self.header()
         try:
-            self.section_write("a")
-            self.section_write("b")
-            self.section_read()
-            self.section_sync()
+            sections = {"write-a": lambda: self.section_write("a"), "write-b": lambda: self.section_write("b"),
+                        "read": self.section_read, "sync": self.section_sync, "components": self.section_components}
+            for name, section in sections.items():
+                if not self.only or name in self.only:
+                    started = time.perf_counter()
+                    section()
+                    print(f"== bench: {name} took {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         finally:
             self.stop_mlflow()
             if not self.keep:
@@ -639,6 +684,8 @@ def main():
     parser.add_argument("--bin", required=True, help="directory of runlog-bench, runlog and syncd")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--output", help="also write the tables to this file")
+    parser.add_argument("--only", action="append", choices=["write-a", "write-b", "read", "sync", "components"],
+                        help="run only this section (repeatable)")
     args = parser.parse_args()
     bench = Bench(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

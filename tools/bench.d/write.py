@@ -3,7 +3,8 @@
     write.py WRITER a|b COUNT DIR
     WRITER: tensorboardx (SummaryWriter.add_scalar / add_histogram),
             wandb (wandb.log(..., step=i) with WANDB_MODE=offline),
-            python (runlog's Python client, tools/python).
+            python (runlog's Python client, tools/python),
+            numpy (workload B only: numpy.histogram alone, nothing written).
 
 COUNT is steps for workload A (4 scalars each), histograms for workload B.
 Timed: from the first log call to the writer's close/finish returning (data
@@ -58,7 +59,17 @@ def python_client(directory):
     return lambda i, row: run.log(row, step=i), log_histogram, run.finish, ".rlog"
 
 
-WRITERS = {"tensorboardx": tensorboardx, "wandb": wandb_offline, "python": python_client}
+def numpy_histogram(directory):
+    """Not a logger: numpy.histogram alone, the floor for binning in Python."""
+    import numpy
+
+    def log_histogram(i, values):
+        numpy.histogram(values, bins=64)
+
+    return None, log_histogram, lambda: None, None
+
+
+WRITERS = {"tensorboardx": tensorboardx, "wandb": wandb_offline, "python": python_client, "numpy": numpy_histogram}
 
 
 def main():
@@ -75,12 +86,12 @@ def main():
             for i in range(count):
                 log_histogram(i, pool[i % len(pool)])
         close()
-    files = files_under(directory, suffix)
-    if not files:
+    files = files_under(directory, suffix) if suffix is not None else []
+    if not files and suffix is not None:
         sys.exit(f"write.py: {writer} wrote no data file under {directory}")
     items = count * len(KEYS) if workload == "a" else count
     report(workload=workload.upper(), items=items, cpu_s=t.cpu, wall_s=t.wall,
-           bytes=sum(os.path.getsize(f) for f in files), path=files[0])
+           bytes=sum(os.path.getsize(f) for f in files), path=files[0] if files else "")
 
 
 if __name__ == "__main__":
