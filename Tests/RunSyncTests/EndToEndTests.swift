@@ -101,3 +101,28 @@ extension Mirror {
         }
     }
 }
+
+@Suite("A runlog demo run in MLflow")
+struct DemoRunTests {
+    @Test func everythingOfARunlogDemoRunEqualsWhatMLflowReturns() throws {
+        let server = MLflowServer.shared
+        let root = TestRun.makeRoot()
+        let runlog = (syncdPath as NSString).deletingLastPathComponent + "/runlog"
+        try #require(FileManager.default.isExecutableFile(atPath: runlog), "build the runlog CLI first")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: runlog)
+        p.arguments = ["demo", "--steps", "3000", "--histograms-every", "500", "--checkpoint-every", "1500", "--dir", root, "--id", "demo-1"]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let summary = try Sync.once(root: root, url: server.url)
+        #expect(summary.synced == ["demo-1"])
+        let state = try Sync.state(root: root, run: "demo-1")
+        let mirror = try Mirror(path: root + "/demo-1")
+        #expect(mirror.histograms.count >= 5, "\(mirror.histograms.count) histograms")
+        #expect(mirror.checkpoints.count >= 1, "\(mirror.checkpoints.count) checkpoints")
+        #expect(!mirror.params.isEmpty && !mirror.metrics.isEmpty)
+        try mirror.check(server.client(), runID: try #require(state.mlflowRunID), experimentID: try #require(state.experimentID))
+    }
+}
