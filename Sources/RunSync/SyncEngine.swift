@@ -215,6 +215,8 @@ public final class SyncEngine: @unchecked Sendable {
             let syncer = syncers[key]!
             lock.unlock()
 
+            // Taken before the turn: a change made during it shows at the next poll.
+            let signature = once ? [] : Self.signature(key)
             let outcome: RunSyncer.Outcome
             do {
                 outcome = try syncer.step(client)
@@ -231,7 +233,7 @@ public final class SyncEngine: @unchecked Sendable {
             }
             lock.withLock {
                 active.remove(key)
-                if !once { signatures[key] = Self.signature(key) }
+                if !once { signatures[key] = signature }
                 switch outcome {
                 case .more:
                     enqueueLocked(key)

@@ -6,15 +6,17 @@ import Testing
 struct LiveTests {
     let server = MLflowServer.shared
 
-    @Test func pointsOfALiveRunReachMLflowWithinSecondsAndSIGTERMExitsCleanly() throws {
+    @Test(arguments: [[], ["--poll"]])
+    func pointsOfALiveRunReachMLflowWithinSecondsAndSIGTERMExitsCleanly(mode: [String]) throws {
         let root = TestRun.makeRoot()
-        let daemon = try SyncdProcess(["--root", root, "--mlflow", server.url], log: root + "/syncd.log")
+        let daemon = try SyncdProcess(["--root", root, "--mlflow", server.url] + mode, log: root + "/syncd.log")
         defer { _ = daemon.stop(SIGKILL, timeout: 5) }
-        let run = try TestRun(root: root, id: "live-1", project: "live")
+        let id = mode.isEmpty ? "live-inotify" : "live-poll"
+        let run = try TestRun(root: root, id: id, project: "live")
         let client = server.client()
         let store = try StateStore(directory: root + "/.syncd")
-        _ = eventually(timeout: 20) { (try? store.load("live-1"))??.mlflowRunID != nil }
-        let runID = try #require(try store.load("live-1")?.mlflowRunID)
+        _ = eventually(timeout: 20) { (try? store.load(id))??.mlflowRunID != nil }
+        let runID = try #require(try store.load(id)?.mlflowRunID)
         var lags: [Double] = []
         for i in Int64(0)..<8 {
             try run.metrics(["loss"], steps: (i * 10)..<(i * 10 + 10)) { _, s in Double(s) }
@@ -24,10 +26,15 @@ struct LiveTests {
         lags.sort()
         #expect(lags[lags.count / 2] < 2.0, "median lag \(lags[lags.count / 2]) s")
         #expect(try client.getRun(runID).status == "RUNNING")
+        // SIGHUP reloads the config; the daemon carries on.
+        kill(daemon.pid, SIGHUP)
+        _ = eventually(timeout: 10) { daemon.log.contains("reloaded the config") }
+        try run.metrics(["loss"], steps: 80..<90) { _, s in Double(s) }
+        #expect(try eventually(timeout: 10) { try client.metricHistory(runID: runID, key: "loss").count == 90 } != nil, "after SIGHUP: \(daemon.log)")
         try run.end()
         #expect(try eventually(timeout: 15) { try client.getRun(runID).status == "FINISHED" } != nil)
         #expect(daemon.stop(SIGTERM, timeout: 15) == 0, "syncd log:\n\(daemon.log)")
-        #expect(try Sync.state(root: root, run: "live-1").status == .synced)
+        #expect(try Sync.state(root: root, run: id).status == .synced)
     }
 
     @Test func killingSyncdAtRandomMomentsLosesAndDuplicatesNothing() throws {

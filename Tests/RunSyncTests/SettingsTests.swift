@@ -1,0 +1,97 @@
+import Foundation
+import RunSync
+import Testing
+
+@Suite struct SettingsTests {
+    func write(_ text: String) throws -> String {
+        let path = TestRun.makeRoot() + "/syncd.toml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func configFileSetsEverySettingAndDefaultsFillTheRest() throws {
+        let root = TestRun.makeRoot()
+        var s = SyncSettings()
+        try s.apply(configFile: try write("""
+            # syncd
+            roots = ["\(root)"]   # where runs are
+            mlflow = "http://127.0.0.1:5000"
+            poll = true
+            poll_interval = 2.5
+            workers = 8
+            timeout = 30
+            """))
+        try s.validate()
+        #expect(s.roots == [root] && s.mlflowURL == "http://127.0.0.1:5000" && s.poll && s.pollInterval == 2.5)
+        #expect(s.workers == 8 && s.http.timeout == 30 && s.stateDirectory == root + "/.syncd")
+    }
+
+    @Test func badConfigLinesAreOneLineErrorsNamingFileLineAndSetting() throws {
+        for (text, expected) in [("workers = \"four\"", ":1: workers: wrong type"), ("\nspeed = 3", ":2: speed: unknown setting"),
+                                 ("roots = [\"a\", 3]", ":1: roots: cannot read"), ("mlflow", ":1: expected key = value")] {
+            var s = SyncSettings()
+            let path = try write(text)
+            #expect { try s.apply(configFile: path) } throws: { ($0 as? SyncError)?.message == nil ? false : ($0 as! SyncError).message.contains(path + expected) }
+        }
+    }
+
+    @Test func validationNamesTheBadSetting() throws {
+        let root = TestRun.makeRoot()
+        var s = SyncSettings()
+        s.roots = [root]
+        s.mlflowURL = "ftp://x"
+        #expect { try s.validate() } throws: { ($0 as? SyncError)?.message.hasPrefix("mlflow:") == true }
+        s.mlflowURL = "http://127.0.0.1:1"
+        s.roots = [root + "/missing"]
+        #expect { try s.validate() } throws: { ($0 as? SyncError)?.message.hasPrefix("root:") == true }
+    }
+
+    @Test func credentialsComeFromTheEnvironmentOrAPrivateFileOnly() throws {
+        #expect("\(try Credentials.load(file: nil, environment: ["MLFLOW_TRACKING_TOKEN": "secret"]))" == "bearer token")
+        #expect("\(try Credentials.load(file: nil, environment: ["MLFLOW_TRACKING_USERNAME": "u", "MLFLOW_TRACKING_PASSWORD": "pw"]))" == "basic auth as u")
+        let file = try write("token = \"s3cret\"\n")
+        chmod(file, 0o640)
+        #expect { try Credentials.load(file: file, environment: [:]) } throws: { ($0 as? SyncError)?.message.contains("chmod 600") == true }
+        chmod(file, 0o600)
+        let c = try Credentials.load(file: file, environment: [:])
+        #expect("\(c)" == "bearer token" && !"\(c)".contains("s3cret"))
+    }
+
+    @Test func backoffGrowsWithFullJitterUpToTheCapAndHonoursRetryAfter() {
+        var b = Backoff(base: 0.5, cap: 4)
+        let waits = (0..<40).map { _ in b.next() }
+        #expect(waits.allSatisfy { $0 >= 0 && $0 <= 4 })
+        #expect(waits.prefix(1).allSatisfy { $0 <= 0.5 })
+        #expect(Set(waits.map { ($0 * 1000).rounded() }).count > 20, "jittered")
+        var r = Backoff(base: 0.1, cap: 1)
+        #expect(r.next(retryAfter: 7) == 7)
+        #expect(r.next(retryAfter: 10_000) == r.maxRetryAfter)
+    }
+}
+
+@Suite struct MLflowNamesTests {
+    @Test func acceptedKeysAreUnchangedAndRefusedCharactersBecomeUnderscores() {
+        for k in ["loss", "train/loss", "val acc", "lr:group0", "größe", "损失", "a-b_c.d"] { #expect(MLflowNames.key(k) == k) }
+        #expect(MLflowNames.key("acc@1") == "acc_1")
+        #expect(MLflowNames.key("f(x)[0]") == "f_x__0_")
+        #expect(MLflowNames.key("a#b+c,d=e%'\"\\") == "a_b_c_d_e____")
+        #expect(MLflowNames.key("/a//b/") == "a/b")
+        #expect(MLflowNames.key("a/../b/./c") == "a/__/b/_/c")
+        #expect(MLflowNames.key("") == "_" && MLflowNames.key("..") == "__")
+        #expect(MLflowNames.key("emoji🔥") == "emoji_")
+    }
+
+    @Test func longKeysKeepAPrefixAndAHashSoThatTheyStayDistinct() {
+        let a = String(repeating: "k", count: 300) + "a", b = String(repeating: "k", count: 300) + "b"
+        #expect(MLflowNames.key(a).count == 250 && MLflowNames.key(b).count == 250)
+        #expect(MLflowNames.key(a) != MLflowNames.key(b))
+        #expect(MLflowNames.key(a) == MLflowNames.key(a))
+    }
+
+    @Test func artifactPathsCannotLeaveTheRunsDirectory() {
+        #expect(ArtifactPath(["histograms", "../../etc/passwd"]).description == "histograms/_../_../etc/passwd")
+        #expect(ArtifactPath("a//b/./c").description == "a/_/b/_./c")
+        #expect(ArtifactPath(["x", "we ird?#name"]).description == "x/we_ird__name")
+        #expect(!ArtifactPath(["..", ".", ""]).components.contains { $0 == ".." || $0 == "." || $0.isEmpty })
+    }
+}
