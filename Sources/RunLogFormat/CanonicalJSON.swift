@@ -113,6 +113,22 @@ public struct CanonicalJSON {
             j.raw(":")
             return j.output
         }
+        if block.columns.allSatisfy({ $0.presence == nil }) {
+            // Every row has every key (the common case): row i is value i of each column.
+            let columns = block.columns.map(\.values)
+            let separated = encodedKeys.enumerated().map { j, key in j == 0 ? key : [UInt8(ascii: ",")] + key }
+            for i in range {
+                raw(#"{"kind":"metrics","step":"#); int(block.steps[i])
+                raw(#","time":"#); time(block.times[i])
+                raw(#","values":{"#)
+                for j in columns.indices {
+                    output.append(contentsOf: separated[j])
+                    double(columns[j][i])
+                }
+                raw("}}\n")
+            }
+            return
+        }
         for i in range {
             raw(#"{"kind":"metrics","step":"#); int(block.steps[i])
             raw(#","time":"#); time(block.times[i])
