@@ -20,21 +20,28 @@ final class FileUpload {
         self.size = size
         self.expected = sha256
         self.path = path
+        if size == 0, let e = check() {
+            Foundation.close(fd)
+            throw e
+        }
+    }
+
+    /// Finishes the hash: an error when it is not the expected one.
+    private func check() -> SyncError? {
+        let digest = hasher.finalize()
+        guard digest != expected else { return nil }
+        return SyncError(.data, "\(path): SHA-256 \(Hex.string(digest)) is not the recorded \(Hex.string(expected)); not uploaded")
     }
 
     func close() { _ = Foundation.close(fd) }
 
     /// libcurl's read callback: fills `buffer`, 0 at the end, or abort.
+    /// The hash is checked before the last chunk is handed over (libcurl
+    /// asks for nothing more once it has the announced size), so that a
+    /// file with the wrong bytes never reaches the server whole.
     func read(into buffer: UnsafeMutablePointer<CChar>, max: Int) -> Int {
         let abort = 0x1000_0000  // CURL_READFUNC_ABORT
-        if sent >= size {
-            let digest = hasher.finalize()
-            guard digest == expected else {
-                failure = SyncError(.data, "\(path): SHA-256 \(Hex.string(digest)) is not the recorded \(Hex.string(expected))")
-                return abort
-            }
-            return 0
-        }
+        if sent >= size { return 0 }
         let want = Int(min(UInt64(max), size - sent))
         let n = Foundation.read(fd, buffer, want)
         if n <= 0 {
@@ -43,6 +50,10 @@ final class FileUpload {
         }
         hasher.update(UnsafeRawBufferPointer(start: buffer, count: n))
         sent += UInt64(n)
+        if sent == size, let e = check() {
+            failure = e
+            return abort
+        }
         return n
     }
 }

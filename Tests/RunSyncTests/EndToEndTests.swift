@@ -126,3 +126,23 @@ struct DemoRunTests {
         try mirror.check(server.client(), runID: try #require(state.mlflowRunID), experimentID: try #require(state.experimentID))
     }
 }
+
+@Suite("Checkpoints whose bytes changed")
+struct CheckpointIntegrityTests {
+    @Test func aCheckpointWhoseBytesNoLongerMatchItsSHA256IsNotUploadedAndTheRunIsQuarantined() throws {
+        let server = MLflowServer.shared
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "tampered", project: "e2e")
+        try run.checkpoint(name: "m", step: 7, file: "w.bin", bytes: Array(repeating: 1, count: 50_000))
+        // Same size, different bytes: only the hash can tell.
+        try Data(Array(repeating: 2, count: 50_000)).write(to: URL(fileURLWithPath: run.path + "/checkpoints/m/7-w.bin"))
+        try run.end()
+        let summary = try Sync.once(root: root, url: server.url)
+        #expect(summary.quarantined.map(\.run) == ["tampered"])
+        let state = try Sync.state(root: root, run: "tampered")
+        #expect(state.lastError?.contains("SHA-256") == true && state.lastError?.contains("7-w.bin") == true, "\(state.lastError ?? "")")
+        let stored = try server.client().getArtifact(experimentID: try #require(state.experimentID), runID: try #require(state.mlflowRunID),
+                                                     path: ArtifactPath("checkpoints/m/7-w.bin"))
+        #expect(stored == nil, "a partial or wrong file reached MLflow")
+    }
+}
