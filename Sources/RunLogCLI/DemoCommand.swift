@@ -19,6 +19,9 @@ struct DemoCommand: ParsableCommand {
             With --rate it imitates live training, so that `runlog dump --follow` or syncd \
             can watch it; Ctrl-C (or SIGTERM) ends the run as killed.
 
+            Exit status: 0 when the run is written; 2 when it cannot be created or written, \
+            or on bad usage; 130 when interrupted (the run then ends as killed).
+
             Examples:
               runlog demo --dir /tmp/runlogs
               runlog demo --steps 100000 --rate 200 --project mnist --name live-demo

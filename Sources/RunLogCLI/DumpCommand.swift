@@ -22,6 +22,8 @@ struct DumpCommand: ParsableCommand {
               runlog dump --json runlogs/3kx9a0qz/logs/a0001-r0000-s0000.rlog | jq .
               runlog dump --kind metrics --key 'train/*' --steps 1000:2000 runlogs/3kx9a0qz
               runlog dump --follow runlogs/3kx9a0qz
+
+            \(RunLogCommand.exitStatuses)
             """)
 
     @Argument(help: "A run directory or a .rlog file.")

@@ -16,6 +16,8 @@ struct ExportCommand: ParsableCommand {
             Examples:
               runlog export --csv runlogs/3kx9a0qz > metrics.csv
               runlog export --csv --wide --key 'val/*' runlogs/3kx9a0qz
+
+            \(RunLogCommand.exitStatuses)
             """)
 
     @Argument(help: "A run directory or a .rlog file.")

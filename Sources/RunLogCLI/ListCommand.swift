@@ -19,6 +19,8 @@ struct ListCommand: ParsableCommand {
             Examples:
               runlog ls
               runlog ls /scratch/me/runlogs --json | jq -r 'select(.status=="crashed") | .id'
+
+            \(RunLogCommand.exitStatuses)
             """)
 
     @Argument(help: "The root directory holding run directories.")

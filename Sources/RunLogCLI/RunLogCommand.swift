@@ -8,12 +8,9 @@ import RunLog
 struct RunLogCommand: ParsableCommand {
     static let exitStatuses = """
         EXIT STATUS
-          0  success; for verify: the log is intact (an incomplete tail left by a writer \
-        that is still running or crashed is reported, but is not damage)
-          1  damage found: verify lists it; dump, stats and export still print everything \
-        readable and report each damaged stretch on standard error
-          2  PATH cannot be read (missing, not a run directory, not a run log, an I/O error), \
-        or bad usage
+          0  success (verify: intact; an incomplete tail is reported, not damage)
+          1  damage found: verify lists it; dump, stats, export print what is readable
+          2  PATH cannot be read (missing, not a run, not a log, I/O error); bad usage
         """
 
     static let configuration = CommandConfiguration(

@@ -15,6 +15,8 @@ struct StatsCommand: ParsableCommand {
             Examples:
               runlog stats runlogs/3kx9a0qz
               runlog stats --json runlogs/3kx9a0qz | jq '.metrics.loss.last'
+
+            \(RunLogCommand.exitStatuses)
             """)
 
     @Argument(help: "A run directory or a .rlog file.")

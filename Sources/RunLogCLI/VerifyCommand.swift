@@ -11,14 +11,15 @@ struct VerifyCommand: ParsableCommand {
             checkpoint file its records name is there with the recorded size (and, with \
             --checksums, the recorded SHA-256).
 
-            Exit status: 0 intact, also when a log ends in an incomplete tail (a writer that \
-            is still running, or one that crashed mid-write: reported, not an error); \
-            1 damaged; 2 cannot read PATH, or bad usage.
+            An incomplete tail (a frame that a running writer has not finished, or one torn \
+            by a crash) is reported, not counted as damage.
 
             Examples:
               runlog verify runlogs/3kx9a0qz
               runlog verify --quiet run.rlog && echo intact
               runlog verify --checksums runlogs/3kx9a0qz
+
+            \(RunLogCommand.exitStatuses)
             """)
 
     @Argument(help: "A run directory or a .rlog file.")
