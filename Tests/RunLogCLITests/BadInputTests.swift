@@ -33,6 +33,7 @@ import Testing
 
     @Test func unreadablePathsGiveOneLineAndStatus2() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let (valid, _) = try Self.validLog(dir)
         try FileManager.default.createDirectory(atPath: dir + "/notarun/sub", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/emptyrun/logs", withIntermediateDirectories: true)
@@ -68,6 +69,7 @@ import Testing
 
     @Test func damagedLogsAreReadAroundTheDamageWithStatus1() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let (valid, frames) = try Self.validLog(dir)
         // One bit flipped inside the payload of the second frame.
         var flipped = valid
@@ -105,6 +107,7 @@ import Testing
 
     @Test func aTruncatedOrSparseTailIsReportedNotAnError() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let (valid, frames) = try Self.validLog(dir)
         try Fixtures.write(Array(valid[0..<(Int(frames[3]) + 30)]), to: dir + "/torn.rlog")
         try Fixtures.write(valid, to: dir + "/grown.rlog")
@@ -125,6 +128,7 @@ import Testing
 
     @Test func listCopesWithMissingRootsAndBrokenRuns() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         expectOneLineError(try CLI.run(["ls", dir + "/nope"]), naming: dir + "/nope", "missing root")
         try Fixtures.write([1, 2, 3], to: dir + "/file")
         expectOneLineError(try CLI.run(["ls", dir + "/file"]), naming: dir + "/file", "file as root")

@@ -12,6 +12,7 @@ import Testing
 
     @Test func demoWritesARunThatVerifiesAndSummarizes() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let r = try CLI.run(["demo", "--steps", "300", "--histograms-every", "100", "--checkpoint-every", "150", "--dir", root, "--id", "demo1", "--project", "p", "--name", "n"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdoutLines.last == root + "/demo1")
@@ -66,6 +67,7 @@ import Testing
 
     @Test func followReadsADemoRunWhileTheLoggerWritesIt() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let demo = try startLiveDemo(root: root, id: "live", steps: 300, rate: 150)
         defer { if demo.isRunning { kill(demo.processIdentifier, SIGKILL) } }
         let follow = try FollowTests.Running(["dump", "--follow", "--json", root + "/live"])
@@ -79,6 +81,7 @@ import Testing
 
     @Test func followStopsWhenTheWriterOfARunIsKilled() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let demo = try startLiveDemo(root: root, id: "gone", steps: 100000, rate: 100)
         defer { if demo.isRunning { kill(demo.processIdentifier, SIGKILL) } }
         let follow = try FollowTests.Running(["dump", "--follow", root + "/gone"])
@@ -92,6 +95,7 @@ import Testing
 
     @Test func aDemoRunKilledWithSIGKILLIsCrashedAndWithCtrlCIsKilled() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         for (id, signal) in [("sigkill", SIGKILL), ("sigint", SIGINT)] {
             let demo = try startLiveDemo(root: root, id: id, steps: 100_000, rate: 100)
             // Wait until its first rows are on disk.
@@ -121,6 +125,7 @@ import Testing
 @Suite struct CheckpointVerifyTests {
     @Test func verifyFindsMissingTruncatedAndAlteredCheckpointFiles() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let made = try CLI.run(["demo", "--steps", "301", "--histograms-every", "0", "--checkpoint-every", "100", "--dir", root, "--id", "ck"])
         #expect(made.status == 0)
         let run = root + "/ck"

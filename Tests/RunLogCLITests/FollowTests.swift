@@ -55,6 +55,7 @@ import Testing
 
     @Test func followPrintsRowsAsTheyAreWrittenAndEndsAtRunEnd() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/live.rlog"
         let writer = try LogWriter(creating: path, header: Fixtures.header("fol"))
         try writer.append([.runStart(Fixtures.runStart("fol"))])
@@ -79,6 +80,7 @@ import Testing
 
     @Test func followPicksUpNewSegmentsOfARun() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let run = root + "/seg"
         try FileManager.default.createDirectory(atPath: run + "/logs", withIntermediateDirectories: true)
         let first = try LogWriter(creating: run + "/logs/a0001-r0000-s0000.rlog", header: Fixtures.header("seg"))
@@ -99,6 +101,7 @@ import Testing
 
     @Test func followEndsQuietlyOnCtrlC() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/open.rlog"
         try Fixtures.writeLog(path, header: Fixtures.header("int"), frames: [[.runStart(Fixtures.runStart("int"))], Fixtures.metrics(rows: 3)])
         let follow = try Running(["dump", "--follow", "--json", path])
@@ -112,6 +115,7 @@ import Testing
 
     @Test func aClosedPipeEndsTheOutputQuietly() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Fixtures.writeLog(dir + "/big.rlog", header: Fixtures.header("big"), frames: [Fixtures.metrics(rows: 20_000)])
         let script = "set -o pipefail; '\(CLI.runlog)' dump --json '\(dir)/big.rlog' | head -n 2; echo \"status=${PIPESTATUS[0]}\""
         let p = CLI.process("/bin/bash", ["-c", script])

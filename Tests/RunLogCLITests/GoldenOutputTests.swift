@@ -96,6 +96,7 @@ import Testing
 
     @Test func exportQuotesKeysThatNeedIt() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let block = MetricsBlock(keys: ["a,b", "say \"hi\""], steps: [3], times: [Fixtures.t0], values: [[1.5], [2]])
         try Fixtures.writeLog(dir + "/q.rlog", header: Fixtures.header("q"), frames: [[.metrics(block)]])
         let r = try CLI.run(["export", "--csv", dir + "/q.rlog"])
@@ -104,6 +105,7 @@ import Testing
 
     @Test func statsSummarizesCurvesHistogramsAndCheckpoints() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var records: [[Record]] = [[.runStart(Fixtures.runStart("s1"))]]
         records.append(Fixtures.metrics(rows: 640, perBlock: 100))
         var h = Histogram(key: "weights", step: 100, time: Fixtures.t0 + 100_000, bins: .uniform(low: -1, high: 1), counts: [1, 2, 3, 4])

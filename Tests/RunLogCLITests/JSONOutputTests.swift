@@ -16,6 +16,7 @@ import Testing
 
     @Test func dumpJSONGivesBackEveryRecordWritten() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var start = Fixtures.runStart("j1")
         start.tags = ["a", "b"]
         start.argv = ["train.py", "--x"]
@@ -89,6 +90,7 @@ import Testing
 
     @Test func filtersSelectKindsKeysAndSteps() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let run = try Fixtures.makeRun(root: dir, id: "f1", frames: [[.runStart(Fixtures.runStart("f1"))], Fixtures.metrics(rows: 50, perBlock: 7), [Fixtures.runEnd(.finished)]])
         let byKind = try CLI.jsonLines(try CLI.run(["dump", "--json", "--kind", "run_start,run_end", run]).stdout)
         #expect(byKind.map { $0["kind"] as? String } == ["run_start", "run_end"])
@@ -109,6 +111,7 @@ import Testing
 
     @Test func statsJSONMatchesTheWrittenSeries() throws {
         let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let n = 1234
         try Fixtures.writeLog(dir + "/s.rlog", header: Fixtures.header("s2"), frames: [[.runStart(Fixtures.runStart("s2"))], Fixtures.metrics(rows: n, first: 10, perBlock: 100)])
         let r = try CLI.run(["stats", "--json", dir + "/s.rlog"])

@@ -6,6 +6,7 @@ import Testing
 @Suite struct ListTests {
     @Test func tableShowsEachRunWithItsStatusStepSizeAndSyncState() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try Fixtures.makeRun(root: root, id: "aaa111", frames: [[.runStart(Fixtures.runStart("aaa111", project: "mnist", name: "cnn"))], Fixtures.metrics(rows: 120), [Fixtures.runEnd(.finished)]])
         try Fixtures.makeRun(root: root, id: "bbb222", frames: [[.runStart(Fixtures.runStart("bbb222", project: "imagenet", name: "resnet\u{1B}[31m"))], Fixtures.metrics(rows: 7), [Fixtures.runEnd(.failed)]])
         try FileManager.default.createDirectory(atPath: root + "/.syncd", withIntermediateDirectories: true)
@@ -51,6 +52,7 @@ import Testing
 
     @Test func statusIsFinishedFailedRunningThenCrashedAfterSIGKILL() throws {
         let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try Fixtures.makeRun(root: root, id: "done", frames: [[.runStart(Fixtures.runStart("done"))], [Fixtures.runEnd(.finished)]])
         try Fixtures.makeRun(root: root, id: "bad", frames: [[.runStart(Fixtures.runStart("bad"))], [Fixtures.runEnd(.failed)]])
         // A real writer process, with the liveness file a logger keeps.
