@@ -111,25 +111,31 @@ class Bench:
         return results
 
     def timed(self, cmd, timeout=600):
-        """Runs a child with output to /dev/null; returns (cpu_s, wall_s) from its rusage."""
-        t = time.perf_counter()
-        with open(os.devnull, "wb") as null:
-            p = subprocess.Popen(cmd, stdout=null, stderr=subprocess.PIPE)
-            deadline = t + timeout
-            while True:
-                pid, status, usage = os.wait4(p.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    p.kill()
-                    p.wait()
-                    raise Failed(f"{' '.join(os.path.basename(c) for c in cmd[:2])} did not finish in {timeout} s")
-                time.sleep(0.002)
+        """Runs a child with output to /dev/null; returns (cpu_s, wall_s) from its rusage.
+
+        Its standard error goes to a file, not a pipe: a chatty child (syncd
+        logs a line per run) would block on a full pipe that nobody reads."""
+        with open(os.devnull, "wb") as null, tempfile.TemporaryFile() as err:
+            t = time.perf_counter()
+            p = subprocess.Popen(cmd, stdout=null, stderr=err)
+            try:
+                while True:
+                    pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    if time.perf_counter() - t > timeout:
+                        raise Failed(f"{' '.join(os.path.basename(c) for c in cmd[:2])} did not finish in {timeout} s")
+                    time.sleep(0.002)
+            except BaseException:
+                p.kill()
+                p.wait()
+                raise
             wall = time.perf_counter() - t
-            err = p.stderr.read().decode(errors="replace").strip()
             p.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            lines = err.read().decode(errors="replace").strip().splitlines()
         if p.returncode != 0:
-            raise Failed(f"{' '.join(os.path.basename(c) for c in cmd[:2])} exit {p.returncode}: {err.splitlines()[-1][:200] if err else ''}")
+            raise Failed(f"{' '.join(os.path.basename(c) for c in cmd[:2])} exit {p.returncode}: {lines[-1][:200] if lines else ''}")
         return usage.ru_utime + usage.ru_stime, wall
 
     # -- components
