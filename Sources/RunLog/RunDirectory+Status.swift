@@ -28,12 +28,7 @@ extension RunDirectory {
     }
 
     func rankState(segment: Segment, attempt: UInt64, rank: UInt64, check: LivenessCheck) -> RankState {
-        var end: RunEnd?
-        if let reader = try? LogReader(path: segment.path) {
-            while let frame = try? reader.next() {
-                for case .runEnd(let e) in frame.records { end = e }
-            }
-        }
+        let end = Self.runEnd(in: segment.path)
         if let end {
             return RankState(attempt: attempt, rank: rank, status: RunStatus(runEnd: end.status), runEnd: end, reason: "run end record")
         }
@@ -41,5 +36,27 @@ extension RunDirectory {
         case .alive(let why): return RankState(attempt: attempt, rank: rank, status: .running, reason: why)
         case .gone(let why): return RankState(attempt: attempt, rank: rank, status: .crashed, reason: why)
         }
+    }
+
+    /// The run end record of a log, if it has one. A run end is the last
+    /// record a writer writes, so this reads only the last MiB of a large log
+    /// (resynchronising on its first whole frame) and the whole log only when
+    /// that window holds no frame.
+    static func runEnd(in path: String) -> RunEnd? {
+        guard let source = try? FileSource(path: path), let size = try? source.size() else { return nil }
+        let window: Int64 = 1 << 20
+        var starts: [Int64?] = [nil]
+        if size > 2 * window { starts.insert(size - window, at: 0) }
+        for start in starts {
+            guard let reader = try? LogReader(source: source, name: path, from: start) else { return nil }
+            var end: RunEnd?
+            var frames = 0
+            while let frame = try? reader.next() {
+                frames += 1
+                for case .runEnd(let e) in frame.records { end = e }
+            }
+            if frames > 0 || start == nil { return end }
+        }
+        return nil
     }
 }

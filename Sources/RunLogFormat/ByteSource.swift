@@ -11,6 +11,13 @@ public protocol ByteSource: AnyObject {
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read
     /// (fewer only at the end of the data).
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
+    /// The first offset at or after `offset` that may hold data other than
+    /// zeros; a source that knows of holes (a sparse file) skips them.
+    func nextData(atOrAfter offset: Int64) -> Int64
+}
+
+extension ByteSource {
+    public func nextData(atOrAfter offset: Int64) -> Int64 { offset }
 }
 
 /// Bytes in memory.
@@ -60,6 +67,14 @@ public final class FileSource: ByteSource {
             throw FormatError(.io, "\(path): \(String(cString: strerror(e)))", errno: e)
         }
         return Int64(st.st_size)
+    }
+
+    /// Skips holes with `lseek(SEEK_DATA)` where the file system supports it.
+    public func nextData(atOrAfter offset: Int64) -> Int64 {
+        let next = lseek(fd, off_t(offset), 3)  // SEEK_DATA (3 on Linux and macOS; hidden behind _GNU_SOURCE)
+        if next >= 0 { return max(offset, Int64(next)) }
+        if errno == ENXIO, let size = try? size() { return max(offset, size) }  // only a hole until the end
+        return offset
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {

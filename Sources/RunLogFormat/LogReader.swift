@@ -221,6 +221,9 @@ public final class LogReader {
     private func findMagic(from: Int64, limit: Int64) throws -> Int64? {
         var q = from
         while q < limit {
+            // Holes read as zeros and hold no frame magic: skip them without reading.
+            q = source.nextData(atOrAfter: q)
+            guard q < limit else { return nil }
             let count = Int(min(Int64(Self.chunk), limit - q))
             guard try ensure(q, count) else { return nil }
             let start = Int(q - windowStart)
