@@ -88,7 +88,7 @@ final class RunSyncer {
                 experimentID: experiment, name: start.name.isEmpty ? runID : start.name,
                 startTime: max(0, start.startTime / 1000), tags: tags)
         }
-        if created { logger.info("run \(runID): created MLflow run \(id) in experiment \(experiment)") }
+        if created { logger.debug("run \(runID): created MLflow run \(id) in experiment \(experiment)") }
         state.mlflowRunID = id
         state.experimentID = experiment
         state.status = .pending
@@ -234,7 +234,7 @@ final class RunSyncer {
             let run = state.mlflowRunID!
             try client.logBatch(runID: run, metrics: [], tags: [("runlog.status", status.rawValue)])
             try client.updateRun(run, status: wanted, endTime: status == .running ? nil : endTime)
-            logger.info("run \(state.runID): MLflow status \(wanted) (\(status.rawValue))")
+            logger.debug("run \(state.runID): MLflow status \(wanted) (\(status.rawValue))")
             state.sentStatus = wanted
             state.sentAttempt = latest
         }
