@@ -52,6 +52,8 @@ final class RunSyncer {
     }
 
     private func unit(_ client: MLflowClient) throws(SyncError) -> Outcome {
+        // A run directory deleted since: nothing more to send.
+        guard FileManager.default.fileExists(atPath: directory.logsPath) else { return .idle(recheck: nil) }
         let segments: [RunDirectory.Segment]
         do { segments = try directory.segments() } catch {
             throw SyncError(.io, "\(directory.logsPath): cannot list: \(error.localizedDescription)")

@@ -20,6 +20,8 @@ public final class SyncEngine: @unchecked Sendable {
     private var queued: Set<String> = []
     private var active: Set<String> = []
     private var dirty: Set<String> = []
+    /// Runs MLflow refused: left alone until syncd restarts.
+    private var quarantined: Set<String> = []
     private var rechecks: [String: Date] = [:]
     private var fatal: SyncError?
     private var stopping = false
@@ -163,7 +165,7 @@ public final class SyncEngine: @unchecked Sendable {
     private func enqueue(_ key: String) { lock.withLock { enqueueLocked(key) } }
 
     private func enqueueLocked(_ key: String) {
-        guard let s = syncers[key], s.state.status != .quarantined || !once else { return }
+        guard syncers[key] != nil, !quarantined.contains(key) else { return }
         if active.contains(key) {
             dirty.insert(key)
         } else if queued.insert(key).inserted {
@@ -245,6 +247,7 @@ public final class SyncEngine: @unchecked Sendable {
                     }
                 case .quarantined:
                     dirty.remove(key)
+                    quarantined.insert(key)
                 }
                 lock.broadcast()
             }
