@@ -45,9 +45,12 @@ public final class HTTPClient: @unchecked Sendable {
     /// Makes the request in flight (and any later one, until `reset`) fail with `.cancelled`.
     public func cancel() { cancelled.set(true) }
 
-    /// Sends a request whose body (if any) is in memory.
-    public func send(_ method: String, _ url: String, json body: [UInt8]? = nil) throws(SyncError) -> Response {
-        try perform(method, url, body: body.map { .memory($0) })
+    /// Sends a request whose body (if any) is in memory. With `fresh`, on
+    /// a new connection closed afterwards: libcurl silently sends a request
+    /// again when a reused connection dies before the answer, which a
+    /// non-idempotent request (creating a run) must never be.
+    public func send(_ method: String, _ url: String, json body: [UInt8]? = nil, fresh: Bool = false) throws(SyncError) -> Response {
+        try perform(method, url, body: body.map { .memory($0) }, fresh: fresh)
     }
 
     /// Streams a file as the body of a PUT, aborting it before it completes
@@ -61,7 +64,7 @@ public final class HTTPClient: @unchecked Sendable {
         case file(String, UInt64, [UInt8])
     }
 
-    private func perform(_ method: String, _ url: String, body: Body?) throws(SyncError) -> Response {
+    private func perform(_ method: String, _ url: String, body: Body?, fresh: Bool = false) throws(SyncError) -> Response {
         if cancelled.value { throw SyncError(.cancelled, "\(method) \(Self.redact(url)): shutting down") }
         curl_easy_reset(handle)
         let ctx = Context()
@@ -78,6 +81,10 @@ public final class HTTPClient: @unchecked Sendable {
 
         set(CURLOPT_URL, url)
         set(CURLOPT_NOSIGNAL, 1)
+        if fresh {
+            set(CURLOPT_FRESH_CONNECT, 1)
+            set(CURLOPT_FORBID_REUSE, 1)
+        }
         set(CURLOPT_TCP_KEEPALIVE, 1)
         set(CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
         set(CURLOPT_SSL_VERIFYPEER, 1)

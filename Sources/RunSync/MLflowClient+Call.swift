@@ -7,7 +7,7 @@ extension MLflowClient {
         let url = "\(baseURL)/api/2.0/mlflow/\(path)"
         var response: HTTPClient.Response?
         try retrying("\(method) \(path.split(separator: "?").first ?? "")", missingIsNil: missingIsNil, once: once) { () throws(SyncError) in
-            let r = try http.send(method, url, json: body)
+            let r = try http.send(method, url, json: body, fresh: once)
             response = r
             return r
         }
