@@ -4,9 +4,12 @@
 nanoseconds, `rows` of {key: number}) under `lock`; records (encoded bytes)
 and sync markers go to `records` with the number of rows logged before them.
 This thread takes everything at least every `flush_interval` seconds (sooner
-when many rows wait), packs rows into metrics blocks and records into frames
-of at most `frame_target` content bytes, writes each frame with one `write`,
-fsyncs, and refreshes the liveness file's heartbeat.
+when many rows or record bytes wait, or a caller waits for a sync), packs
+rows into metrics blocks and records into frames of at most `frame_target`
+content bytes, writes each frame with one `write`, fsyncs, and refreshes the
+liveness file's heartbeat. Logging a record does not wake it: records logged
+within an interval share frames (a histogram alone in its frame takes about
+twice the bytes), and each still reaches the file within `flush_interval`.
 
 When writing fails (a full disk), frames are held in memory, in order, and
 retried every interval: nothing is lost while the held bytes stay under
@@ -29,8 +32,10 @@ try:
 except ImportError:  # optional: faster time conversion
     _np = None
 
-# Rows waiting at which the writer is woken before its interval ends.
+# Rows, and bytes of encoded records, waiting at which the writer is woken
+# before its interval ends.
 WAKE_AT = 1 << 16
+WAKE_BYTES = 4 << 20
 
 
 class Sync:
@@ -54,6 +59,7 @@ class BackgroundWriter:
         self.write_timeout = write_timeout
         self.lock = threading.Lock()
         self.steps, self.times, self.rows, self.records = [], [], [], []
+        self.record_bytes = 0  # of the encoded records in `records`
         self.wake = threading.Event()
         self.error = None
         self._stopping = False
@@ -68,8 +74,13 @@ class BackgroundWriter:
         self._thread.start()
 
     def add_record(self, item):
-        """Queues an encoded record (or a Sync) after the rows logged so far. Call with `lock` held."""
+        """Queues an encoded record (or a Sync) after the rows logged so far;
+        wakes the writer once `WAKE_BYTES` of records wait. Call with `lock` held."""
         self.records.append((len(self.rows), item))
+        if type(item) is bytes:
+            self.record_bytes += len(item)
+            if self.record_bytes >= WAKE_BYTES:
+                self.wake.set()
 
     def stop(self):
         """Writes everything pending, fsyncs, and ends the thread; gives up
@@ -107,6 +118,7 @@ class BackgroundWriter:
             with self.lock:
                 taken = self.steps, self.times, self.rows, self.records
                 self.steps, self.times, self.rows, self.records = [], [], [], []
+                self.record_bytes = 0
             if self.error is None:
                 try:
                     if taken[2] or taken[3]:

@@ -12,6 +12,10 @@ except ImportError:  # pragma: no cover - numpy is optional
 # Bins per histogram: keeps a record well under the 16 MiB limit.
 MAX_BINS = 1 << 19
 
+# Values per float64 block of `_sums`: 64 KiB, stays in the cache and below
+# malloc's mmap threshold.
+_BLOCK = 8192
+
 
 class Histogram:
     """Bins and statistics of `values` (a sequence, numpy array or torch
@@ -81,13 +85,11 @@ class Histogram:
         # The range in the array's own type: numpy's fast path (float64 edges
         # on float32 data are several times slower).
         counts, edges = np.histogram(a, bins=bins, range=(lo_r, hi_r))
-        a64 = a.astype(np.float64, copy=False)
         self.counts = counts.tolist()
         self.low, self.high = float(edges[0]), float(edges[-1])
         self.count = int(a.size)
         self.min, self.max = float(lo), float(hi)
-        self.sum = float(a64.sum())
-        self.sum_squares = float(np.square(a64).sum())  # not np.dot: BLAS threads and float32 accumulation
+        self.sum, self.sum_squares = _sums(a)
 
     def _from_sequence(self, values, bins):
         xs = [float(v) for v in values]
@@ -118,3 +120,25 @@ class Histogram:
 
     def __repr__(self):
         return f"Histogram(count={self.count}, bins={len(self.counts)}, min={self.min}, max={self.max})"
+
+
+def _sums(a):
+    """The sum and the sum of squares of the numpy array `a`, in float64,
+    block by block: pairwise within a block of `_BLOCK` values, blocks added
+    in order. A float32 value's square is exact in float64, so each is
+    within about (log2(_BLOCK) + len(a) / _BLOCK) units in the last place of
+    the sum of the absolute values (of the squares). A float64 copy of the
+    whole array would cost more than the binning: freed memory of that size
+    goes back to the kernel and faults in again for the next histogram.
+    Not np.dot: BLAS threads, and float32 accumulation for float32 input."""
+    np = _np
+    block = np.empty(min(a.size, _BLOCK), np.float64)
+    total = squares = 0.0
+    for i in range(0, a.size, _BLOCK):
+        part = a[i : i + _BLOCK]
+        b = block[: part.size]
+        np.copyto(b, part)
+        total += float(np.add.reduce(b))
+        np.multiply(b, b, out=b)
+        squares += float(np.add.reduce(b))
+    return total, squares

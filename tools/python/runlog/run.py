@@ -179,7 +179,6 @@ class Run:
                 step = self._step
             for key, h in hists:
                 w.add_record(h.record(key, step, t // 1000).encode())
-        w.wake.set()
 
     def _flatten(self, data, prefix, scalars, hists):
         for k, v in data.items():
@@ -212,7 +211,6 @@ class Run:
             if self._closed:
                 raise RunError(f"run {self.id} is finished")
             self._writer.add_record(record.encode())
-        self._writer.wake.set()
 
     # ------------------------------------------------------------ tags, notes
 
