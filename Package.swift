@@ -32,8 +32,10 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
         // CRC32C (SSE4.2 / ARMv8 CRC with a static-table fallback) and SHA-256.
         .target(name: "CChecksums", cSettings: [.unsafeFlags(["-O3"])]),
+        // The shortest round-trip decimal form of a double (Schubfach), for canonical JSON.
+        .target(name: "CDecimal", cSettings: [.unsafeFlags(["-O3"])]),
 
-        .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums"]),
+        .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums", "CDecimal"]),
         .target(name: "RunLog", dependencies: ["RunLogFormat"]),
         .target(
             name: "RunSync",

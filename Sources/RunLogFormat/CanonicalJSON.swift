@@ -1,3 +1,5 @@
+import CDecimal
+
 /// The canonical JSON Lines form of spec §6.
 ///
 /// Appends UTF-8 lines to `output`; the caller writes and clears it.
@@ -98,51 +100,46 @@ public struct CanonicalJSON {
     }
 
     /// One metrics line per row of `block`.
-    public mutating func appendRows(_ block: MetricsBlock, rows: Range<Int>? = nil) {
-        var cursors = [Int](repeating: 0, count: block.columns.count)
-        let range = rows ?? 0..<block.rowCount
-        // Advance cursors to the first row wanted.
-        if range.lowerBound > 0 {
-            for j in block.columns.indices {
-                for i in 0..<range.lowerBound where block.columns[j].has(row: i) { cursors[j] += 1 }
-            }
-        }
-        let encodedKeys = block.keys.map { k -> [UInt8] in
+    public mutating func appendRows(_ block: MetricsBlock) {
+        guard block.rowCount > 0 else { return }
+        // Each key once as `"key":`, all in one array: keyStarts[j]..<keyStarts[j + 1].
+        var keyText: [UInt8] = []
+        var keyStarts = [0]
+        for k in block.keys {
             var j = CanonicalJSON(capacity: k.utf8.count + 4)
             j.string(k)
             j.raw(":")
-            return j.output
+            keyText += j.output
+            keyStarts.append(keyText.count)
         }
-        if block.columns.allSatisfy({ $0.presence == nil }) {
-            // Every row has every key (the common case): row i is value i of each column.
-            let columns = block.columns.map(\.values)
-            let separated = encodedKeys.enumerated().map { j, key in j == 0 ? key : [UInt8(ascii: ",")] + key }
-            for i in range {
-                raw(#"{"kind":"metrics","step":"#); int(block.steps[i])
-                raw(#","time":"#); time(block.times[i])
-                raw(#","values":{"#)
-                for j in columns.indices {
-                    output.append(contentsOf: separated[j])
-                    double(columns[j][i])
+        let columns = block.columns
+        // step, time and punctuation; then per value its key, a comma and the number.
+        let lineBound = 96 + keyText.count + columns.count * (Int(RUNLOG_DOUBLE_TEXT_MAX) + 1)
+        var line = JSONLineBuffer(lineBound: lineBound)
+        let dense = columns.allSatisfy { $0.presence == nil }
+        // The next value of each column: a sparse column has none for the rows it skips.
+        var cursors = [Int](repeating: 0, count: columns.count)
+        keyText.withUnsafeBufferPointer { keys in
+            for i in 0..<block.rowCount {
+                line.reserve(lineBound, flushingTo: &output)
+                line.put(#"{"kind":"metrics","step":"#)
+                line.put(int: block.steps[i])
+                line.put(#","time":"#)
+                line.put(time: block.times[i])
+                line.put(#","values":{"#)
+                var first = true
+                for j in columns.indices where dense || columns[j].has(row: i) {
+                    if !first { line.put(byte: UInt8(ascii: ",")) }
+                    first = false
+                    line.put(UnsafeBufferPointer(rebasing: keys[keyStarts[j]..<keyStarts[j + 1]]))
+                    let d = columns[j].values[cursors[j]]
+                    cursors[j] += 1
+                    if d.isFinite { line.put(finite: d) } else { line.put(nonFinite: d) }
                 }
-                raw("}}\n")
+                line.put("}}\n")
             }
-            return
         }
-        for i in range {
-            raw(#"{"kind":"metrics","step":"#); int(block.steps[i])
-            raw(#","time":"#); time(block.times[i])
-            raw(#","values":{"#)
-            var first = true
-            for j in block.columns.indices where block.columns[j].has(row: i) {
-                if !first { output.append(UInt8(ascii: ",")) }
-                first = false
-                output.append(contentsOf: encodedKeys[j])
-                double(block.columns[j].values[cursors[j]])
-                cursors[j] += 1
-            }
-            raw("}}\n")
-        }
+        line.flush(to: &output)
     }
 
     // MARK: - Scalars
@@ -167,64 +164,25 @@ public struct CanonicalJSON {
     }
 
     /// `n` in decimal, zero-padded to `minimumCount` digits (at most 20), without allocating.
-    private mutating func digits(_ n: UInt64, minimumCount: Int) {
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
-        withUnsafeMutableBytes(of: &buffer) { b in
-            var i = b.count
-            var x = n
-            repeat {
-                i -= 1
-                b[i] = 0x30 + UInt8(truncatingIfNeeded: x % 10)
-                x /= 10
-            } while x != 0 || b.count - i < minimumCount
-            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i...]))
+    private mutating func digits(_ n: UInt64, minimumCount: Int32) {
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &text) { b in
+            let count = runlog_format_uint64(n, minimumCount, b.baseAddress!.assumingMemoryBound(to: CChar.self))
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[..<count]))
         }
     }
 
     /// The shortest round-trip form, as Python's `repr`; NaN and infinities as strings.
     public mutating func double(_ d: Double) {
-        if d.isNaN { raw(#""NaN""#); return }
-        if d.isInfinite { if d < 0 { raw(#""-Infinity""#) } else { raw(#""Infinity""#) }; return }
-        // Swift prints the shortest round-trip digits, as repr does, but turns
-        // to exponent form from 2^53 where repr waits until 1e16.
-        if d.magnitude >= 0x1p53, d.magnitude < 1e16 {
-            var s = Self.positional(d.description)
-            s.withUTF8 { output.append(contentsOf: $0) }
+        guard d.isFinite else {
+            if d.isNaN { raw(#""NaN""#) } else if d < 0 { raw(#""-Infinity""#) } else { raw(#""Infinity""#) }
             return
         }
-        // The same digits as `description`, written straight into the output
-        // instead of through a String allocated for each number.
-        var sink = ByteSink()
-        swap(&sink.bytes, &output)
-        d.write(to: &sink)
-        swap(&sink.bytes, &output)
-    }
-
-    /// Appends text to a byte array; the standard library hands number digits
-    /// to `_writeASCII` without making a String (and falls back to `write`).
-    private struct ByteSink: TextOutputStream {
-        var bytes: [UInt8] = []
-
-        mutating func write(_ string: String) {
-            var string = string
-            string.withUTF8 { bytes.append(contentsOf: $0) }
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { b in
+            let n = runlog_format_double(d, b.baseAddress!.assumingMemoryBound(to: CChar.self))
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[..<n]))
         }
-
-        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
-            bytes.append(contentsOf: buffer)
-        }
-    }
-
-    /// "9.999999999999998e+15" → "9999999999999998.0" (integers below 1e16 only).
-    static func positional(_ s: String) -> String {
-        guard let e = s.firstIndex(of: "e"), let exponent = Int(s[s.index(after: e)...]) else { return s }
-        var mantissa = s[..<e]
-        let negative = mantissa.hasPrefix("-")
-        if negative { mantissa = mantissa.dropFirst() }
-        var digits = String(mantissa.filter { $0 != "." })
-        guard digits.count <= exponent + 1 else { return s }
-        digits += String(repeating: "0", count: exponent + 1 - digits.count)
-        return (negative ? "-" : "") + digits + ".0"
     }
 
     public mutating func string(_ s: String) {

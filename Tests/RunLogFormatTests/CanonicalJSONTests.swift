@@ -17,6 +17,47 @@ import Testing
         #expect(String(decoding: j.output, as: UTF8.self) == expected)
     }
 
+    /// The standard library's `description` prints the same shortest round-trip
+    /// digits as repr, in exponent form from 2^53 where repr waits until 1e16.
+    @Test func doublesHaveTheShortestDigitsThatReadBack() {
+        var values: [Double] = []
+        var random = SplitMix(seed: 2026)
+        for _ in 0..<200_000 {
+            let d = Double(bitPattern: random.next())
+            if d.isFinite { values.append(d) }
+        }
+        for e in -1074...1023 {
+            let d = Double(sign: .plus, exponent: e, significand: 1)
+            values += [d, d.nextDown, d.nextUp, -d]
+        }
+        for e in -323...308 {
+            let d = Double("1e\(e)")!
+            values += [d, d.nextDown, d.nextUp, 3 * d, 0.7 * d]
+        }
+        values += (0..<10_000).map { Double($0) } + (-1_000...1_000).map { 0x1p53 + 2 * Double($0) }
+        var wrong: [String] = []
+        for d in values where d.isFinite {
+            var j = CanonicalJSON()
+            j.double(d)
+            let text = String(decoding: j.output, as: UTF8.self)
+            let expected = Self.repr(d.description)
+            if text != expected || Double(text) != d { wrong.append("\(d.bitPattern): \(text), not \(expected)") }
+        }
+        #expect(wrong.prefix(5) == [], "\(wrong.count) of \(values.count) doubles")
+    }
+
+    /// "9.999999999999998e+15" → "9999999999999998.0": repr's layout of `description`'s digits.
+    static func repr(_ s: String) -> String {
+        guard let e = s.firstIndex(of: "e"), let exponent = Int(s[s.index(after: e)...]), exponent < 16 else { return s }
+        var mantissa = s[..<e]
+        let negative = mantissa.hasPrefix("-")
+        if negative { mantissa = mantissa.dropFirst() }
+        var digits = String(mantissa.filter { $0 != "." })
+        guard exponent >= 0, digits.count <= exponent + 1 else { return s }
+        digits += String(repeating: "0", count: exponent + 1 - digits.count)
+        return (negative ? "-" : "") + digits + ".0"
+    }
+
     @Test(arguments: [(Int64(1_764_171_652_123_456), "1764171652.123456"), (0, "0.000000"), (-1, "-0.000001"), (1_000_000, "1.000000")])
     func timesHaveSixFractionDigits(micros: Int64, expected: String) {
         var j = CanonicalJSON()

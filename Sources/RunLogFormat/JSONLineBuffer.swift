@@ -1,0 +1,93 @@
+import CDecimal
+
+/// A scratch buffer that canonical JSON lines are written into with raw
+/// stores, then handed to an output array in one copy.
+///
+/// The writer reserves room for a line before writing it (`reserve`), so the
+/// stores need no bounds checks of their own; `room` must be an upper bound
+/// of what the line writes. Internal to `CanonicalJSON`'s metrics path, where
+/// a line per row is the bulk of a dump.
+struct JSONLineBuffer: ~Copyable {
+    private let start: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private var end: UnsafeMutablePointer<UInt8>
+
+    /// A buffer for lines of at most `lineBound` bytes, several at a time.
+    init(lineBound: Int, lines: Int = 64) {
+        capacity = lineBound * lines
+        start = .allocate(capacity: capacity)
+        end = start
+    }
+
+    deinit { start.deallocate() }
+
+    /// Makes room for `room` more bytes, moving what is written to `output` if needed.
+    @inline(__always)
+    mutating func reserve(_ room: Int, flushingTo output: inout [UInt8]) {
+        if end + room > start + capacity { flush(to: &output) }
+    }
+
+    /// Appends what is written to `output` and empties the buffer.
+    mutating func flush(to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: start, count: end - start))
+        end = start
+    }
+
+    @inline(__always)
+    mutating func put(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        end.update(from: s.utf8Start, count: n)
+        end += n
+    }
+
+    @inline(__always)
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        end.update(from: bytes.baseAddress!, count: bytes.count)
+        end += bytes.count
+    }
+
+    @inline(__always)
+    mutating func put(byte: UInt8) {
+        end.pointee = byte
+        end += 1
+    }
+
+    /// At most 20 bytes.
+    @inline(__always)
+    mutating func put(int v: Int64) {
+        if v < 0 { put(byte: UInt8(ascii: "-")) }
+        put(digits: v.magnitude, minimumCount: 1)
+    }
+
+    /// Microseconds as seconds with six fraction digits; at most 28 bytes.
+    @inline(__always)
+    mutating func put(time micros: Int64) {
+        if micros < 0 { put(byte: UInt8(ascii: "-")) }
+        let (seconds, fraction) = micros.magnitude.quotientAndRemainder(dividingBy: 1_000_000)
+        put(digits: seconds, minimumCount: 1)
+        put(byte: UInt8(ascii: "."))
+        put(digits: fraction, minimumCount: 6)
+    }
+
+    /// A finite double as spec §6 writes it; at most `RUNLOG_DOUBLE_TEXT_MAX` bytes.
+    /// NaN and infinities are strings there, written by the caller.
+    @inline(__always)
+    mutating func put(finite d: Double) {
+        end.withMemoryRebound(to: CChar.self, capacity: Int(RUNLOG_DOUBLE_TEXT_MAX)) {
+            end += runlog_format_double(d, $0)
+        }
+    }
+
+    /// NaN or an infinity as spec §6 writes it: a JSON string.
+    mutating func put(nonFinite d: Double) {
+        if d.isNaN { put(#""NaN""#) } else if d < 0 { put(#""-Infinity""#) } else { put(#""Infinity""#) }
+    }
+
+    /// `n` in decimal, zero-padded to `minimumCount` digits (at most 20).
+    @inline(__always)
+    private mutating func put(digits n: UInt64, minimumCount: Int32) {
+        end.withMemoryRebound(to: CChar.self, capacity: 20) {
+            end += runlog_format_uint64(n, minimumCount, $0)
+        }
+    }
+}
