@@ -35,6 +35,9 @@ let package = Package(
         // The shortest round-trip decimal form of a double (Schubfach), for canonical JSON.
         .target(name: "CDecimal", cSettings: [.unsafeFlags(["-O3"])]),
 
+        // A seeded generator for synthetic runs, benchmarks, fuzzing and tests.
+        .target(name: "SeededRandom"),
+
         .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums", "CDecimal"]),
         .target(name: "RunLog", dependencies: ["RunLogFormat"]),
         .target(
@@ -47,7 +50,7 @@ let package = Package(
 
         .executableTarget(
             name: "RunLogCLI",
-            dependencies: ["RunLog", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["RunLog", "SeededRandom", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "SyncDaemon",
             dependencies: [
@@ -56,14 +59,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .executableTarget(name: "RunLogBench", dependencies: ["RunLog"]),
+        .executableTarget(name: "RunLogBench", dependencies: ["RunLog", "SeededRandom"]),
         // Built normally it replays a corpus and random inputs; built with
         // `-Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING` it is a libFuzzer target.
-        .executableTarget(name: "RunLogFuzz", dependencies: ["RunLogFormat"]),
+        .executableTarget(name: "RunLogFuzz", dependencies: ["RunLogFormat", "SeededRandom"]),
         // A process for crash tests to SIGKILL: writes logs until killed.
         .executableTarget(name: "RunLogTestWriter", dependencies: ["RunLog"]),
 
-        .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat"]),
+        .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat", "SeededRandom"]),
         .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
         .testTarget(name: "RunSyncTests", dependencies: ["RunSync"]),
         .testTarget(name: "RunLogCLITests", dependencies: ["RunLog"]),

@@ -43,20 +43,24 @@ extension RunDirectory {
     /// (resynchronising on its first whole frame) and the whole log only when
     /// that window holds no frame.
     static func runEnd(in path: String) -> RunEnd? {
-        guard let source = try? FileSource(path: path), let size = try? source.size() else { return nil }
-        let window: Int64 = 1 << 20
-        var starts: [Int64?] = [nil]
-        if size > 2 * window { starts.insert(size - window, at: 0) }
-        for start in starts {
-            guard let reader = try? LogReader(source: source, name: path, from: start) else { return nil }
+        guard let source = try? FileSource(path: path), let size = try? source.size(),
+              let reader = try? LogReader(source: source, name: path) else { return nil }
+        func lastRunEnd() -> (end: RunEnd?, frames: Int) {
             var end: RunEnd?
             var frames = 0
             while let frame = try? reader.next() {
                 frames += 1
                 for case .runEnd(let e) in frame.records { end = e }
             }
-            if frames > 0 || start == nil { return end }
+            return (end, frames)
         }
-        return nil
+        let window: Int64 = 1 << 20
+        if size > 2 * window {
+            reader.seek(to: size - window)
+            let found = lastRunEnd()
+            if found.frames > 0 { return found.end }
+            reader.seek(to: 0)
+        }
+        return lastRunEnd().end
     }
 }

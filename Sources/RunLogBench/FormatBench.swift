@@ -1,4 +1,5 @@
 import RunLog
+import SeededRandom
 
 /// The format alone: encode + compress and decode workload A in memory,
 /// bytes per point, and the size of histograms.
@@ -29,7 +30,7 @@ func formatBench(quick: Bool) throws {
     // histograms are alike.
     let base = weights(count: 100_000, seed: 3)
     var values = base
-    var rng = BenchRandom(seed: 9)
+    var rng = SplitMix64(seed: 9)
     var hists: [Histogram] = []
     var binning = 0.0
     for i in 0..<count {

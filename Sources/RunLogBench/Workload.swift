@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// The synthetic training curves the benchmarks share.
 ///
@@ -15,7 +16,7 @@ struct WorkloadA {
 
     init(steps: Int, seed: UInt64 = 1) {
         self.steps = steps
-        var rng = BenchRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let n = Double(steps)
         loss.reserveCapacity(steps)
         for i in 0..<steps {
@@ -33,31 +34,10 @@ struct WorkloadA {
 
 /// Values for histogram benchmarks: `count` normally distributed float32 weights.
 func weights(count: Int, seed: UInt64) -> [Float] {
-    var rng = BenchRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<count).map { _ in Float(0.05 * rng.gaussian()) }
 }
 
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// Standard normal (Box-Muller).
-    mutating func gaussian() -> Double {
-        let u = max(uniform(), 1e-300)
-        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * uniform())
-    }
-}
 
 /// Timing helpers: wall seconds and process CPU seconds.
 enum Clock {

@@ -1,5 +1,6 @@
 import Foundation
 import RunLog
+import SeededRandom
 
 /// `runlog-bench workloads`: the Swift logger writing workload A (steps × 4
 /// float64 scalars through `Run.log`) and workload B (64-bin histograms of
@@ -41,7 +42,7 @@ func workloadsBench(quick: Bool) throws {
         // A pool of distinct weight arrays that drift as "training" goes on,
         // cycled through, so that generating them is not timed.
         let base = weights(count: 100_000, seed: 3)
-        var rng = BenchRandom(seed: 9)
+        var rng = SplitMix64(seed: 9)
         let pool: [[Float]] = (0..<min(histograms, 200)).map { i in
             let scale = Float(1 + Double(i) / 200)
             let noise = Float(0.002 + 0.01 * Double(i) / 200)

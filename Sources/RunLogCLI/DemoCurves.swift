@@ -1,14 +1,15 @@
 import Foundation
+import SeededRandom
 
 /// The curves of `runlog demo`: what a training run looks like, from a seed.
 struct DemoCurves {
     let steps: Int
     let peakLR = 0.05
-    private var random: SplitMix
+    private var random: SplitMix64
 
     init(steps: Int, seed: UInt64) {
         self.steps = steps
-        random = SplitMix(state: seed)
+        random = SplitMix64(seed: seed)
     }
 
     struct Row {
@@ -41,25 +42,5 @@ struct DemoCurves {
             for i in words.indices { words[i] = random.next() }
         }
         return data
-    }
-}
-
-/// SplitMix64: small, fast, and the same sequence everywhere.
-private struct SplitMix {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A standard normal value (Box-Muller).
-    mutating func gaussian() -> Double {
-        let u = Double(next() >> 11) * 0x1p-53
-        let v = Double(next() >> 11) * 0x1p-53
-        return (-2 * log(max(u, 1e-300))).squareRoot() * cos(2 * Double.pi * v)
     }
 }

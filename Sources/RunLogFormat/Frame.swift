@@ -60,6 +60,8 @@ public enum Frame {
         var payloadLength: Int
         var contentLength: Int
         var codec: Codec
+        /// The masked CRC32C of the payload, as stored.
+        var payloadCRC: UInt32
     }
 
     enum HeaderCheck {
@@ -87,6 +89,7 @@ public enum Frame {
         guard payloadLength <= maxPayloadLength, codec != .none || payloadLength == contentLength else {
             return .invalid("payload length \(payloadLength) out of bounds")
         }
-        return .valid(Header(payloadLength: payloadLength, contentLength: contentLength, codec: codec))
+        let payloadCRC = UInt32(littleEndian: h.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
+        return .valid(Header(payloadLength: payloadLength, contentLength: contentLength, codec: codec, payloadCRC: payloadCRC))
     }
 }

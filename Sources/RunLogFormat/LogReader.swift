@@ -94,6 +94,12 @@ public final class LogReader {
         try self.init(source: FileSource(path: path), name: path, from: offset)
     }
 
+    /// Moves the reader to `offset` (at least the end of the header). Off a
+    /// frame boundary, the bytes up to the next whole frame are reported as damage.
+    public func seek(to offset: Int64) {
+        self.offset = max(offset, Int64(headerSize))
+    }
+
     /// The next valid frame, or nil when the reader is at the tail.
     public func next() throws -> DecodedFrame? {
         switch try check(at: offset) {
@@ -156,19 +162,19 @@ public final class LogReader {
 
     /// Checks the frame at `at`; on `.frame` the decoded content is in `content`.
     private func check(at position: Int64) throws -> Check {
-        guard let headerBytes = try bytes(at: position, count: Frame.headerSize) else { return .needMore }
+        guard try ensure(position, Frame.headerSize) else { return .needMore }
         let header: Frame.Header
-        switch headerBytes.withUnsafeBytes({ Frame.checkHeader($0) }) {
+        let headerStart = Int(position - windowStart)
+        switch window.withUnsafeBytes({ Frame.checkHeader(UnsafeRawBufferPointer(rebasing: $0[headerStart...])) }) {
         case .valid(let h): header = h
         case .invalid(let reason): return .invalid(reason)
         }
         let total = Frame.headerSize + header.payloadLength
         guard try ensure(position, total) else { return .needMore }
         let start = Int(position - windowStart)
-        let storedCRC = headerBytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 20, as: UInt32.self)) }
         let ok: Bool = window.withUnsafeBytes { w in
             let payload = UnsafeRawBufferPointer(rebasing: w[(start + Frame.headerSize)..<(start + total)])
-            guard CRC32C.mask(CRC32C.checksum(payload)) == storedCRC else { return false }
+            guard CRC32C.mask(CRC32C.checksum(payload)) == header.payloadCRC else { return false }
             switch header.codec {
             case .none:
                 content = Array(payload)
@@ -189,13 +195,6 @@ public final class LogReader {
         }
         offset = position + Int64(size)
         return DecodedFrame(offset: position, size: size, records: records)
-    }
-
-    /// Copies `count` bytes at `position`, or nil when the source is shorter.
-    private func bytes(at position: Int64, count: Int) throws -> [UInt8]? {
-        guard try ensure(position, count) else { return nil }
-        let start = Int(position - windowStart)
-        return Array(window[start..<(start + count)])
     }
 
     /// Makes the window cover `[position, position + count)`; false at end of data.

@@ -15,6 +15,7 @@
 // debug info here.) A 600 s run of the corpus above: 1.37 M inputs, no crash,
 // peak RSS 199 MB.
 import RunLogFormat
+import SeededRandom
 
 #if canImport(Glibc)
 import Glibc
@@ -82,17 +83,7 @@ var seeds: [[UInt8]] = files.compactMap(readFile)
 if seeds.isEmpty { seeds = [try FileHeader(runID: "seed", created: 0, writer: "").encoded()] }
 for s in seeds { s.withUnsafeBytes(fuzzOne) }
 
-struct SplitMix {
-    var state: UInt64 = 0x1234_5678
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-var rng = SplitMix()
+var rng = SplitMix64(seed: 0x1234_5678)
 
 for _ in 0..<iterations {
     var b = seeds[Int(rng.next() % UInt64(seeds.count))]

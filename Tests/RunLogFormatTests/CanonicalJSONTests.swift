@@ -1,4 +1,5 @@
 import RunLogFormat
+import SeededRandom
 import Testing
 
 @Suite struct CanonicalJSONTests {
@@ -21,7 +22,7 @@ import Testing
     /// digits as repr, in exponent form from 2^53 where repr waits until 1e16.
     @Test func doublesHaveTheShortestDigitsThatReadBack() {
         var values: [Double] = []
-        var random = SplitMix(seed: 2026)
+        var random = SplitMix64(seed: 2026)
         for _ in 0..<200_000 {
             let d = Double(bitPattern: random.next())
             if d.isFinite { values.append(d) }

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import RunLogFormat
 import Testing
 
@@ -33,7 +34,7 @@ import Testing
         let v = Vectors.multiFrame
         let (bytes, offsets) = try Vectors.bytes(of: v)
         let frameEnds = Array(offsets.dropFirst()) + [bytes.count]
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<400 {
             let position = offsets[0] + Int(rng.next() % UInt64(bytes.count - offsets[0]))
             var damaged = bytes
@@ -156,7 +157,7 @@ import Testing
         let header = try Vectors.header("x").encoded()
         var wrongVersion = header
         wrongVersion[8] = 2
-        var random = SplitMix(seed: 7)
+        var random = SplitMix64(seed: 7)
         let cases: [(String, [UInt8], FormatError.Code)] = [
             ("random bytes", (0..<4096).map { _ in UInt8(truncatingIfNeeded: random.next()) }, .notARunLog),
             ("text", Array("hello, this is not a log\n".utf8), .notARunLog),
@@ -201,14 +202,3 @@ import Testing
 }
 
 /// A small deterministic random number generator for reproducible tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

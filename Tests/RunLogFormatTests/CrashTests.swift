@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import RunLogFormat
 import Testing
 
@@ -19,7 +20,7 @@ func builtExecutable(_ name: String) -> String {
     @Test func aWriterKilledAtRandomMomentsLeavesAReadableLog() throws {
         let writer = builtExecutable("RunLogTestWriter")
         #expect(FileManager.default.isExecutableFile(atPath: writer), "build the package first: \(writer)")
-        var rng = SplitMix(seed: UInt64(Date().timeIntervalSince1970))
+        var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
         let dir = try temporaryDirectory()
         for round in 0..<50 {
             let path = "\(dir)/kill-\(round).rlog"
