@@ -12,10 +12,9 @@ final class MLflowServer: @unchecked Sendable {
     let directory: String
     private let extraEnvironment: [String: String]
     private let extraArguments: [String]
-    private var watchdog: Process?
+    /// One per start; each holds its pipe open as long as this process lives.
+    private var watchdogs: [Lifeline] = []
     private var pid: Int32 = 0
-    /// Their write ends stay open as long as this process lives.
-    private var lifelines: [Pipe] = []
     private let lock = NSLock()
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -40,7 +39,7 @@ final class MLflowServer: @unchecked Sendable {
 
     init(environment: [String: String] = [:], arguments: [String] = []) {
         port = Self.freePort()
-        directory = NSTemporaryDirectory() + "runlog-mlflow-\(getpid())-\(port)"
+        directory = TestFiles.root + "/mlflow-\(port)"
         extraEnvironment = environment
         extraArguments = arguments
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -67,24 +66,15 @@ final class MLflowServer: @unchecked Sendable {
             done
             kill -TERM -- -$child 2>/dev/null; sleep 3; kill -KILL -- -$child 2>/dev/null
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", script]
         var env = ProcessInfo.processInfo.environment
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
         for (k, v) in extraEnvironment { env[k] = v }
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        let lifeline = Pipe()
-        p.standardInput = lifeline
-        try p.run()
-        let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
+        guard let watchdog = Lifeline.watch(script: script, environment: env, readFirstLine: true) else {
+            throw SyncError(.config, "cannot start /bin/bash to run MLflow")
+        }
         lock.withLock {
-            lifelines.append(lifeline)
-            watchdog = p
-            pid = Int32(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            watchdogs.append(watchdog)
+            pid = Int32(watchdog.firstLine) ?? 0
         }
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
@@ -102,7 +92,7 @@ final class MLflowServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(15)
         while kill(pid, 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         kill(-pid, SIGKILL)
-        lock.withLock { watchdog?.waitUntilExit() }
+        lock.withLock { watchdogs.last?.process }?.waitUntilExit()
     }
 
     func client(timeout: Double = 30) -> MLflowClient {

@@ -80,7 +80,7 @@ struct ResilienceTests {
     }
 
     @Test func basicAuthServerGivesAClearErrorWithoutCredentialsAndSyncsWithThem() throws {
-        let dir = NSTemporaryDirectory() + "runlog-auth-\(getpid())"
+        let dir = TestFiles.root + "/auth"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let ini = """
             [mlflow]

@@ -16,7 +16,7 @@ final class TestRun {
 
     static func makeRoot(_ name: String = #function) -> String {
         let clean = name.filter { $0.isLetter || $0.isNumber }
-        let root = NSTemporaryDirectory() + "runlog-sync-\(clean)-\(UUID().uuidString.prefix(8))"
+        let root = TestFiles.root + "/\(clean)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         return root
     }
