@@ -5,8 +5,9 @@
 Workload A (the curves of Sources/RunLogBench/Workload.swift, same seed and
 generator): `run.log` of 4 float64 scalars per step, against tensorboardX's
 `add_scalar` and W&B offline when they are installed (else the figures of
-the anchors are printed, marked as such). Then a 64-bin histogram of 100,000
-float32 values against `numpy.histogram` alone. Times are wall and CPU
+the anchors are printed, marked as such). Before it, 64-bin histograms of
+100,000 float32 values (a different array each time) against
+`numpy.histogram` alone, in CPU time. Times are wall and CPU
 (of this process, its writer thread included, and of its reaped children,
 W&B's service process included) on this machine, as it is loaded.
 """
@@ -143,16 +144,27 @@ def print_scalars(name, r):
           f"  {r['bytes'] / r['points']:6.2f} B/point")
 
 
-def median_time(fn, reps):
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def histogram_pool(count, size=100_000, seed=3):
+    """`count` distinct float32 arrays that drift and get noisier, as weights
+    do in training: each histogram reads an array that is not in the cache."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    base = (0.05 * rng.standard_normal(size)).astype(np.float32)
+    return [base * np.float32(1 + i / count) + np.float32(0.002 + 0.01 * i / count)
+            * (rng.random(size, dtype=np.float32) - np.float32(0.5)) for i in range(count)]
 
 
-def bench_histogram(reps):
+def spread(values, unit=1e3):
+    v = sorted(x * unit for x in values)
+    return f"{statistics.median(v):6.3f} ms ({v[0]:.3f}-{v[-1]:.3f})"
+
+
+def bench_histogram(root, count, reps):
+    """CPU time per histogram of numpy.histogram alone, runlog.Histogram, and
+    run.log of a runlog.Histogram through run.finish (frames written and
+    fsynced), each over `count` histograms of distinct arrays; the three
+    alternate in each of `reps` rounds so that they see the same load."""
     try:
         import numpy as np
     except ImportError:
@@ -160,17 +172,53 @@ def bench_histogram(reps):
         return
     import zstandard
 
-    rng = np.random.default_rng(1)
-    values = (0.05 * rng.standard_normal(100_000)).astype(np.float32)
-    t_np = median_time(lambda: np.histogram(values, bins=64), reps)
-    t_rl = median_time(lambda: runlog.Histogram(values, num_bins=64), reps)
-    record = runlog.Histogram(values, num_bins=64).record("weights", 1, 1_764_171_652_123_456).encode()
-    packed = len(zstandard.ZstdCompressor(level=1).compress(record))
-    print(f"histogram, 100,000 float32 values, 64 bins (median of {reps}):")
-    print(f"  numpy.histogram alone  {t_np * 1e3:8.3f} ms")
-    print(f"  runlog.Histogram       {t_rl * 1e3:8.3f} ms  = {t_rl / t_np:.2f}x numpy.histogram "
+    pool = histogram_pool(min(count, 200))
+    key = "grads/fc1.weight"
+
+    def numpy_alone():
+        for i in range(count):
+            np.histogram(pool[i % len(pool)], bins=64)
+
+    def histogram_alone():
+        for i in range(count):
+            runlog.Histogram(pool[i % len(pool)], num_bins=64)
+
+    bytes_per = []
+
+    def logged(rep):
+        run = runlog.init(project="bench", dir=os.path.join(root, f"hist{rep}"))
+        start = time.process_time()
+        for i in range(count):
+            run.log({key: runlog.Histogram(pool[i % len(pool)], num_bins=64)}, step=i)
+        run.finish()
+        bytes_per.append(os.path.getsize(run.path) / count)
+        return time.process_time() - start
+
+    def cpu(fn):
+        start = time.process_time()
+        fn()
+        return time.process_time() - start
+
+    times = {"numpy": [], "histogram": [], "log": []}
+    for rep in range(reps):
+        times["numpy"].append(cpu(numpy_alone) / count)
+        times["histogram"].append(cpu(histogram_alone) / count)
+        times["log"].append(logged(rep) / count)
+    base = statistics.median(times["numpy"])
+    ratio = lambda k: f"= {statistics.median(times[k]) / base:.2f}x numpy.histogram"
+    record = runlog.Histogram(pool[0], num_bins=64).record(key, 1, 1_764_171_652_123_456).encode()
+    alone = len(zstandard.ZstdCompressor(level=1).compress(record))
+    print(f"histogram: 64 bins of 100,000 float32 values, a different array each time ({len(pool)} arrays, "
+          f"{len(pool) * 0.4:.0f} MB); CPU time of this process per histogram, median (min-max) of {reps} runs "
+          f"of {count:,}:")
+    print(f"  numpy.histogram alone           {spread(times['numpy'])}")
+    print(f"  runlog.Histogram                {spread(times['histogram'])}  {ratio('histogram')} "
           f"(bins, count, min, max, sum, sum of squares, non-finite)")
-    print(f"  record {len(record)} bytes, {packed} after zstd level 1 (W&B offline 3,556; TensorBoard 1,137)")
+    print(f"  run.log of a runlog.Histogram   {spread(times['log'])}  {ratio('log')} (through finish: "
+          f"records, frames, zstd, write, fsync)")
+    repeats = f" (the arrays repeat every {len(pool)}: zstd finds them again in a frame)" if count > len(pool) else ""
+    print(f"  on disk {statistics.median(bytes_per):.0f} bytes per histogram, packed in the run's frames{repeats}; "
+          f"the record is {len(record)} bytes, {alone} after zstd alone (W&B offline 3,556; TensorBoard 1,137)")
 
 
 def main(argv=None):
@@ -185,6 +233,9 @@ def main(argv=None):
     rows = workload_a(steps)
     root = tempfile.mkdtemp(prefix="runlog-bench-")
     try:
+        # First, in a fresh process as in tools/bench: what workload A leaves
+        # in the heap changes what large temporary arrays cost.
+        bench_histogram(root, count=100 if a.quick else 1_000, reps=3 if a.quick else 7)
         print(f"workload A: run.log of 4 float64 scalars; runlog {steps:,} steps, others {other_steps:,} steps")
         r = bench_runlog(rows, os.path.join(root, "rl"))
         print_scalars("runlog", r)
@@ -201,7 +252,6 @@ def main(argv=None):
         else:
             print(f"  runlog / W&B offline (anchor: {ANCHOR_WANDB_SCALARS_PER_S:,} scalars/s, "
                   f"{ANCHOR_WANDB_BYTES_PER_POINT} B/point): {rate(r) / ANCHOR_WANDB_SCALARS_PER_S:.0f}x wall")
-        bench_histogram(reps=5 if a.quick else 31)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

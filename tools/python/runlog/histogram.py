@@ -26,7 +26,11 @@ class Histogram:
     takes bins already computed, like `wandb.Histogram`.
 
     Attributes: `counts`, `low`, `high`, `edges` (None for uniform bins),
-    `count`, `min`, `max`, `sum`, `sum_squares`, `nonfinite`.
+    `count`, `min`, `max`, `sum`, `sum_squares`, `nonfinite`. `sum` and
+    `sum_squares` are float64 sums of the finite values and of their
+    squares, whatever the input type; their rounding error is at most
+    (32 + n / 8192) * 2**-53 of the sum of the magnitudes (2e-14 for a
+    million values).
     """
 
     __slots__ = ("counts", "low", "high", "edges", "count", "min", "max", "sum", "sum_squares", "nonfinite")
@@ -125,9 +129,8 @@ class Histogram:
 def _sums(a):
     """The sum and the sum of squares of the numpy array `a`, in float64,
     block by block: pairwise within a block of `_BLOCK` values, blocks added
-    in order. A float32 value's square is exact in float64, so each is
-    within about (log2(_BLOCK) + len(a) / _BLOCK) units in the last place of
-    the sum of the absolute values (of the squares). A float64 copy of the
+    in order (hence the error bound stated on `Histogram`; a float32 value's
+    square is exact in float64). A float64 copy of the
     whole array would cost more than the binning: freed memory of that size
     goes back to the kernel and faults in again for the next histogram.
     Not np.dot: BLAS threads, and float32 accumulation for float32 input."""

@@ -68,3 +68,57 @@ def test_torch_tensors_of_any_float_width():
     t = torch.linspace(-1, 1, 101, dtype=torch.bfloat16)
     h = runlog.Histogram(t, num_bins=4)
     assert h.count == 101 and (h.min, h.max) == (-1.0, 1.0) and sum(h.counts) == 101
+
+
+def fsum_reference(values):
+    """Exactly rounded sum, sum of squares and sum of |x| of the finite values, in float64."""
+    v64 = np.asarray(values, dtype=np.float64)
+    v64 = v64[np.isfinite(v64)]
+    return math.fsum(v64), math.fsum(v64 * v64), math.fsum(np.abs(v64))
+
+
+def test_sums_of_float32_values_are_float64_sums_across_many_blocks():
+    # Not a multiple of any block size; an offset mean and a spread of
+    # magnitudes, where float32 accumulation would be off by about 1e-4.
+    rng = np.random.default_rng(11)
+    values = (3.0 + rng.standard_normal(250_003) * np.exp(rng.uniform(-8, 8, 250_003))).astype(np.float32)
+    h = runlog.Histogram(values, num_bins=64)
+    total, squares, absolute = fsum_reference(values)
+    n = values.size
+    bound = (32 + n / 8192) * 2.0**-53  # the documented bound, relative to the sum of magnitudes
+    assert abs(h.sum - total) <= bound * absolute
+    assert abs(h.sum_squares - squares) <= bound * squares
+    assert h.count == n and h.nonfinite == 0 and sum(h.counts) == n
+
+
+def test_sums_of_integers_and_float64_values_are_exact_when_representable():
+    ints = np.arange(-70_000, 70_001, dtype=np.int64)
+    h = runlog.Histogram(ints, num_bins=10)
+    assert (h.sum, h.sum_squares) == (0.0, float(sum(i * i for i in range(-70_000, 70_001))))
+    halves = np.arange(100_000, dtype=np.float64) / 2  # all sums exact in float64
+    h = runlog.Histogram(halves, num_bins=10)
+    assert (h.sum, h.sum_squares) == (math.fsum(halves), math.fsum(halves * halves))
+
+
+def test_nan_and_infinities_in_a_large_float32_array_leave_bins_and_sums_to_the_finite_values():
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal(100_000).astype(np.float32)
+    bad = rng.choice(values.size, 300, replace=False)
+    values[bad[:100]] = np.nan
+    values[bad[100:200]] = np.inf
+    values[bad[200:]] = -np.inf
+    h = runlog.Histogram(values, num_bins=64)
+    finite = values[np.isfinite(values)]
+    counts, edges = np.histogram(finite, bins=64)
+    assert (h.count, h.nonfinite) == (99_700, 300)
+    assert h.counts == counts.tolist() and (h.low, h.high) == (float(edges[0]), float(edges[-1]))
+    assert (h.min, h.max) == (float(finite.min()), float(finite.max()))
+    total, squares, absolute = fsum_reference(finite)
+    assert abs(h.sum - total) <= 1e-13 * absolute and abs(h.sum_squares - squares) <= 1e-13 * squares
+
+
+def test_the_values_may_change_after_the_histogram_is_made():
+    values = np.ones(20_000, dtype=np.float32)
+    h = runlog.Histogram(values, num_bins=4)
+    values[:] = 7
+    assert (h.sum, h.sum_squares, h.min, h.max) == (20_000.0, 20_000.0, 1.0, 1.0)

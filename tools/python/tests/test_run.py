@@ -183,7 +183,8 @@ CHILD = textwrap.dedent("""
     import os, sys, time, runlog
     run = runlog.init(dir=sys.argv[1], id="child", flush_interval=0.2)
     for i in range(int(sys.argv[2])):
-        run.log({"i": float(i)})
+        run.log({"i": float(i), "w": runlog.Histogram(range(i, i + 1000), num_bins=8)} if i % 400 == 0
+                else {"i": float(i)})
     print("logged", flush=True)
     mode = sys.argv[3]
     if mode == "raise":
@@ -225,6 +226,9 @@ def test_kill_9_loses_nothing_logged_before_the_flush_interval(rundir):
     end, rows = run_end_of(rundir)
     assert end is None  # no goodbye: a crash
     assert [r["i"] for _, r in rows] == [float(i) for i in range(20000)]
+    records, _ = rows_of(os.path.join(rundir, "child", "logs", "a0001-r0000-s0000.rlog"))
+    hists = [(h.step, h.min, h.count) for h in records if h.kind == HISTOGRAM]
+    assert hists == [(i, float(i), 1000) for i in range(0, 20000, 400)]
     assert os.path.exists(live)
 
 
@@ -393,3 +397,47 @@ def test_threads_logging_at_once_lose_nothing(rundir):
     for k in range(4):
         assert [s for s, r in rows if f"t{k}" in r] == list(range(3000))
     assert run.step == 3000
+
+
+# ---------------------------------------------------------------- histograms
+
+
+def histogram_fields(h):
+    """What a `runlog.Histogram` and a histogram record read back have in common."""
+    return (h.counts, h.low, h.high, h.edges, h.count, h.min, h.max, h.sum, h.sum_squares, h.nonfinite)
+
+
+def test_histograms_logged_together_share_frames_and_read_back_exactly(rundir):
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(2)
+    run = runlog.init(dir=rundir, flush_interval=30)
+    logged = []
+    for i in range(300):
+        values = (rng.standard_normal(5000) * (1 + i / 100)).astype(np.float32)
+        if i % 7 == 0:
+            values[i % 5000] = np.nan
+        h = runlog.Histogram(values, num_bins=64)
+        run.log({"loss": 1.0 / (i + 1), "grads/w": h}, step=i)
+        logged.append(("grads/w", i) + histogram_fields(h))
+    run.finish()
+    records, rows = rows_of(run.path)
+    assert [(r.key, r.step) + histogram_fields(r) for r in records if r.kind == HISTOGRAM] == logged
+    assert [s for s, _ in rows] == list(range(300))
+    frames = [f for f in runlog.LogReader(run.path).frames() if any(r.kind == HISTOGRAM for r in f.records)]
+    record_bytes = sum(len(f.content) for f in frames)
+    assert len(frames) <= record_bytes // (64 << 10) + 1  # packed up to the frame target, not one per log call
+    assert os.path.getsize(run.path) / 300 < 150  # a histogram alone in a frame takes over 200 bytes
+
+
+def test_records_waiting_beyond_4_mib_are_written_before_the_interval_ends(rundir):
+    run = runlog.init(dir=rundir, flush_interval=600, heartbeat_interval=600)
+    edges = [float(e) for e in range(100_001)]  # about 900 KB per record
+    for i in range(5):
+        run.log({"big": runlog.Histogram(np_histogram=([1] * 100_000, edges))}, step=i)
+    deadline = time.monotonic() + 30
+    written = []
+    while time.monotonic() < deadline and len(written) < 5:
+        time.sleep(0.1)
+        written = [r for r in runlog.LogReader(run.path).records() if r.kind == HISTOGRAM]
+    assert len(written) == 5, f"{len(written)} of 5 large histograms written within 30 s"
+    run.finish()
