@@ -51,6 +51,13 @@ final class RunSyncer {
         }
     }
 
+    /// Makes a quarantined run pending again, for its next turn to try anew.
+    func retryAfterQuarantine() {
+        guard state.status == .quarantined else { return }
+        logger.notice("run \(state.runID): was quarantined (\(state.lastError ?? "")); trying again")
+        state.status = .pending
+    }
+
     private func unit(_ client: MLflowClient) throws(SyncError) -> Outcome {
         // A run directory deleted since: nothing more to send.
         guard FileManager.default.fileExists(atPath: directory.logsPath) else { return .idle(recheck: nil) }

@@ -20,7 +20,7 @@ public final class SyncEngine: @unchecked Sendable {
     private var queued: Set<String> = []
     private var active: Set<String> = []
     private var dirty: Set<String> = []
-    /// Runs MLflow refused: left alone until syncd restarts.
+    /// Runs MLflow refused: left alone until their retry is due (`quarantineRetry`).
     private var quarantined: Set<String> = []
     private var rechecks: [String: Date] = [:]
     private var fatal: SyncError?
@@ -82,6 +82,7 @@ public final class SyncEngine: @unchecked Sendable {
             lock.withLock {
                 let due = rechecks.filter { $0.value <= Date() }.map(\.key)
                 for key in due { rechecks[key] = nil }
+                for key in due where quarantined.remove(key) != nil { syncers[key]?.retryAfterQuarantine() }
                 for key in due { enqueueLocked(key) }
             }
         }
@@ -147,17 +148,15 @@ public final class SyncEngine: @unchecked Sendable {
             logger.error("\(error.message)")
             return false
         }
-        if state.status == .quarantined {
-            // A new process tries again: the cause may have been fixed.
-            logger.notice("run \(dir.runID): was quarantined (\(state.lastError ?? "")); trying again")
-            state.status = .pending
-        }
         return lock.withLock {
             if let other = syncers.first(where: { $0.value.directory.runID == dir.runID && $0.key != path }) {
                 logger.error("\(path): run id \(dir.runID) is also at \(other.key); skipped (run ids must be unique across roots)")
                 return false
             }
-            syncers[path] = RunSyncer(directory: dir, state: state, context: context)
+            let syncer = RunSyncer(directory: dir, state: state, context: context)
+            // A new process tries again at once: the cause may have been fixed.
+            syncer.retryAfterQuarantine()
+            syncers[path] = syncer
             return true
         }
     }
@@ -248,6 +247,7 @@ public final class SyncEngine: @unchecked Sendable {
                 case .quarantined:
                     dirty.remove(key)
                     quarantined.insert(key)
+                    if !once { rechecks[key] = Date().addingTimeInterval(settings.quarantineRetry) }
                 }
                 lock.broadcast()
             }

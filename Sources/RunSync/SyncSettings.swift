@@ -13,6 +13,9 @@ public struct SyncSettings: Sendable {
     public var workers = 4
     /// Seconds between liveness checks of a live run (to see a crash).
     public var recheckInterval: Double = 10
+    /// Seconds before a quarantined run is tried again (the cause may have
+    /// been fixed on the server); a restart or a reload tries it at once.
+    public var quarantineRetry: Double = 3600
     /// Seconds a request in flight may take to finish at shutdown.
     public var shutdownGrace: Double = 10
     public var http = HTTPClient.Options()
@@ -36,8 +39,8 @@ public struct SyncSettings: Sendable {
         }
         if stateDirectory.isEmpty { stateDirectory = roots[0] + "/.syncd" }
         guard workers >= 1, workers <= 256 else { throw SyncError(.config, "workers: \(workers) is not in 1…256") }
-        guard pollInterval > 0, recheckInterval > 0, shutdownGrace >= 0 else {
-            throw SyncError(.config, "poll_interval, recheck_interval and shutdown_grace must be positive")
+        guard pollInterval > 0, recheckInterval > 0, quarantineRetry > 0, shutdownGrace >= 0 else {
+            throw SyncError(.config, "poll_interval, recheck_interval, quarantine_retry and shutdown_grace must be positive")
         }
         if let ca = http.caBundle, !FileManager.default.isReadableFile(atPath: ca) {
             throw SyncError(.config, "ca_bundle: \(ca) is not a readable file")
@@ -63,12 +66,13 @@ public struct SyncSettings: Sendable {
             case ("poll_interval", .number(let v)): pollInterval = v
             case ("workers", .number(let v)) where v == v.rounded(): workers = Int(v)
             case ("recheck_interval", .number(let v)): recheckInterval = v
+            case ("quarantine_retry", .number(let v)): quarantineRetry = v
             case ("shutdown_grace", .number(let v)): shutdownGrace = v
             case ("timeout", .number(let v)): http.timeout = v
             case ("ca_bundle", .string(let v)): http.caBundle = v
             case ("credentials_file", .string(let v)): credentialsFile = v
             case ("roots", _), ("root", _), ("mlflow", _), ("state", _), ("poll", _), ("poll_interval", _), ("workers", _),
-                ("recheck_interval", _), ("shutdown_grace", _), ("timeout", _), ("ca_bundle", _), ("credentials_file", _):
+                ("recheck_interval", _), ("quarantine_retry", _), ("shutdown_grace", _), ("timeout", _), ("ca_bundle", _), ("credentials_file", _):
                 throw fail("wrong type")
             default:
                 throw fail("unknown setting")

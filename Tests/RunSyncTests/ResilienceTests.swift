@@ -46,18 +46,24 @@ struct ResilienceTests {
         }
     }
 
+    /// A run of 20 steps whose MLflow run is deleted behind syncd's back
+    /// after its first 10 were synced: MLflow refuses the rest. Its MLflow id.
+    func runDeletedInMLflow(root: String, id: String, server: MLflowServer) throws -> String {
+        let run = try TestRun(root: root, id: id, project: "quarantine")
+        try run.metrics(["loss"], steps: 0..<10) { _, s in Double(s) }
+        _ = try Sync.once(root: root, url: server.url)
+        let mlflowID = try #require(try Sync.state(root: root, run: id).mlflowRunID)
+        try server.client().deleteRun(mlflowID)
+        try run.metrics(["loss"], steps: 10..<20) { _, s in Double(s) }
+        try run.end()
+        return mlflowID
+    }
+
     @Test func aRunMLflowRefusesIsQuarantinedWithItsReasonAndTheOthersFinish() throws {
         let server = MLflowServer.shared
         let root = TestRun.makeRoot()
-        let refused = try TestRun(root: root, id: "refused", project: "quarantine")
-        try refused.metrics(["loss"], steps: 0..<10) { _, s in Double(s) }
-        _ = try Sync.once(root: root, url: server.url)
-        // The MLflow run is deleted behind syncd's back: MLflow now refuses its data.
-        let id = try #require(try Sync.state(root: root, run: "refused").mlflowRunID)
+        _ = try runDeletedInMLflow(root: root, id: "refused", server: server)
         let client = server.client()
-        try client.deleteRun(id)
-        try refused.metrics(["loss"], steps: 10..<20) { _, s in Double(s) }
-        try refused.end()
         let fine = try TestRun(root: root, id: "fine", project: "quarantine")
         try fine.metrics(["loss"], steps: 0..<100) { _, s in Double(s) }
         try fine.end()
@@ -77,6 +83,27 @@ struct ResilienceTests {
         let report = try StatusReport(settings: settings)
         let row = try #require(report.rows.first { $0.run == "refused" })
         #expect(row.state == "quarantined" && row.lastError.contains("HTTP 400"))
+    }
+
+    @Test func aRunningSyncdTriesAQuarantinedRunAgainAndFinishesItOnceTheCauseIsFixed() throws {
+        let server = MLflowServer.shared
+        let root = TestRun.makeRoot()
+        let id = try runDeletedInMLflow(root: root, id: "comes-back", server: server)
+        let client = server.client()
+
+        try "quarantine_retry = 1\n".write(toFile: root + "/syncd.toml", atomically: true, encoding: .utf8)
+        let daemon = try SyncdProcess(["--root", root, "--mlflow", server.url, "--config", root + "/syncd.toml"], log: root + "/syncd.log")
+        defer { _ = daemon.stop(SIGKILL, timeout: 5) }
+        // Deleted in MLflow: refused, quarantined, and tried again every second, in vain.
+        #expect(eventually(timeout: 30) { daemon.log.components(separatedBy: "quarantined:").count > 3 } != nil, "\(daemon.log)")
+        #expect(try Sync.state(root: root, run: "comes-back").status == .quarantined)
+        // Restored: the next retry sends the rest.
+        let body = Array(#"{"run_id":"\#(id)"}"#.utf8)
+        #expect(try HTTPClient().send("POST", server.url + "/api/2.0/mlflow/runs/restore", json: body).status == 200)
+        #expect(try eventually(timeout: 30) { try Sync.state(root: root, run: "comes-back").status == .synced } != nil, "\(daemon.log)")
+        #expect(try client.metricHistory(runID: id, key: "loss").count == 20)
+        #expect(try client.getRun(id).status == "FINISHED")
+        #expect(daemon.stop(SIGTERM, timeout: 15) == 0)
     }
 
     @Test func basicAuthServerGivesAClearErrorWithoutCredentialsAndSyncsWithThem() throws {

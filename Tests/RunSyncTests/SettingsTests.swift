@@ -20,8 +20,12 @@ import Testing
             poll_interval = 2.5
             workers = 8
             timeout = 30
+            recheck_interval = 5
+            quarantine_retry = 600
+            shutdown_grace = 3
             """))
         try s.validate()
+        #expect(s.recheckInterval == 5 && s.quarantineRetry == 600 && s.shutdownGrace == 3)
         #expect(s.roots == [root] && s.mlflowURL == "http://127.0.0.1:5000" && s.poll && s.pollInterval == 2.5)
         #expect(s.workers == 8 && s.http.timeout == 30 && s.stateDirectory == root + "/.syncd")
     }
