@@ -87,6 +87,32 @@ struct EndToEndTests {
         #expect(try Sync.state(root: root, run: "requeued").mlflowRunID == runID)
         try Mirror(path: first.path).check(client, runID: runID, experimentID: try #require(state.experimentID))
     }
+
+    @Test func ranksOfADistributedRunShareOneMLflowRunThatEndsWhenTheLastRankEnds() throws {
+        let root = TestRun.makeRoot()
+        let ranks = try (0..<3).map { try TestRun(root: root, id: "ddp", project: "e2e", rank: UInt64($0)) }
+        for (r, run) in ranks.enumerated() {
+            try run.metrics(["loss", "grad_norm"], steps: 0..<50) { k, s in Double(s) + (k == "loss" ? 0.5 : 0.25) * Double(r) }
+        }
+        try ranks[0].end()
+        try ranks[2].end()
+        _ = try Sync.once(root: root, url: server.url)
+        let state = try Sync.state(root: root, run: "ddp")
+        let client = server.client()
+        let runID = try #require(state.mlflowRunID)
+        // Rank 1 is still writing: the run is running, and each rank's points are under its own keys.
+        #expect(try client.getRun(runID).status == "RUNNING")
+        #expect(try client.metricHistory(runID: runID, key: "rank1/loss").count == 50)
+        try ranks[1].metrics(["loss"], steps: 50..<60) { _, s in Double(s) }
+        try ranks[1].end(.failed)
+        _ = try Sync.once(root: root, url: server.url)
+        // Any failed rank fails the run.
+        #expect(try client.getRun(runID).status == "FAILED")
+        #expect(try client.metricHistory(runID: runID, key: "rank1/loss").count == 60)
+        #expect(try client.metricHistory(runID: runID, key: "loss").count == 50)
+        #expect(try client.metricHistory(runID: runID, key: "rank2/grad_norm").map(\.value).max() == 49.5)
+        try Mirror(path: ranks[0].path).check(client, runID: runID, experimentID: try #require(state.experimentID))
+    }
 }
 
 extension Mirror {

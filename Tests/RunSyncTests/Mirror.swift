@@ -16,8 +16,9 @@ struct Mirror {
     init(path: String) throws {
         let dir = RunDirectory(path: path)
         var configSeen: [String: String] = [:]
-        var ends: [String] = []
-        for segment in try dir.segments() {
+        let segments = try dir.segments()
+        var ends: [UInt64: [UInt64: RunStatus]] = [:]  // attempt → rank → status
+        for segment in segments {
             let reader = try LogReader(path: segment.path)
             let prefix = segment.name.rank == 0 ? "" : "rank\(segment.name.rank)/"
             while let frame = try reader.next() {
@@ -52,13 +53,17 @@ struct Mirror {
                         for a in t.add { tags[a] = "true" }
                         for r in t.remove { tags[r] = nil }
                     case .runEnd(let e):
-                        ends.append(e.status.description)
+                        ends[segment.name.attempt, default: [:]][segment.name.rank] = RunStatus(runEnd: e.status)
                     default: break
                     }
                 }
             }
         }
-        if let last = ends.last { status = last.uppercased() }
+        // spec/run-directory.md: the latest attempt's ranks decide; one without a run end still runs.
+        if let latest = segments.map(\.name.attempt).max() {
+            let ranks = Set(segments.filter { $0.name.attempt == latest }.map(\.name.rank))
+            status = RunStatus.combine(ranks.map { ends[latest]?[$0] ?? .running }).rawValue.uppercased()
+        }
     }
 
     static func flatten(_ entries: [Entry], prefix: String = "") -> [(String, String)] {
