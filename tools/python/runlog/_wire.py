@@ -82,6 +82,14 @@ def varint(v):
     return bytes(out)
 
 
+def varints(values):
+    """The varints of the integers 0 <= v < 2**64 of `values`, one after another."""
+    if values and min(values) < 0:
+        raise ValueError("a varint cannot hold a negative number")
+    small = _SMALL
+    return b"".join([small[v] if v < 16384 else varint(v) for v in values])
+
+
 def zigzag(n):
     """Zigzag of a signed 64-bit integer: -1 is 1, 1 is 2."""
     return (n << 1) if n >= 0 else ((-n) << 1) - 1
@@ -115,8 +123,7 @@ def _delta_varints_python(xs):
     head = zz[0]
     if len(zz) == 1 or max(zz[1:]) < 128:  # the common case: one byte per delta
         return (_SMALL[head] if head < 16384 else varint(head)) + bytes(zz[1:])
-    small = _SMALL
-    return b"".join([small[z] if z < 16384 else varint(z) for z in zz])
+    return varints(zz)
 
 
 def _delta_varints_numpy(xs):

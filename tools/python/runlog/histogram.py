@@ -50,6 +50,8 @@ class Histogram:
                 raise ValueError("np_histogram needs b >= 1 counts and b + 1 edges")
             if any(b < a for a, b in zip(self.edges, self.edges[1:])):
                 raise ValueError("np_histogram edges must ascend")
+            if min(self.counts) < 0:
+                raise ValueError("np_histogram counts must not be negative")
             self.count = sum(self.counts)
             return
         if values is None:

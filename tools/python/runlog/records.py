@@ -141,7 +141,7 @@ class Histogram:
         f.string(1, self.key, True)
         f.sint(2, self.step)
         f.sint(3, self.time)
-        f.bytes(4, b"".join(w.varint(int(c)) for c in self.counts), True)
+        f.bytes(4, w.varints(self.counts), True)
         if self.edges is None:
             f.double(5, self.low)
             f.double(6, self.high)

@@ -48,6 +48,8 @@ def test_explicit_bins_from_np_histogram():
         runlog.Histogram(np_histogram=([1, 2], [0.0, 1.0]))
     with pytest.raises(ValueError, match="ascend"):
         runlog.Histogram(np_histogram=([1, 2], [0.0, 2.0, 1.0]))
+    with pytest.raises(ValueError, match="must not be negative"):
+        runlog.Histogram(np_histogram=([1, -2], [0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match="num_bins"):
         runlog.Histogram([1.0], num_bins=0)
 

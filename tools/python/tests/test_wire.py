@@ -18,6 +18,14 @@ def test_varint_edges():
         w.read_varint(b"\x80\x80", 0, 2)
 
 
+def test_varints_are_the_varints_one_after_another():
+    values = [0, 127, 128, 16383, 16384, (1 << 64) - 1, 5]
+    assert w.varints(values) == b"".join(w.varint(v) for v in values)
+    assert w.varints([]) == b""
+    with pytest.raises(ValueError, match="negative"):
+        w.varints([3, -1])
+
+
 def test_zigzag_round_trips_at_the_64_bit_edges():
     for n in (0, -1, 1, 2 ** 63 - 1, -(2 ** 63), 12345, -12345):
         assert w.unzigzag(w.zigzag(n)) == n
