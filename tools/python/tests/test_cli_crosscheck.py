@@ -51,12 +51,17 @@ def written_run(root, tmp_path):
     odd = {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "negzero": -0.0, "f32": 0.25}
     run.log(odd, step=7)  # lower than the current step: kept
     logged.append((7, odd))
+    hists = []
+    for i in range(20):  # logged together: they share frames
+        h = runlog.Histogram([(j * 0.37 * (i + 1)) % 5 - 2.5 for j in range(1000)], num_bins=16)
+        run.log({"grads": h}, step=2980 + i)
+        hists.append(h)
     run.log({"weights": runlog.Histogram([0.1, 0.2, 0.2, 0.9, float("nan")], num_bins=4)}, step=3000)
     run.summary["best"] = 0.99
     run.tags = ["b", "c"]
     run.save_checkpoint(str(ck), name="best", aliases=["best"], metadata={"epoch": 3})
     run.finish(exit_code=0)
-    return run, logged
+    return run, logged, hists
 
 
 def same(a, b):
@@ -68,7 +73,7 @@ def same(a, b):
 
 
 def test_swift_tool_verifies_python_logs_and_dumps_what_was_logged(cli, rundir, tmp_path):
-    run, logged = written_run(rundir, tmp_path)
+    run, logged, hists = written_run(rundir, tmp_path)
     verify = subprocess.run([cli, "verify", run.path], capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     dump = subprocess.run([cli, "dump", "--json", run.path], capture_output=True, text=True, timeout=120)
@@ -86,9 +91,13 @@ def test_swift_tool_verifies_python_logs_and_dumps_what_was_logged(cli, rundir, 
     config = next(j for j in lines if j["kind"] == "config")["values"]
     assert config == {"lr": 0.01, "nested": {"betas": [0.9, 0.999], "on": True}, "none": None, "big": 1.5e16,
                       "tiny": 1e-5, "near2p53": 9007199254740994.0}
-    hist = next(j for j in lines if j["kind"] == "histogram")
+    hist = next(j for j in lines if j["kind"] == "histogram" and j["key"] == "weights")
     assert (hist["key"], hist["step"], hist["counts"], hist["count"], hist["nonfinite"]) == ("weights", 3000,
                                                                                             [3, 0, 0, 1], 4, 1)
+    grads = [j for j in lines if j["kind"] == "histogram" and j["key"] == "grads"]
+    assert [(j["step"], j["range"], j["counts"], j["count"], j["min"], j["max"], j["sum"], j["sum_squares"])
+            for j in grads] == [(2980 + i, [h.low, h.high], h.counts, h.count, h.min, h.max, h.sum, h.sum_squares)
+                                for i, h in enumerate(hists)]
     ck = next(j for j in lines if j["kind"] == "checkpoint")
     assert ck["path"] == "checkpoints/best/3000-model.pt" and ck["metadata"] == {"epoch": 3}
     assert next(j for j in lines if j["kind"] == "tags") == {"kind": "tags", "add": ["c"], "remove": ["a"],
