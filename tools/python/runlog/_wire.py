@@ -83,11 +83,22 @@ def varint(v):
 
 
 def varints(values):
-    """The varints of the integers 0 <= v < 2**64 of `values`, one after another."""
-    if values and min(values) < 0:
+    """The varints of the integers 0 <= v < 2**64 of `values`, one after
+    another. A loop rather than `_SMALL`: scattered table entries cost more
+    than the arithmetic when the cache is cold, as it is after binning."""
+    if not values:
+        return b""
+    if min(values) < 0:
         raise ValueError("a varint cannot hold a negative number")
-    small = _SMALL
-    return b"".join([small[v] if v < 16384 else varint(v) for v in values])
+    if max(values) < 0x80:
+        return bytes(values)
+    out = bytearray()
+    for v in values:
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
 
 
 def zigzag(n):
