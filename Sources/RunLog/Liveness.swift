@@ -52,9 +52,9 @@ public struct LiveFile: Codable, Sendable, Equatable {
 /// Facts about this machine used to judge liveness.
 public enum Host {
     public static let name: String = {
-        var buf = [CChar](repeating: 0, count: 256)
-        gethostname(&buf, buf.count)
-        return String(cString: buf)
+        var buf = [UInt8](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "" }
+        return String(decoding: buf.prefix { $0 != 0 }, as: UTF8.self)
     }()
 
     public static let bootID: String = {

@@ -28,8 +28,11 @@ import Glibc
 ///
 /// Call `finish` at the end: it writes the run end and waits until it is
 /// durable. A run released without `finish` is finished as `.finished`
-/// with a message saying so; a process that exits or dies without either
-/// leaves an attempt that readers report as crashed.
+/// with a message saying so. On SIGTERM (preemption, a time limit, `scancel`)
+/// the runs of the process are finished as `.killed` and the process then
+/// ends by the signal, unless the program handles SIGTERM itself
+/// (`RunOptions.finishOnSIGTERM`). A process that exits or dies otherwise
+/// without `finish` leaves an attempt that readers report as crashed.
 public final class Run: Sendable {
     /// Whether an existing run id may be continued.
     public enum Resume: Sendable, Equatable {
@@ -139,6 +142,7 @@ public final class Run: Sendable {
         }
         do {
             try pipeline.flush()
+            if options.finishOnSIGTERM { TerminationSignal.shared.register(self) }
         } catch {
             _ = metadata.markFinished()  // deinit must not end the run again
             _ = pipeline.close(timeout: 0)
@@ -223,6 +227,7 @@ public final class Run: Sendable {
 
     private func end(status: RunEnd.Status, exitCode: Int32, message: String) -> Bool {
         guard let pipeline else { return true }
+        TerminationSignal.shared.unregister(self)
         pipeline.append(record: .runEnd(RunEnd(status: status, exitCode: Int64(exitCode), endTime: Monitor.wallMicros(), message: message)))
         let durable = pipeline.close(timeout: pipeline.options.finishTimeout)
         if !durable {

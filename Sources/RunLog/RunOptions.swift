@@ -67,6 +67,11 @@ public struct RunOptions: Sendable {
     public var frameTarget: Int = Frame.defaultTarget
     /// zstd level of the frames.
     public var compressionLevel: Int32 = 1
+    /// On SIGTERM (what schedulers send before killing a job), write the
+    /// run end as `killed` and sync, then let the signal end the process.
+    /// Only when SIGTERM has its default action at the first run's start: a
+    /// program with its own SIGTERM handler keeps it. See `Run`.
+    public var finishOnSIGTERM = true
     /// Receives one line when writing starts failing, when it resumes, and when
     /// records are dropped; nil writes the line to standard error.
     public var onError: (@Sendable (String) -> Void)? = nil

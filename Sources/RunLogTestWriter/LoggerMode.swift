@@ -8,14 +8,26 @@ import RunLog
 /// many rows, finishes and exits 0; without, it logs forever. Every 1000
 /// rows it calls `flush()` and then prints the last step flushed, so a
 /// killer knows what must be on disk.
+///
+/// With `RUNLOG_TESTWRITER_OWN_SIGTERM=1` it installs its own SIGTERM handler
+/// before starting the run, as a program that stops cleanly by itself would:
+/// on SIGTERM it finishes the run as killed with the message "own handler",
+/// prints "stopped" and exits 3.
 func runLoggerWriter(root: String, runID: String, rows: Int64?) -> Never {
     var options = RunOptions()
     options.writeInterval = 0.05
+    let ownHandler = getenv("RUNLOG_TESTWRITER_OWN_SIGTERM").map { String(cString: $0) } == "1"
+    if ownHandler { signal(SIGTERM) { _ in stopRequested = 1 } }
     do {
         let run = try Run(project: "crash", name: "logger", config: ["rows": rows.map { .int($0) } ?? .null], id: runID, root: root, options: options)
         let k = run.keys("a", "b")
         var step: Int64 = 0
         while rows.map({ step < $0 }) ?? true {
+            if stopRequested != 0 {
+                run.finish(status: .killed, exitCode: 3, message: "own handler")
+                say("stopped")
+                exit(3)
+            }
             run.log(k, Double(step), Double(step) / 2, step: step)
             if step % 1000 == 999 {
                 try run.flush()
@@ -30,3 +42,5 @@ func runLoggerWriter(root: String, runID: String, rows: Int64?) -> Never {
         fail("runlog-testwriter: \(error)", code: 1)
     }
 }
+
+nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0

@@ -39,6 +39,55 @@ import Glibc
         }
     }
 
+    /// SIGTERM, as a scheduler sends it: the run ends as killed with
+    /// everything logged before, and the process still ends by SIGTERM.
+    @Test func sigtermFinishesTheRunAsKilledAndTheProcessStillEndsBySIGTERM() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let child = try Child(["logger", dir.path, "preempted"])
+        var lastFlushed: Int64 = -1
+        for _ in 0..<3 {
+            guard let line = child.readLine(), let step = Int64(line) else { break }
+            lastFlushed = step
+        }
+        kill(child.process.processIdentifier, SIGTERM)
+        try #require(child.waitForExit(), "still running 60 s after SIGTERM")
+        #expect(child.process.terminationReason == .uncaughtSignal && child.process.terminationStatus == SIGTERM)
+
+        let run = RunDirectory(path: dir.path + "/preempted")
+        #expect(try run.status().0 == .killed)
+        #expect(!FileManager.default.fileExists(atPath: run.livePath(attempt: 1, rank: 0)))
+        let log = try ReadLog(path: run.logsPath + "/a0001-r0000-s0000.rlog")
+        #expect(log.damage.isEmpty && log.tail == nil)
+        guard case .runEnd(let end)? = log.records.last else {
+            Issue.record("the last record is not a run end: \(String(describing: log.records.last))")
+            return
+        }
+        #expect(end.status == .killed && end.exitCode == 143 && end.message == "SIGTERM")
+        // Rows logged after the last flush were written too: every row, in order, once.
+        let rows = log.rows
+        #expect(rows.count > Int(lastFlushed) + 1)
+        #expect(rows.enumerated().allSatisfy { i, row in row.step == Int64(i) && row.values == ["a": Double(i), "b": Double(i) / 2] })
+    }
+
+    @Test func aProgramWithItsOwnSIGTERMHandlerKeepsIt() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let child = try Child(["logger", dir.path, "own"], environment: ["RUNLOG_TESTWRITER_OWN_SIGTERM": "1"])
+        _ = child.readLine()
+        kill(child.process.processIdentifier, SIGTERM)
+        try #require(child.waitForExit(), "still running 60 s after SIGTERM")
+        var last = ""
+        while let line = child.readLine() { last = line }
+        #expect(child.process.terminationReason == .exit && child.process.terminationStatus == 3 && last == "stopped")
+        let log = try ReadLog(path: RunDirectory(path: dir.path + "/own").logsPath + "/a0001-r0000-s0000.rlog")
+        guard case .runEnd(let end)? = log.records.last else {
+            Issue.record("the last record is not a run end")
+            return
+        }
+        #expect(end.status == .killed && end.message == "own handler")
+    }
+
     @Test func aChildThatFinishesReadsAsFinished() throws {
         let dir = TempDir()
         defer { dir.remove() }

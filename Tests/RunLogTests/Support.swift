@@ -117,4 +117,17 @@ final class Child {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+
+    /// Waits for the child to exit; false (and the child killed) after `timeout` seconds.
+    func waitForExit(timeout: Double = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                kill9()
+                return false
+            }
+            usleep(10_000)
+        }
+        return true
+    }
 }
