@@ -12,7 +12,7 @@ struct SyncdCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syncd",
         abstract: "Uploads run directories to an MLflow tracking server, live and exactly once.",
-        subcommands: [Run.self, Status.self, Validate.self],
+        subcommands: [Run.self, Status.self, Clean.self, Validate.self],
         defaultSubcommand: Run.self)
 }
 
@@ -78,4 +78,17 @@ func bootstrapLogging(_ level: String) -> Logger {
     return Logger(label: "syncd")
 }
 
-SyncdCommand.main()
+// ArgumentParser's own exit code for a bad command line is 64; syncd documents 2.
+do {
+    var command = try SyncdCommand.parseAsRoot()
+    try command.run()
+} catch {
+    let code = SyncdCommand.exitCode(for: error)
+    let message = SyncdCommand.fullMessage(for: error)
+    if code == .success {
+        if !message.isEmpty { print(message) }
+        exit(0)
+    }
+    if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+    exit(code == .validationFailure ? 2 : code.rawValue)
+}

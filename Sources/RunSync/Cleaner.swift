@@ -1,0 +1,120 @@
+import Foundation
+import RunLog
+
+/// What `syncd clean` removes: run directories whose every byte is in
+/// MLflow and which ended a while ago, to keep a node's run root small.
+///
+/// A run qualifies only if all of these hold, checked against the disk and
+/// the saved state, not against what a running syncd may hold in memory:
+/// - its latest attempt ended with run end records (finished, failed or
+///   killed): a running run, or a crashed one that a requeued job may
+///   continue, stays;
+/// - its state says synced, MLflow was given that attempt's end status, and
+///   reading its logs from the saved cursors finds nothing left to send (so
+///   its checkpoints were uploaded too);
+/// - nothing in its directory changed for `olderThan` seconds.
+/// The directory is removed first, then its state file: a crash in between
+/// leaves a state without a directory, which `syncd status` shows.
+public struct Cleaner: Sendable {
+    public struct Candidate: Sendable, Equatable {
+        public var run: String
+        public var path: String
+        public var status: RunStatus
+        public var mlflowRunID: String
+        /// Bytes of all the files in the run directory.
+        public var bytes: Int64
+    }
+
+    /// A run left alone, and why.
+    public struct Kept: Sendable, Equatable {
+        public var run: String
+        public var reason: String
+    }
+
+    public private(set) var candidates: [Candidate] = []
+    public private(set) var kept: [Kept] = []
+    private let store: StateStore
+
+    /// Looks at every run under the roots of `settings`.
+    public init(settings: SyncSettings, olderThan: Double, now: Date = Date()) throws(SyncError) {
+        store = try StateStore(directory: settings.stateDirectory)
+        for root in settings.roots {
+            for dir in (try? RunDirectory.list(root: root)) ?? [] {
+                switch Self.judge(dir, store: store, olderThan: olderThan, now: now) {
+                case .remove(let c): candidates.append(c)
+                case .keep(let why): kept.append(Kept(run: dir.runID, reason: why))
+                }
+            }
+        }
+    }
+
+    private enum Verdict {
+        case remove(Candidate)
+        case keep(String)
+    }
+
+    private static func judge(_ dir: RunDirectory, store: StateStore, olderThan: Double, now: Date) -> Verdict {
+        func keep(_ why: String) -> Verdict { .keep(why) }
+        let status: RunStatus
+        let latest: UInt64
+        do {
+            status = try dir.status().0
+            latest = try dir.segments().map(\.name.attempt).max() ?? 0
+        } catch {
+            return keep("cannot read its logs: \(error)")
+        }
+        guard [.finished, .failed, .killed].contains(status) else { return keep("it is \(status.rawValue)") }
+        let state: RunState
+        do {
+            guard let s = try store.load(dir.runID) else { return keep("never synced") }
+            state = s
+        } catch {
+            return keep(error.message)
+        }
+        guard state.status == .synced, let mlflowRunID = state.mlflowRunID else { return keep("its state is \(state.status.rawValue)") }
+        guard state.sentAttempt == latest, state.sentStatus != nil, state.sentStatus != "RUNNING" else {
+            return keep("MLflow does not have its end status yet")
+        }
+        let pending = StatusReport.row(dir, state)
+        guard pending.recordsPending == 0, pending.bytesPending == 0 else {
+            return keep("\(pending.recordsPending) records not in MLflow yet")
+        }
+        let (bytes, newest) = Self.usage(dir.path)
+        let age = now.timeIntervalSince1970 - newest
+        guard age >= olderThan else { return keep("changed \(Int(age)) s ago") }
+        return .remove(Candidate(run: dir.runID, path: dir.path, status: status, mlflowRunID: mlflowRunID, bytes: bytes))
+    }
+
+    /// Total bytes of the files under `path` and the newest modification time (seconds since the epoch).
+    static func usage(_ path: String) -> (bytes: Int64, newest: Double) {
+        var bytes: Int64 = 0
+        var newest: Double = 0
+        var pending = [path]
+        while let dir = pending.popLast() {
+            var st = stat()
+            guard lstat(dir, &st) == 0 else { continue }
+            newest = max(newest, Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                bytes += Int64(st.st_size)
+                continue
+            }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] { pending.append(dir + "/" + name) }
+        }
+        return (bytes, newest)
+    }
+
+    /// Removes one candidate: its directory, then its state file.
+    public func remove(_ c: Candidate) throws(SyncError) {
+        do {
+            try FileManager.default.removeItem(atPath: c.path)
+        } catch {
+            throw SyncError(.io, "\(c.path): cannot remove: \(error.localizedDescription)")
+        }
+        let state = store.path(of: c.run)
+        for file in [state + ".tmp", state] where FileManager.default.fileExists(atPath: file) {
+            do { try FileManager.default.removeItem(atPath: file) } catch {
+                throw SyncError(.io, "\(file): cannot remove: \(error.localizedDescription)")
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import RunSync
+import Testing
+
+@Suite("syncd clean against a real MLflow server")
+struct CleanTests {
+    let server = MLflowServer.shared
+
+    @Test func cleanRemovesOnlyRunsThatAreAllInMLflowAndEndedAndKeepsTheRest() throws {
+        let root = TestRun.makeRoot()
+        var runs: [String: TestRun] = [:]
+        for id in ["done", "failed", "running", "crashed", "behind"] {
+            let run = try TestRun(root: root, id: id, project: "clean")
+            try run.metrics(["loss"], steps: 0..<100) { _, s in Double(s) }
+            runs[id] = run
+        }
+        try runs["done"]!.checkpoint(name: "model", step: 99, file: "model.bin", bytes: Array(repeating: 7, count: 4096))
+        try runs["done"]!.end()
+        try runs["failed"]!.end(.failed)
+        try runs["crashed"]!.crash()
+        _ = try Sync.once(root: root, url: server.url)
+        // Ended after the last sync: its end is not in MLflow yet.
+        try runs["behind"]!.end()
+        let late = try TestRun(root: root, id: "never-synced", project: "clean")
+        try late.end()
+        let doneState = try Sync.state(root: root, run: "done")
+        let store = root + "/.syncd"
+
+        func clean(_ args: [String]) throws -> String {
+            let (status, out) = try SyncdProcess.run(["clean", "--root", root] + args, timeout: 60, log: root + "/clean-\(args.count).log")
+            #expect(status == 0, "\(out)")
+            return out
+        }
+        // Everything changed moments ago: an hour's threshold keeps it all.
+        #expect(try clean(["--older-than", "1h"]).contains("removed 0 runs, 0 B; kept 6"))
+        let dry = try clean(["--older-than", "0", "--dry-run", "--verbose"])
+        #expect(dry.contains("would remove\tdone\tfinished") && dry.contains("would remove\tfailed\tfailed"), "\(dry)")
+        #expect(dry.contains("kept\trunning\tit is running") && dry.contains("kept\tcrashed\tit is crashed"), "\(dry)")
+        #expect(dry.contains("kept\tbehind\tMLflow does not have its end status yet"), "\(dry)")
+        #expect(dry.contains("kept\tnever-synced\tnever synced"), "\(dry)")
+        #expect(FileManager.default.fileExists(atPath: runs["done"]!.path))
+
+        let out = try clean(["--older-than", "0s"])
+        #expect(out.contains("removed 2 runs"), "\(out)")
+        for id in ["done", "failed"] {
+            #expect(!FileManager.default.fileExists(atPath: root + "/" + id), "\(id) is still there")
+            #expect(!FileManager.default.fileExists(atPath: store + "/\(id).json"))
+        }
+        for id in ["running", "crashed", "behind", "never-synced"] {
+            #expect(FileManager.default.fileExists(atPath: root + "/" + id + "/logs"), "\(id) was removed")
+        }
+        // MLflow keeps what was removed from the disk.
+        let mlflowID = try #require(doneState.mlflowRunID)
+        let client = server.client()
+        #expect(try client.getRun(mlflowID).status == "FINISHED")
+        #expect(try client.metricHistory(runID: mlflowID, key: "loss").count == 100)
+        // The kept run that was behind is synced by the next pass, and can be cleaned then.
+        _ = try Sync.once(root: root, url: server.url)
+        #expect(try clean(["--older-than", "0"]).contains("removed 2 runs"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/behind"))
+    }
+
+    @Test func anAgeThatIsNotOneIsABadFlag() throws {
+        let root = TestRun.makeRoot()
+        let (status, out) = try SyncdProcess.run(["clean", "--root", root, "--older-than", "soon"], timeout: 30, log: root + "/bad.log")
+        #expect(status == 2 && out.contains("--older-than: 'soon' is not an age"), "\(out)")
+    }
+}
