@@ -93,42 +93,24 @@ struct StatsReport {
         }
         j.raw(#"},"metrics_blocks":"#); j.int(s.metricBlocks)
         j.raw(#","points":"#); j.int(s.points)
-        j.raw(#","metrics":{"#)
-        for (i, m) in s.series.enumerated() {
-            if i > 0 { j.raw(",") }
-            j.string(m.key)
-            j.raw(#":{"count":"#); j.int(m.count)
-            j.raw(#","first_step":"#); j.int(m.firstStep)
-            j.raw(#","last_step":"#); j.int(m.lastStep)
+        j.raw(#","metrics":"#)
+        keyed(&j, s.series, { ($0.key, $0.count, $0.firstStep, $0.lastStep) }) { j, m in
             j.raw(#","min":"#); j.double(m.min)
             j.raw(#","max":"#); j.double(m.max)
             j.raw(#","last":"#); j.double(m.last)
             j.raw(#","nonfinite":"#); j.int(m.nonfinite)
             j.raw(#","sparkline":"#); j.string(m.sparkline)
-            j.raw("}")
         }
-        j.raw(#"},"histograms":{"#)
-        for (i, h) in s.histograms.enumerated() {
-            if i > 0 { j.raw(",") }
-            j.string(h.key)
-            j.raw(#":{"count":"#); j.int(h.count)
-            j.raw(#","first_step":"#); j.int(h.firstStep)
-            j.raw(#","last_step":"#); j.int(h.lastStep)
+        j.raw(#","histograms":"#)
+        keyed(&j, s.histograms, { ($0.key, $0.count, $0.firstStep, $0.lastStep) }) { j, h in
             j.raw(#","bins":"#); j.int(h.bins)
-            j.raw("}")
         }
-        j.raw(#"},"checkpoints":{"#)
-        for (i, c) in s.checkpoints.enumerated() {
-            if i > 0 { j.raw(",") }
-            j.string(c.name)
-            j.raw(#":{"count":"#); j.int(c.count)
-            j.raw(#","first_step":"#); j.int(c.firstStep)
-            j.raw(#","last_step":"#); j.int(c.latest.step)
+        j.raw(#","checkpoints":"#)
+        keyed(&j, s.checkpoints, { ($0.name, $0.count, $0.firstStep, $0.latest.step) }) { j, c in
             j.raw(#","bytes":"#); j.int(c.bytes)
             j.raw(#","latest_path":"#); j.string(c.latest.path)
-            j.raw("}")
         }
-        j.raw(#"},"first_time":"#)
+        j.raw(#","first_time":"#)
         if let t = s.firstTime { j.time(t) } else { j.raw("null") }
         j.raw(#","last_time":"#)
         if let t = s.lastTime { j.time(t) } else { j.raw("null") }
@@ -139,6 +121,24 @@ struct StatsReport {
         if let r = s.compressionRatio { j.double(r) } else { j.raw("null") }
         j.raw("}\n")
         return String(decoding: j.output, as: UTF8.self)
+    }
+
+    /// `{"<name>":{"count":…,"first_step":…,"last_step":…, then what `rest` writes},…}`.
+    private func keyed<T, C: BinaryInteger, S: BinaryInteger>(
+        _ j: inout CanonicalJSON, _ items: [T], _ common: (T) -> (String, C, S, S), rest: (inout CanonicalJSON, T) -> Void
+    ) {
+        j.raw("{")
+        for (i, item) in items.enumerated() {
+            let (name, count, first, last) = common(item)
+            if i > 0 { j.raw(",") }
+            j.string(name)
+            j.raw(#":{"count":"#); j.int(count)
+            j.raw(#","first_step":"#); j.int(first)
+            j.raw(#","last_step":"#); j.int(last)
+            rest(&j, item)
+            j.raw("}")
+        }
+        j.raw("}")
     }
 
     private func optionalString(_ j: inout CanonicalJSON, _ s: String?) {
