@@ -85,8 +85,18 @@ static inline void write_eight(char *p, uint32_t x) {
     memcpy(p + 6, two_digits + 2 * (low % 100), 2);
 }
 
-// The decimal digits of m (> 0) ending just before `end`; returns their count.
-static int write_digits(uint64_t m, char *end) {
+// The number of decimal digits of m (at least 1).
+static inline int decimal_length(uint64_t m) {
+    int n = 1;
+    while (m >= 10000) {
+        m /= 10000;
+        n += 4;
+    }
+    return n + (m >= 10) + (m >= 100) + (m >= 1000);
+}
+
+// The decimal digits of m (> 0) ending just before `end`, without leading zeros.
+static void write_digits(uint64_t m, char *end) {
     char *p = end;
     while (m >= 100000000) {
         p -= 8;
@@ -105,16 +115,14 @@ static int write_digits(uint64_t m, char *end) {
     } else {
         *--p = (char)('0' + r);
     }
-    return (int)(end - p);
 }
 
 size_t runlog_format_uint64(uint64_t value, int minimum_digits, char *out) {
-    char buffer[24];
-    char *end = buffer + sizeof buffer;
-    int n = value == 0 ? 0 : write_digits(value, end);
-    while (n < minimum_digits) end[-++n] = '0';
-    memcpy(out, end - n, (size_t)n);
-    return (size_t)n;
+    const int digits = decimal_length(value);
+    const int zeros = minimum_digits > digits ? minimum_digits - digits : 0;
+    for (int i = 0; i < zeros; i++) out[i] = '0';
+    write_digits(value, out + zeros + digits);
+    return (size_t)(zeros + digits);
 }
 
 size_t runlog_format_double(double value, char *out) {
@@ -145,17 +153,19 @@ size_t runlog_format_double(double value, char *out) {
         e += 1;
     }
 
-    char buffer[24];
-    const int n = write_digits(m, buffer + sizeof buffer);
-    const char *d = buffer + sizeof buffer - n;
+    // Digits are written in place; short runs of zeros and moves by a byte are loops.
+    const int n = decimal_length(m);
     const int point = n + e;  // v = 0.d1d2...dn * 10^point
 
     if (point <= -4 || point > 16) {
-        *p++ = d[0];
+        // d1 . d2...dn e±XX: the digits one byte on, then d1 moved before the point.
+        write_digits(m, p + 1 + n);
+        p[0] = p[1];
         if (n > 1) {
-            *p++ = '.';
-            memcpy(p, d + 1, (size_t)(n - 1));
-            p += n - 1;
+            p[1] = '.';
+            p += n + 1;
+        } else {
+            p += 1;
         }
         int x = point - 1;
         *p++ = 'e';
@@ -169,24 +179,23 @@ size_t runlog_format_double(double value, char *out) {
         return (size_t)(p + 2 - out);
     }
     if (point <= 0) {
-        memcpy(p, "0.", 2);
-        p += 2;
-        memset(p, '0', (size_t)-point);
-        p += -point;
-        memcpy(p, d, (size_t)n);
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = 0; i < -point; i++) *p++ = '0';
+        write_digits(m, p + n);
         return (size_t)(p + n - out);
     }
     if (point < n) {
-        memcpy(p, d, (size_t)point);
-        p += point;
-        *p++ = '.';
-        memcpy(p, d + point, (size_t)(n - point));
-        return (size_t)(p + n - point - out);
+        // d1...dk . dk+1...dn: the digits one byte on, then the first k moved back.
+        write_digits(m, p + 1 + n);
+        for (int i = 0; i < point; i++) p[i] = p[i + 1];
+        p[point] = '.';
+        return (size_t)(p + n + 1 - out);
     }
-    memcpy(p, d, (size_t)n);
+    write_digits(m, p + n);
     p += n;
-    memset(p, '0', (size_t)(point - n));
-    p += point - n;
-    memcpy(p, ".0", 2);
-    return (size_t)(p + 2 - out);
+    for (int i = 0; i < point - n; i++) *p++ = '0';
+    *p++ = '.';
+    *p++ = '0';
+    return (size_t)(p - out);
 }

@@ -102,11 +102,13 @@ public struct CanonicalJSON {
     /// One metrics line per row of `block`.
     public mutating func appendRows(_ block: MetricsBlock) {
         guard block.rowCount > 0 else { return }
-        // Each key once as `"key":`, all in one array: keyStarts[j]..<keyStarts[j + 1].
+        // Each key once as `,"key":`, all in one array: keyStarts[j]..<keyStarts[j + 1]
+        // (the first key of a line leaves out the comma).
         var keyText: [UInt8] = []
         var keyStarts = [0]
         for k in block.keys {
             var j = CanonicalJSON(capacity: k.utf8.count + 4)
+            j.raw(",")
             j.string(k)
             j.raw(":")
             keyText += j.output
@@ -114,7 +116,7 @@ public struct CanonicalJSON {
         }
         let columns = block.columns
         // step, time and punctuation; then per value its key, a comma and the number.
-        let lineBound = 96 + keyText.count + columns.count * (Int(RUNLOG_DOUBLE_TEXT_MAX) + 1)
+        let lineBound = 96 + keyText.count + columns.count * Int(RUNLOG_DOUBLE_TEXT_MAX)
         var line = JSONLineBuffer(lineBound: lineBound)
         let dense = columns.allSatisfy { $0.presence == nil }
         // The next value of each column: a sparse column has none for the rows it skips.
@@ -129,9 +131,8 @@ public struct CanonicalJSON {
                 line.put(#","values":{"#)
                 var first = true
                 for j in columns.indices where dense || columns[j].has(row: i) {
-                    if !first { line.put(byte: UInt8(ascii: ",")) }
+                    line.put(UnsafeBufferPointer(rebasing: keys[(keyStarts[j] + (first ? 1 : 0))..<keyStarts[j + 1]]))
                     first = false
-                    line.put(UnsafeBufferPointer(rebasing: keys[keyStarts[j]..<keyStarts[j + 1]]))
                     let d = columns[j].values[cursors[j]]
                     cursors[j] += 1
                     if d.isFinite { line.put(finite: d) } else { line.put(nonFinite: d) }

@@ -35,15 +35,35 @@ struct JSONLineBuffer: ~Copyable {
 
     @inline(__always)
     mutating func put(_ s: StaticString) {
-        let n = s.utf8CodeUnitCount
-        end.update(from: s.utf8Start, count: n)
-        end += n
+        put(s.utf8Start, count: s.utf8CodeUnitCount)
     }
 
     @inline(__always)
     mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-        end.update(from: bytes.baseAddress!, count: bytes.count)
-        end += bytes.count
+        put(bytes.baseAddress!, count: bytes.count)
+    }
+
+    /// Copies `count` bytes from `source`. Lines are made of short pieces, for
+    /// which two overlapping loads and stores beat a call to memmove.
+    @inline(__always)
+    private mutating func put(_ source: UnsafePointer<UInt8>, count n: Int) {
+        let to = UnsafeMutableRawPointer(end)
+        let from = UnsafeRawPointer(source)
+        func copy<T: FixedWidthInteger>(_: T.Type) {
+            let size = MemoryLayout<T>.size
+            to.storeBytes(of: from.loadUnaligned(as: T.self), as: T.self)
+            (to + n - size).storeBytes(of: (from + n - size).loadUnaligned(as: T.self), as: T.self)
+        }
+        switch n {
+        case 16...32:
+            to.storeBytes(of: from.loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+            (to + n - 16).storeBytes(of: (from + n - 16).loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+        case 8..<16: copy(UInt64.self)
+        case 4..<8: copy(UInt32.self)
+        case 0..<4: for k in 0..<n { end[k] = source[k] }
+        default: to.copyMemory(from: from, byteCount: n)
+        }
+        end += n
     }
 
     @inline(__always)

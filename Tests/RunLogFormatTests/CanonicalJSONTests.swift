@@ -47,6 +47,46 @@ import Testing
         #expect(wrong.prefix(5) == [], "\(wrong.count) of \(values.count) doubles")
     }
 
+    /// Metrics lines, written with raw stores for speed, against the same lines
+    /// put together from the scalar writers: keys of every length the copy
+    /// distinguishes (under 4, 8, 16 and 32 bytes, and longer), escapes, rows
+    /// missing some keys, negative steps and times, and non-finite values.
+    @Test func metricsLinesEqualTheLinesOfTheScalarWriters() {
+        let keys = ["a", "lr", "loss", "val/acc", "grads/fc1.weight", "a\"quoted\"\tkey", String(repeating: "k", count: 40), "é/ünïcode"]
+        var random = SplitMix64(seed: 11)
+        var builder = MetricsBlock.Builder()
+        var rows: [(Int64, Int64, [(String, Double)])] = []
+        for i in 0..<300 {
+            let step = Int64(i) - 5
+            let time = Int64(1_764_171_652_123_456) * (i == 7 ? -1 : 1) + Int64(i)
+            var values: [(String, Double)] = []
+            for k in keys where i % 3 != 0 || random.next() % 2 == 0 {
+                let special: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 1e300, 5e-324]
+                let v = random.next() % 13 == 0 ? special[Int(random.next() % 7)] : random.gaussian() * 1e3
+                values.append((k, v))
+            }
+            builder.append(step: step, time: time, values: values)
+            rows.append((step, time, values))
+        }
+        // A line lists its values in the block's key order: first appearance in the block.
+        let order = Dictionary(uniqueKeysWithValues: builder.keys.enumerated().map { ($1, $0) })
+        var fast = CanonicalJSON()
+        fast.appendRows(builder.build()!)
+        var expected = CanonicalJSON()
+        for (step, time, unordered) in rows {
+            let values = unordered.sorted { order[$0.0]! < order[$1.0]! }
+            expected.raw(#"{"kind":"metrics","step":"#); expected.int(step)
+            expected.raw(#","time":"#); expected.time(time)
+            expected.raw(#","values":{"#)
+            for (j, (k, v)) in values.enumerated() {
+                if j > 0 { expected.raw(",") }
+                expected.string(k); expected.raw(":"); expected.double(v)
+            }
+            expected.raw("}}\n")
+        }
+        #expect(String(decoding: fast.output, as: UTF8.self) == String(decoding: expected.output, as: UTF8.self))
+    }
+
     /// "9.999999999999998e+15" → "9999999999999998.0": repr's layout of `description`'s digits.
     static func repr(_ s: String) -> String {
         guard let e = s.firstIndex(of: "e"), let exponent = Int(s[s.index(after: e)...]), exponent < 16 else { return s }
