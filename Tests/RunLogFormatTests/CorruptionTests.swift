@@ -186,6 +186,7 @@ import Testing
 
     @Test func aSparseFileWithAHoleIsReadWithoutGrowingMemory() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/sparse.rlog"
         let (bytes, _) = try Vectors.bytes(of: Vectors.multiFrame)
         try Data(bytes).write(to: URL(fileURLWithPath: path))

@@ -113,6 +113,7 @@ func decodeAll(_ bytes: [UInt8]) throws -> (header: FileHeader, records: [Record
 
     @Test func writerReopensAfterATornTailAndAppends() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/log.rlog"
         let (torn, _) = try Vectors.tornTail()
         try Data(torn).write(to: URL(fileURLWithPath: path))
@@ -128,6 +129,7 @@ func decodeAll(_ bytes: [UInt8]) throws -> (header: FileHeader, records: [Record
 
     @Test func creatingOverAnExistingFileFails() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/log.rlog"
         _ = try LogWriter(creating: path, header: Vectors.header("a"))
         #expect(throws: FormatError.self) { try LogWriter(creating: path, header: Vectors.header("a")) }
