@@ -1,3 +1,6 @@
+import Foundation
+import RunLogFormat
+
 /// Where the writer thread puts frames: the attempt's log file.
 ///
 /// It exists so that tests can put a fault injector between the writer and
@@ -14,12 +17,54 @@ protocol FrameSink: AnyObject {
     func close() throws
 }
 
-/// The real sink: a `LogWriter`, which cuts a partly written frame back.
-final class LogFileSink: FrameSink {
-    let writer: LogWriter
-    init(_ writer: LogWriter) { self.writer = writer }
-    var path: String { writer.path }
-    func appendFrame(_ frame: [UInt8]) throws { try writer.appendFrame(frame) }
-    func sync() throws { try writer.sync() }
-    func close() throws { try writer.close() }
+/// The real sink: the attempt's log through a `LogWriter`, which cuts a
+/// partly written frame back.
+///
+/// With a segment size, a log that has reached it is synced and closed before
+/// the next frame, which goes to the next segment (spec/run-directory.md §2):
+/// a log may exceed the size by one frame. If syncing the full log or creating
+/// the next one fails, the frame is not written and the next call tries again.
+final class LogFileSink: FrameSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var writer: LogWriter
+    private let segmentBytes: Int64?
+    private let nextSegment: (UInt64) throws -> LogWriter
+    private var framesInSegment = 0
+    /// The current log is synced and closed; the next one is not created yet.
+    private var full = false
+
+    init(_ writer: LogWriter, segmentBytes: Int64? = nil, nextSegment: @escaping (UInt64) throws -> LogWriter = { _ in
+        throw RunError(.io, "no next segment")
+    }) {
+        self.writer = writer
+        self.segmentBytes = segmentBytes
+        self.nextSegment = nextSegment
+    }
+
+    /// The log written now (read from any thread).
+    var path: String { lock.withLock { writer.path } }
+
+    func appendFrame(_ frame: [UInt8]) throws {
+        if let limit = segmentBytes, framesInSegment > 0, writer.size >= limit {
+            if !full {
+                try writer.sync()
+                try writer.close()
+                full = true
+            }
+            let next = try nextSegment(writer.header.segment + 1)
+            lock.withLock { writer = next }
+            full = false
+            framesInSegment = 0
+        }
+        try writer.appendFrame(frame)
+        framesInSegment += 1
+    }
+
+    func sync() throws {
+        if !full { try writer.sync() }
+    }
+
+    func close() throws {
+        if !full { try writer.close() }
+    }
 }

@@ -152,12 +152,15 @@ final class Pipeline: @unchecked Sendable {
         return id
     }
 
-    /// Appends an encoded record.
-    func append(record: Record) {
+    /// Appends an encoded record. With `last` (the run end) nothing is
+    /// accepted after it, in the same critical section: a row logged by
+    /// another thread meanwhile cannot land after the run end.
+    func append(record: Record, last: Bool = false) {
         let bytes = record.encoded
         monitor.lock()
         guard admit(bytes: bytes.count + 32, isRow: false, points: 0, droppable: record.kind == 4) else { return }
         state.pointee.pending.append(record: bytes)
+        if last { state.pointee.closedForWriting = true }
         afterAppend()
         monitor.unlock()
     }

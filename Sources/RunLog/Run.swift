@@ -69,8 +69,9 @@ public final class Run: Sendable {
     /// The attempt and rank this process writes (spec/run-directory.md §2).
     public let attempt: UInt64
     public let rank: UInt64
-    /// The path of the log this process writes; nil when disabled.
-    public let logPath: String?
+    /// The path of the log this process writes now (the latest segment when
+    /// `RunOptions.segmentBytes` is set); nil when disabled.
+    public var logPath: String? { pipeline?.sink.path }
 
     let pipeline: Pipeline?
     let metadata: RunMetadata
@@ -99,7 +100,6 @@ public final class Run: Sendable {
             directory = nil
             self.attempt = attempt ?? 1
             self.rank = rank ?? 0
-            logPath = nil
             pipeline = nil
             checkpoints = nil
             return
@@ -113,9 +113,9 @@ public final class Run: Sendable {
         self.attempt = place.attempt
         self.rank = place.rank
         let (log, liveness) = try place.claim(heartbeatInterval: options.heartbeatInterval, compressionLevel: options.compressionLevel)
-        logPath = log.path
         checkpoints = CheckpointStore(runPath: place.directory.path)
-        let sink = LogFileSink(log)
+        let level = options.compressionLevel
+        let sink = LogFileSink(log, segmentBytes: options.segmentBytes) { try place.createSegment($0, compressionLevel: level) }
         let pipeline = Pipeline(sink: options.sinkWrapper?(sink) ?? sink, liveness: liveness, options: options)
         self.pipeline = pipeline
 
@@ -228,7 +228,7 @@ public final class Run: Sendable {
     private func end(status: RunEnd.Status, exitCode: Int32, message: String) -> Bool {
         guard let pipeline else { return true }
         TerminationSignal.shared.unregister(self)
-        pipeline.append(record: .runEnd(RunEnd(status: status, exitCode: Int64(exitCode), endTime: Monitor.wallMicros(), message: message)))
+        pipeline.append(record: .runEnd(RunEnd(status: status, exitCode: Int64(exitCode), endTime: Monitor.wallMicros(), message: message)), last: true)
         let durable = pipeline.close(timeout: pipeline.options.finishTimeout)
         if !durable {
             pipeline.report("runlog: \(logPath ?? id): the run end could not be written; readers will see this attempt as crashed")

@@ -63,6 +63,10 @@ public struct RunOptions: Sendable {
     /// Seconds `finish` keeps retrying a failing disk before it gives up (the
     /// run then reads as crashed, its data up to the last success intact).
     public var finishTimeout: Double = 60
+    /// Bytes after which a log ends and the next segment of the attempt
+    /// begins (spec/run-directory.md §2), to bound the size of each file of a
+    /// long run; a log may exceed it by one frame. nil: one log per attempt.
+    public var segmentBytes: Int64? = nil
     /// Upper bound on a frame's content, in bytes.
     public var frameTarget: Int = Frame.defaultTarget
     /// zstd level of the frames.

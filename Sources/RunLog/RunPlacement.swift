@@ -66,9 +66,22 @@ struct RunPlacement {
     /// Creates the attempt's log (`O_EXCL`: an attempt that exists is
     /// another writer's) and its liveness file.
     func claim(heartbeatInterval: Double, compressionLevel: Int32) throws -> (LogWriter, LivenessWriter) {
-        let name = SegmentName(attempt: attempt, rank: rank, segment: 0)
+        let log = try createSegment(0, compressionLevel: compressionLevel)
+        do {
+            let live = try LivenessWriter(path: directory.livePath(attempt: attempt, rank: rank), heartbeatInterval: heartbeatInterval)
+            return (log, live)
+        } catch {
+            try? log.close()
+            throw error
+        }
+    }
+
+    /// Creates segment `segment` of this attempt and rank, with its header
+    /// written and synced, and syncs the directory so that its name is durable.
+    func createSegment(_ segment: UInt64, compressionLevel: Int32) throws -> LogWriter {
+        let name = SegmentName(attempt: attempt, rank: rank, segment: segment)
         let path = directory.logsPath + "/" + name.fileName
-        let header = FileHeader(runID: id, attempt: attempt, rank: rank, segment: 0, created: Monitor.wallMicros(), writer: Run.writer)
+        let header = FileHeader(runID: id, attempt: attempt, rank: rank, segment: segment, created: Monitor.wallMicros(), writer: Run.writer)
         let log: LogWriter
         do {
             log = try LogWriter(creating: path, header: header, options: .init(codec: .zstd, compressionLevel: compressionLevel))
@@ -78,13 +91,7 @@ struct RunPlacement {
             throw RunError(.io, "\(path): cannot create the log: \(error)")
         }
         syncDirectory(directory.logsPath)
-        do {
-            let live = try LivenessWriter(path: directory.livePath(attempt: attempt, rank: rank), heartbeatInterval: heartbeatInterval)
-            return (log, live)
-        } catch {
-            try? log.close()
-            throw error
-        }
+        return log
     }
 
     static func makeDirectory(_ path: String) throws {

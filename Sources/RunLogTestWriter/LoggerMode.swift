@@ -9,6 +9,7 @@ import RunLog
 /// rows it calls `flush()` and then prints the last step flushed, so a
 /// killer knows what must be on disk.
 ///
+/// `RUNLOG_TESTWRITER_SEGMENT_BYTES=N` starts a new segment every N bytes.
 /// With `RUNLOG_TESTWRITER_OWN_SIGTERM=1` it installs its own SIGTERM handler
 /// before starting the run, as a program that stops cleanly by itself would:
 /// on SIGTERM it finishes the run as killed with the message "own handler",
@@ -16,6 +17,10 @@ import RunLog
 func runLoggerWriter(root: String, runID: String, rows: Int64?) -> Never {
     var options = RunOptions()
     options.writeInterval = 0.05
+    if let bytes = getenv("RUNLOG_TESTWRITER_SEGMENT_BYTES").flatMap({ Int64(String(cString: $0)) }) {
+        options.segmentBytes = bytes
+        options.frameTarget = 4096
+    }
     let ownHandler = getenv("RUNLOG_TESTWRITER_OWN_SIGTERM").map { String(cString: $0) } == "1"
     if ownHandler { signal(SIGTERM) { _ in stopRequested = 1 } }
     do {

@@ -46,6 +46,33 @@ import Testing
         #expect(seen.count == threads * perThread)
     }
 
+    /// `finish` from one thread (as on SIGTERM) while others keep logging:
+    /// the run end is the last record, whatever the timing.
+    @Test(arguments: 1...20) func theRunEndStaysLastWhileOtherThreadsKeepLogging(iteration: Int) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let run = try Run(id: "race\(iteration)", root: dir.path, options: testOptions())
+        let started = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        for t in 0..<3 {
+            DispatchQueue.global().async(group: done) {
+                let k = run.keys("t\(t)")
+                started.signal()
+                for i in 0..<200_000 { run.log(k, Double(i), step: Int64(i)) }
+            }
+        }
+        for _ in 0..<3 { started.wait() }
+        usleep(UInt32(iteration * 500))
+        #expect(run.finish(status: .killed, exitCode: 143, message: "SIGTERM"))
+        done.wait()
+        let log = try readRun(run.directory!)[0]
+        guard case .runEnd(let end)? = log.records.last else {
+            Issue.record("the last record is \(String(describing: log.records.last?.kindName))")
+            return
+        }
+        #expect(end.status == .killed)
+    }
+
     @Test func flushFromManyThreadsReturnsWithTheirRowsDurable() throws {
         let dir = TempDir()
         defer { dir.remove() }

@@ -88,6 +88,33 @@ struct EndToEndTests {
         try Mirror(path: first.path).check(client, runID: runID, experimentID: try #require(state.experimentID))
     }
 
+    @Test func aRunTheLoggerWritesInManySegmentsArrivesWholeLiveAndFinished() throws {
+        let root = TestRun.makeRoot()
+        var options = RunOptions()
+        options.mode = .enabled
+        options.writeInterval = 0.05
+        options.segmentBytes = 16 << 10
+        options.frameTarget = 4 << 10
+        let run = try Run(project: "e2e", id: "segmented", root: root, options: options)
+        let k = run.keys("loss", "acc")
+        for s in 0..<5_000 { run.log(k, sin(Double(s)), Double(s) / 10_000, step: Int64(s)) }
+        try run.flush()
+        _ = try Sync.once(root: root, url: server.url)
+        let client = server.client()
+        let runID = try #require(try Sync.state(root: root, run: "segmented").mlflowRunID)
+        #expect(try client.metricHistory(runID: runID, key: "loss").count == 5_000)
+        #expect(try client.getRun(runID).status == "RUNNING")
+        for s in 5_000..<10_000 { run.log(k, sin(Double(s)), Double(s) / 10_000, step: Int64(s)) }
+        #expect(run.finish(exitCode: 0))
+        _ = try Sync.once(root: root, url: server.url)
+        let directory = try #require(run.directory)
+        let segments = try directory.segments()
+        #expect(segments.count >= 3)
+        let state = try Sync.state(root: root, run: "segmented")
+        #expect(state.status == .synced && state.segments.count == segments.count)
+        try Mirror(path: directory.path).check(client, runID: runID, experimentID: try #require(state.experimentID))
+    }
+
     @Test func ranksOfADistributedRunShareOneMLflowRunThatEndsWhenTheLastRankEnds() throws {
         let root = TestRun.makeRoot()
         let ranks = try (0..<3).map { try TestRun(root: root, id: "ddp", project: "e2e", rank: UInt64($0)) }
