@@ -1,5 +1,3 @@
-import CDecimal
-
 /// The canonical JSON Lines form of spec §6.
 ///
 /// Appends UTF-8 lines to `output`; the caller writes and clears it.
@@ -115,8 +113,8 @@ public struct CanonicalJSON {
             keyStarts.append(keyText.count)
         }
         let columns = block.columns
-        // step, time and punctuation; then per value its key, a comma and the number.
-        let lineBound = 96 + keyText.count + columns.count * Int(RUNLOG_DOUBLE_TEXT_MAX)
+        // Step, time and punctuation; then per value its key (with its comma) and the number.
+        let lineBound = 96 + keyText.count + columns.count * JSONNumbers.maxBytes
         var line = JSONLineBuffer(lineBound: lineBound)
         let dense = columns.allSatisfy { $0.presence == nil }
         // The next value of each column: a sparse column has none for the rows it skips.
@@ -135,7 +133,7 @@ public struct CanonicalJSON {
                     first = false
                     let d = columns[j].values[cursors[j]]
                     cursors[j] += 1
-                    if d.isFinite { line.put(finite: d) } else { line.put(nonFinite: d) }
+                    line.put(double: d)
                 }
                 line.put("}}\n")
             }
@@ -151,38 +149,26 @@ public struct CanonicalJSON {
     }
 
     public mutating func int<I: BinaryInteger>(_ v: I) {
-        if v < 0 { output.append(UInt8(ascii: "-")) }
-        digits(UInt64(v.magnitude), minimumCount: 1)
+        number { JSONNumbers.int(negative: v < 0, magnitude: UInt64(v.magnitude), at: $0) }
     }
 
     /// Microseconds as seconds with six fraction digits.
     public mutating func time(_ micros: Int64) {
-        let magnitude = micros.magnitude
-        if micros < 0 { output.append(UInt8(ascii: "-")) }
-        digits(magnitude / 1_000_000, minimumCount: 1)
-        output.append(UInt8(ascii: "."))
-        digits(magnitude % 1_000_000, minimumCount: 6)
-    }
-
-    /// `n` in decimal, zero-padded to `minimumCount` digits (at most 20), without allocating.
-    private mutating func digits(_ n: UInt64, minimumCount: Int32) {
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
-        withUnsafeMutableBytes(of: &text) { b in
-            let count = runlog_format_uint64(n, minimumCount, b.baseAddress!.assumingMemoryBound(to: CChar.self))
-            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[..<count]))
-        }
+        number { JSONNumbers.time(micros, at: $0) }
     }
 
     /// The shortest round-trip form, as Python's `repr`; NaN and infinities as strings.
     public mutating func double(_ d: Double) {
-        guard d.isFinite else {
-            if d.isNaN { raw(#""NaN""#) } else if d < 0 { raw(#""-Infinity""#) } else { raw(#""Infinity""#) }
-            return
-        }
-        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        number { JSONNumbers.double(d, at: $0) }
+    }
+
+    /// Appends the number `write` puts at a pointer, without allocating.
+    @inline(__always)
+    private mutating func number(_ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // JSONNumbers.maxBytes
         withUnsafeMutableBytes(of: &text) { b in
-            let n = runlog_format_double(d, b.baseAddress!.assumingMemoryBound(to: CChar.self))
-            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[..<n]))
+            let p = b.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            output.append(contentsOf: UnsafeBufferPointer(start: p, count: write(p)))
         }
     }
 

@@ -1,5 +1,3 @@
-import CDecimal
-
 /// A scratch buffer that canonical JSON lines are written into with raw
 /// stores, then handed to an output array in one copy.
 ///
@@ -72,42 +70,21 @@ struct JSONLineBuffer: ~Copyable {
         end += 1
     }
 
-    /// At most 20 bytes.
+    /// An integer, as `JSONNumbers` writes it.
     @inline(__always)
     mutating func put(int v: Int64) {
-        if v < 0 { put(byte: UInt8(ascii: "-")) }
-        put(digits: v.magnitude, minimumCount: 1)
+        end += JSONNumbers.int(negative: v < 0, magnitude: v.magnitude, at: end)
     }
 
-    /// Microseconds as seconds with six fraction digits; at most 28 bytes.
+    /// Microseconds as seconds with six fraction digits.
     @inline(__always)
     mutating func put(time micros: Int64) {
-        if micros < 0 { put(byte: UInt8(ascii: "-")) }
-        let (seconds, fraction) = micros.magnitude.quotientAndRemainder(dividingBy: 1_000_000)
-        put(digits: seconds, minimumCount: 1)
-        put(byte: UInt8(ascii: "."))
-        put(digits: fraction, minimumCount: 6)
+        end += JSONNumbers.time(micros, at: end)
     }
 
-    /// A finite double as spec §6 writes it; at most `RUNLOG_DOUBLE_TEXT_MAX` bytes.
-    /// NaN and infinities are strings there, written by the caller.
+    /// A double as spec §6 writes it, NaN and the infinities as strings.
     @inline(__always)
-    mutating func put(finite d: Double) {
-        end.withMemoryRebound(to: CChar.self, capacity: Int(RUNLOG_DOUBLE_TEXT_MAX)) {
-            end += runlog_format_double(d, $0)
-        }
-    }
-
-    /// NaN or an infinity as spec §6 writes it: a JSON string.
-    mutating func put(nonFinite d: Double) {
-        if d.isNaN { put(#""NaN""#) } else if d < 0 { put(#""-Infinity""#) } else { put(#""Infinity""#) }
-    }
-
-    /// `n` in decimal, zero-padded to `minimumCount` digits (at most 20).
-    @inline(__always)
-    private mutating func put(digits n: UInt64, minimumCount: Int32) {
-        end.withMemoryRebound(to: CChar.self, capacity: 20) {
-            end += runlog_format_uint64(n, minimumCount, $0)
-        }
+    mutating func put(double d: Double) {
+        end += JSONNumbers.double(d, at: end)
     }
 }
