@@ -46,9 +46,6 @@ final class TerminationSignal: @unchecked Sendable {
         lock.withLock { _ = runs.removeValue(forKey: ObjectIdentifier(run)) }
     }
 
-    /// Whether SIGTERM now goes to this handler.
-    var isInstalled: Bool { lock.withLock { state == .installed } }
-
     private func install() -> Bool {
         var current = sigaction()
         guard sigaction(SIGTERM, nil, &current) == 0,
@@ -58,11 +55,6 @@ final class TerminationSignal: @unchecked Sendable {
         guard pipe(&fds) == 0 else { return false }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         signalPipe = fds[1]
-        let reader = fds[0]
-        let thread = Thread { [self] in waitForSignal(reader) }
-        thread.name = "runlog-sigterm"
-        thread.stackSize = 256 << 10
-        thread.start()
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
             var byte: UInt8 = 1
@@ -70,7 +62,18 @@ final class TerminationSignal: @unchecked Sendable {
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
-        return sigaction(SIGTERM, &action, nil) == 0
+        guard sigaction(SIGTERM, &action, nil) == 0 else {
+            for fd in fds { close(fd) }
+            signalPipe = -1
+            return false
+        }
+        // A signal before the thread reads waits in the pipe.
+        let reader = fds[0]
+        let thread = Thread { [self] in waitForSignal(reader) }
+        thread.name = "runlog-sigterm"
+        thread.stackSize = 256 << 10
+        thread.start()
+        return true
     }
 
     private func waitForSignal(_ fd: Int32) {
