@@ -54,34 +54,34 @@ public struct Cleaner: Sendable {
     }
 
     private static func judge(_ dir: RunDirectory, store: StateStore, olderThan: Double, now: Date) -> Verdict {
-        func keep(_ why: String) -> Verdict { .keep(why) }
         let status: RunStatus
         let latest: UInt64
         do {
-            status = try dir.status().0
-            latest = try dir.segments().map(\.name.attempt).max() ?? 0
+            let (combined, ranks) = try dir.status()
+            status = combined
+            latest = ranks.map(\.attempt).max() ?? 0  // the ranks of the latest attempt
         } catch {
-            return keep("cannot read its logs: \(error)")
+            return .keep("cannot read its logs: \(error)")
         }
-        guard [.finished, .failed, .killed].contains(status) else { return keep("it is \(status.rawValue)") }
+        guard [.finished, .failed, .killed].contains(status) else { return .keep("it is \(status.rawValue)") }
         let state: RunState
         do {
-            guard let s = try store.load(dir.runID) else { return keep("never synced") }
+            guard let s = try store.load(dir.runID) else { return .keep("never synced") }
             state = s
         } catch {
-            return keep(error.message)
+            return .keep(error.message)
         }
-        guard state.status == .synced, let mlflowRunID = state.mlflowRunID else { return keep("its state is \(state.status.rawValue)") }
+        guard state.status == .synced, let mlflowRunID = state.mlflowRunID else { return .keep("its state is \(state.status.rawValue)") }
         guard state.sentAttempt == latest, state.sentStatus != nil, state.sentStatus != "RUNNING" else {
-            return keep("MLflow does not have its end status yet")
+            return .keep("MLflow does not have its end status yet")
         }
         let pending = StatusReport.row(dir, state)
         guard pending.recordsPending == 0, pending.bytesPending == 0 else {
-            return keep("\(pending.recordsPending) records not in MLflow yet")
+            return .keep("\(pending.recordsPending) records not in MLflow yet")
         }
         let (bytes, newest) = Self.usage(dir.path)
         let age = now.timeIntervalSince1970 - newest
-        guard age >= olderThan else { return keep("changed \(Int(age)) s ago") }
+        guard age >= olderThan else { return .keep("changed \(Int(age)) s ago") }
         return .remove(Candidate(run: dir.runID, path: dir.path, status: status, mlflowRunID: mlflowRunID, bytes: bytes))
     }
 
