@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Generated once from the reflected Castagnoli polynomial 0x82F63B78:
 // table[0][i] is the CRC of byte i; table[k][i] = (table[k-1][i] >> 8) ^ table[0][table[k-1][i] & 0xff].
 #include <stdint.h>

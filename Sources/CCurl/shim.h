@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef RUNLOG_CCURL_SHIM_H
 #define RUNLOG_CCURL_SHIM_H
 // curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot

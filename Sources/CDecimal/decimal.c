@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shortest round-trip decimal form of a double: Giulietti's Schubfach
 // algorithm ("The Schubfach way to render doubles", 2020), with 128-bit
 // powers of ten (pow10_table.c), then laid out as Python's repr.

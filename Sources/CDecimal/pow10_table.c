@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Generated once (Python integers) for the shortest-decimal conversion in decimal.c:
 // entry i + 292 is 10^i to 128 significant bits, rounded up: floor(10^i * 2^-r) + 1 with
 // r = floor(log2(10^i)) - 127, as {high, low} 64-bit halves, for i = -292 ... 324.

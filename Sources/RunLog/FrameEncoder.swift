@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Turns batches of logged records into encoded frames whose content stays
 /// at or under the frame target (spec `format.md` §5): metrics rows become
 /// columnar blocks, other records go in between in the order they were logged,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Summarises values into a histogram record (spec `format.md` §4.4).
 enum HistogramBuilder {
     /// A histogram of `values` with `bins` uniform bins from the smallest to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Metric keys registered once with a run, for the fastest way to log:
 ///
 /// ```swift

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Gathers consecutive metrics rows of a batch into one `MetricsBlock`, and
 /// keeps an upper bound of the block's encoded size so that the writer can
 /// cut frames under their target.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Metrics rows, key ids and counters, for `Run`.
 extension Pipeline {
     /// Appends a metrics row of pre-registered key ids.

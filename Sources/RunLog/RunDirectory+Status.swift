@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 extension RunDirectory {
     /// What the disk says of one attempt and rank.
     public struct RankState: Sendable {

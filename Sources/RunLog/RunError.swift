@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// An error from opening, writing or finishing a run.
 ///
 /// `description` is one line naming what failed and, where it applies, the path.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The run's config, summary, tags and notes as the logger has written them,
 /// so that they can be read back and changes written as updates.
 final class RunMetadata: @unchecked Sendable {

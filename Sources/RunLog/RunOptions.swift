@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// How a `Run` writes: timing, durability, memory and what happens when the disk fails.

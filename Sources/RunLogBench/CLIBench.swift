@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `runlog-bench cli`: how fast `runlog stats` and `runlog dump --json` read
 // workload A (200,000 steps × 4 float64 scalars), end to end: the `runlog`
 // built next to this program runs on a log written here, its output going to

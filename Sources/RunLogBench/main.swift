@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runlog-bench [NAME…] [--quick]: prints figures for each benchmark named
 // (all when none). Build with -c release for numbers that mean anything.
 // Each benchmark lives in its own file and registers itself here.

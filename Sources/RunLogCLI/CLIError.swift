@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// An error that ends the command with a documented exit status and, unless
 /// `message` is nil, one line on standard error.
 struct CLIError: Error, CustomStringConvertible {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Locale-independent text forms of numbers, times and sizes.
 ///
 /// Doubles print as the shortest decimal that reads back as the same value

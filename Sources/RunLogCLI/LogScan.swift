@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import RunLog
 
 /// Reads the frames of every file of a `LogInput` in order and reports what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import RunLog
 
 /// Everything `runlog stats` reports, accumulated record by record.

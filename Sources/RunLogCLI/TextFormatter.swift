@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import RunLog
 
 /// The readable text form of `runlog dump`: one line per record (one per row

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runlog: inspect, verify, list, summarize, export and generate run logs.
 #if canImport(Glibc)
 import Glibc

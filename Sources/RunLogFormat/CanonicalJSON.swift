@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The canonical JSON Lines form of spec §6.
 ///
 /// Appends UTF-8 lines to `output`; the caller writes and clears it.

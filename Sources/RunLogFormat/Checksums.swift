@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CChecksums
 
 /// CRC32C (Castagnoli), hardware-accelerated where the CPU allows.

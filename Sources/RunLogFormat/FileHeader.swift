@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The header at the start of every log file (spec §3).
 public struct FileHeader: Sendable, Equatable {
     /// `\x89RLOG\r\n\x1a`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// An error from encoding, decoding or opening a run log.
 ///
 /// `description` is one line naming what was wrong and, where it applies,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Constants and encoding of frames (spec §1).
 public enum Frame {
     /// `\xd3RLF`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A scratch buffer that canonical JSON lines are written into with raw
 /// stores, then handed to an output array in one copy.
 ///

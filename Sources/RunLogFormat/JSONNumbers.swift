@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CDecimal
 
 /// The numbers of canonical JSON (spec §6) written at a pointer: one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A block of metric rows stored by column (spec §4.3).
 ///
 /// Row `i` was logged at `steps[i]` and `times[i]` and holds, for each key

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One record of a run log (spec §4).
 public enum Record: Sendable, Equatable {
     case runStart(RunStart)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A free value in config, summary and checkpoint metadata (spec §4.0).
 public enum Value: Sendable, Equatable {
     case null

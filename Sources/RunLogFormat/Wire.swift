@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The field encoding of spec/format.md §1: varints, zigzag, and
 // Protocol-Buffers-style keyed fields.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CZstd
 
 /// A reusable zstd compression context. Not thread-safe: one per writer.

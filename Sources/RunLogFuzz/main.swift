@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fuzz target for the run-log reader.
 //
 // Built normally, `runlog-fuzz [FILE…] [--iterations N]` feeds each FILE,

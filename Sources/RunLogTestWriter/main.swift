@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runlog-testwriter MODE ARGS…: a process for crash tests to kill.
 //   format PATH   append frames of metrics rows to a new log at PATH, forever;
 //                 after each frame is written, print its end offset on stdout.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Exponential backoff with full jitter ("Exponential Backoff And Jitter",
 /// AWS Architecture Blog): the n-th wait is uniform in [0, min(cap, base·2ⁿ)],
 /// and never shorter than what the server asked for with `Retry-After`

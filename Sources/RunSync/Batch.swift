@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One `runs/log-batch` being assembled within MLflow's limits.
 struct Batch {
     static let maxMetrics = 1000

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Builds a JSON document into bytes, with the few value kinds MLflow's
 /// REST API needs: strings, 64-bit integers, and doubles (non-finite ones as
 /// the strings "NaN", "Infinity", "-Infinity", which MLflow parses back).

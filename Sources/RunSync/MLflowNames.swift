@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import RunLog
 
 /// Turns names from a log into names MLflow accepts, deterministically.

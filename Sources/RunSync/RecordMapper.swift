@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import RunLog
 
 /// What one record of a log becomes in MLflow: a deterministic list of

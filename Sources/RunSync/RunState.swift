@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// What syncd knows of one run: where it is in each log, and what MLflow

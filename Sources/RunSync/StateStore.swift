@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// The state directory: one file `<run-id>.json` per run (spec/sync-state.md).

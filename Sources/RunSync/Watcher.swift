@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// Tells which runs changed: inotify where the kernel sees the writes (local

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // syncd: uploads run directories to an MLflow tracking server, live and exactly once.
 //
 // Exit codes: 0 all synced (or stopped by SIGTERM); 1 some run quarantined

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// An HTTP proxy on 127.0.0.1 that injects faults between syncd and MLflow.

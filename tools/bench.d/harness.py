@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The benchmark harness behind tools/bench: runs every row, prints Markdown tables.
 
 Each row runs on its own, in child processes, repeated; a row whose component

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A live run for syncd's lag: runlog's Python client logging workload A at
 10 steps per second, flushing after each step so that the data is in the file
 at once; the lag measured is then file → MLflow.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reads a TensorBoard event file with TensorBoard's own Python loader
 (EventFileLoader, as TensorBoard's backend does) and prints `result {json}`.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Uploads workload A with MLflow's own Python client and prints `result {json}`.
 
     sync_mlflow_client.py TRACKING_URI STEPS

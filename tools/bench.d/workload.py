@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the anchor scripts share: workloads A and B, CPU accounting, the result line.
 
 Workload A is the one of Sources/RunLogBench/Workload.swift, value for value:

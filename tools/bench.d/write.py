@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writes workload A or B with one Python logger and prints `result {json}`.
 
     write.py WRITER a|b COUNT DIR

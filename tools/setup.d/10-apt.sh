@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # System packages: the C libraries runlog links, and tools its tests use.
 set -euo pipefail
 need=()

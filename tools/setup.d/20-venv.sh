@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A Python venv with uv in it; later steps install into it with uv.
 set -euo pipefail
 if [ ! -x "$RUNLOG_VENV/bin/python" ]; then

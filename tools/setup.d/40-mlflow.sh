@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The MLflow tracking server that syncd's tests and the demo run against
 # (with the basic-auth app). Fast when the right version is already there.
 set -euo pipefail

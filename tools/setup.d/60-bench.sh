@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What tools/bench measures runlog against: wandb, tensorboardX, tensorboard
 # (and numpy for the workloads). Heavy, so only when tools/bench asks for it
 # (RUNLOG_BENCH_SETUP=1), not on every tools/setup; fast when already there.

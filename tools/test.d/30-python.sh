@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Python client (tools/python): installs it and what its tests need into
 # the venv, then runs its pytest suite. torch comes from a CPU-only wheel in
 # /opt/wheels when the machine has one (PyPI's default torch pulls GBs of CUDA).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark harness in quick mode, so that it never rots: every row whose
 # component is there must run (small sizes; no figure is checked).
 set -euo pipefail

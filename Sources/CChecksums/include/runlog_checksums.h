@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef RUNLOG_CHECKSUMS_H
 #define RUNLOG_CHECKSUMS_H
 #include <stddef.h>

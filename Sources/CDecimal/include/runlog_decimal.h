@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef RUNLOG_DECIMAL_H
 #define RUNLOG_DECIMAL_H
 

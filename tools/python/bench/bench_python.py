@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Benchmarks of the Python client, printed as figures (no pass/fail).
 
     python tools/python/bench/bench_python.py [--quick] [--steps N]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The classic PyTorch Ignite + W&B example, logging to runlog instead.
 
 Trains a small CNN on scikit-learn's bundled digits (8x8 images, no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """runlog: crash-safe, offline-first experiment logging.
 
     import runlog

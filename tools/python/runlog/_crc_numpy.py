@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """CRC32C with numpy, for buffers too long for a byte-at-a-time Python loop.
 
 CRC is linear over GF(2): with `raw(data, r)` the reflected CRC register

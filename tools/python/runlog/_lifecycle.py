@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Ends runs that the program did not finish: an unhandled exception marks
 them failed, SIGTERM killed, and interpreter exit finished."""
 

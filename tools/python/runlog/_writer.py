@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The background thread that turns logged rows and records into frames.
 
 `Run.log` only appends a row to three lists (`steps`, `times` in

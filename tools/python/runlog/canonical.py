@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The canonical JSON Lines form of a log (spec/format.md section 6), as
 `runlog dump --json` writes it."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`run.config` and `run.summary`."""
 
 from collections.abc import Mapping

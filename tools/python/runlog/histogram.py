@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`Histogram`: a summary of many values, logged inside `Run.log`."""
 
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch Ignite handlers that log to runlog, drop-in for
 `ignite.handlers.wandb_logger`:
 

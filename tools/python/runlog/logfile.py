@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """File headers and frames (spec/format.md sections 1 and 3), and a writer
 that appends frames to a log file."""
 

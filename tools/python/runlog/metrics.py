@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Metrics blocks: rows of scalars stored by column (spec/format.md section 4.3)."""
 
 import math

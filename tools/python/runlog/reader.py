@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reading run logs by the rules of spec/format.md section 2: valid frames in
 order, damage reported and skipped, the tail treated as "not written yet"."""
 

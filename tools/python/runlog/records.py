@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The records of a run log (spec/format.md section 4) and their encoding.
 
 Each record class has `encode() -> bytes` (the whole record: kind, length,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`Run`: the object training code logs to, and `init` that makes one."""
 
 import hashlib

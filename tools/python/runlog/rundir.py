@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The run directory (spec/run-directory.md): where logs, liveness files and
 checkpoints go, how attempts and ranks are numbered."""
 

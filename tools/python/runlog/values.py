@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Free values (spec/format.md section 4.0): the `Value` and `Entry`
 messages of config, summary and checkpoint metadata."""
 

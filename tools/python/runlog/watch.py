@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`Run.watch`: histograms of a torch model's gradients and parameters,
 taken from backward hooks."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Logs written by Python, read by the Swift `runlog` tool: `verify` finds
 them intact and `dump --json` gives back exactly what was logged.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bad input to the reader: refused whole, reported as damage, or treated as
 a tail, as spec/format.md section 2 says; never a crash."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Histograms: bins and statistics as numpy computes them, non-finite values
 counted apart, with or without numpy."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Ignite handlers: key names and steps exactly as ignite's loggers give
 them, checkpoints through ignite's Checkpoint, and a real training run."""
 

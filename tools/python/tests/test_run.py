@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The writer: what `runlog.init` and `Run` put on disk, read back with the
 reader; crash safety with real child processes."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The golden logs of spec/vectors: the reader gives their canonical JSON,
 damage and tail exactly; the encoder gives their frame contents exactly."""
 

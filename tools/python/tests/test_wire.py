@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Varints, zigzag deltas and CRC32C: every implementation gives the same bytes."""
 
 import os
