@@ -2,8 +2,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Modules are layered one way:
-//   RunLogFormat  ←  RunLog (logger)  ←  RunSync (sync engine)  ←  executables
+//   RunLogFormat  ←  RunLayout  ←  RunLog (logger)     ←  runlog (CLI)
+//                              ←  RunSync (sync engine) ←  syncd
 // The format module does no policy: it encodes, decodes, frames and checks.
+// RunLayout knows where things are on disk and what they say: run
+// directories, segment names, liveness, run status and syncd's state files;
+// it reads, never writes logs. The sync engine does not link the logger.
 import PackageDescription
 
 let package = Package(
@@ -11,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "RunLogFormat", targets: ["RunLogFormat"]),
+        .library(name: "RunLayout", targets: ["RunLayout"]),
         .library(name: "RunLog", targets: ["RunLog"]),
         .library(name: "RunSync", targets: ["RunSync"]),
         .executable(name: "runlog", targets: ["RunLogCLI"]),
@@ -40,18 +45,19 @@ let package = Package(
         .target(name: "SeededRandom"),
 
         .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums", "CDecimal"]),
-        .target(name: "RunLog", dependencies: ["RunLogFormat"]),
+        .target(name: "RunLayout", dependencies: ["RunLogFormat"]),
+        .target(name: "RunLog", dependencies: ["RunLayout"]),
         .target(
             name: "RunSync",
             dependencies: [
-                "RunLog", "CCurl",
+                "RunLayout", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
         .executableTarget(
             name: "RunLogCLI",
-            dependencies: ["RunLog", "SeededRandom", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["RunLog", "RunLayout", "SeededRandom", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "SyncDaemon",
             dependencies: [
@@ -69,7 +75,7 @@ let package = Package(
 
         .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat", "SeededRandom"]),
         .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
-        .testTarget(name: "RunSyncTests", dependencies: ["RunSync"]),
+        .testTarget(name: "RunSyncTests", dependencies: ["RunSync", "RunLog"]),
         .testTarget(name: "RunLogCLITests", dependencies: ["RunLog"]),
     ]
 )

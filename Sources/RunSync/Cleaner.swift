@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
-import RunLog
+import RunLayout
 
 /// What `syncd clean` removes: run directories whose every byte is in
 /// MLflow and which ended a while ago, to keep a node's run root small.

@@ -1,2 +1,2 @@
 // SPDX-License-Identifier: Apache-2.0
-@_exported import RunLog
+@_exported import RunLayout

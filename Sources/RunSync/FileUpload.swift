@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 
-import RunLog
+import RunLayout
 
 /// A file streamed as a request body, hashed as it goes: when its SHA-256 is
 /// not the expected one, the upload is aborted before the server has the

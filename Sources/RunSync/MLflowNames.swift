@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import RunLog
+import RunLayout
 
 /// Turns names from a log into names MLflow accepts, deterministically.
 ///

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import RunLog
+import RunLayout
 
 /// What one record of a log becomes in MLflow: a deterministic list of
 /// items, so that a cursor can point into it (`RunState.Cursor.item`).

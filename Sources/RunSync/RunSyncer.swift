@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Logging
-import RunLog
+import RunLayout
 
 /// Syncs one run directory to its MLflow run, one request per `step`.
 ///

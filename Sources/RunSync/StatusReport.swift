@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
-import RunLog
+import RunLayout
 
 /// What `syncd status` shows: per run, from the state directory and the logs.
 public struct StatusReport: Sendable {

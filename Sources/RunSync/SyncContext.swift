@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Logging
-import RunLog
+import RunLayout
 
 /// What every run's syncer shares: settings, the state store, the logger,
 /// and the experiments already looked up.

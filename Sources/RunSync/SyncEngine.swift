@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Logging
-import RunLog
+import RunLayout
 
 /// Syncs the runs under some roots to an MLflow server, with a pool of
 /// workers that take turns: each turn of a run is one request, after which
