@@ -69,6 +69,11 @@ public struct RunState: Codable, Sendable, Equatable {
 
     public init(runID: String) { self.runID = runID }
 
+    /// Thrown by the decoder for a `version` it does not know.
+    public struct VersionError: Error, Sendable {
+        public var version: Int
+    }
+
     enum CodingKeys: String, CodingKey {
         case version, status, updated, segments, ends
         case runID = "run_id"
@@ -99,9 +104,7 @@ public struct RunState: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         version = try c.decode(Int.self, forKey: .version)
-        guard version == Self.currentVersion else {
-            throw DecodingError.dataCorruptedError(forKey: .version, in: c, debugDescription: "unsupported state version \(version)")
-        }
+        guard version == Self.currentVersion else { throw VersionError(version: version) }
         runID = try c.decode(String.self, forKey: .runID)
         mlflowRunID = try c.decodeIfPresent(String.self, forKey: .mlflowRunID)
         experimentID = try c.decodeIfPresent(String.self, forKey: .experimentID)

@@ -39,11 +39,11 @@ struct ListCommand: ParsableCommand {
             throw CLIError.cannotRead("\(root): not a directory" + (LogInput.fileSize(root) == nil ? " (it does not exist)" : ""))
         }
         var runs: [RunDirectory]
-        var stateDirectory = syncState ?? root + "/.syncd"
+        var stateDirectory = syncState ?? SyncStateDirectory(root: root).path
         let itself = RunDirectory(path: root)
         if itself.isRun {
             runs = [itself]
-            if syncState == nil { stateDirectory = parent(of: root) + "/.syncd" }
+            if syncState == nil { stateDirectory = SyncStateDirectory(root: parent(of: root)).path }
         } else {
             do {
                 runs = try RunDirectory.list(root: root)

@@ -3,6 +3,7 @@
 import Glibc
 #endif
 import Foundation
+import RunLayout
 import RunLog
 
 /// What `runlog ls` shows of one run, read from its directory alone.
@@ -103,22 +104,19 @@ struct RunInfo {
     }
 }
 
-/// syncd's state for one run, from `<root>/.syncd/<run-id>.json` when it exists.
-/// Read tolerantly: members that are missing or of another type are left out.
+/// syncd's state for one run, from `<root>/.syncd/<run-id>.json` when it
+/// exists and can be read (spec/sync-state.md).
 struct SyncState {
     var status: String?
     var pendingBytes: Int64?
     var lastError: String?
 
     static func load(directory: String, runID: String) -> SyncState? {
-        guard let data = FileManager.default.contents(atPath: directory + "/" + runID + ".json"),
-            data.count <= 1 << 20,
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        else { return nil }
+        guard let state = try? SyncStateDirectory(path: directory).load(runID) else { return nil }
         var s = SyncState()
-        s.status = (object["status"] ?? object["state"]) as? String
-        s.pendingBytes = (object["pending_bytes"] as? NSNumber)?.int64Value
-        s.lastError = object["last_error"] as? String
+        s.status = state.status.rawValue
+        s.pendingBytes = state.pendingBytes
+        s.lastError = state.lastError
         if s.lastError?.isEmpty == true { s.lastError = nil }
         return s
     }

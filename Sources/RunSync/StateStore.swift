@@ -20,36 +20,19 @@ public struct StateStore: Sendable {
         }
     }
 
-    public func path(of runID: String) -> String { "\(directory)/\(runID).json" }
+    public func path(of runID: String) -> String { reader.file(of: runID) }
 
-    /// The saved state of a run, nil when there is none. A file that cannot
-    /// be decoded is an error naming it (never silently replaced).
+    private var reader: SyncStateDirectory { SyncStateDirectory(path: directory) }
+
+    /// The saved state of a run, nil when there is none; see `SyncStateDirectory.load`.
     public func load(_ runID: String) throws(SyncError) -> RunState? {
-        let main = path(of: runID)
-        if let data = FileManager.default.contents(atPath: main + ".tmp"), let s = try? Self.decode(data), s.runID == runID {
-            return s
-        }
-        guard let data = FileManager.default.contents(atPath: main) else { return nil }
-        do {
-            return try Self.decode(data)
-        } catch {
-            throw SyncError(.io, "\(main): unreadable state (\(error)); move it away to sync the run from the start")
-        }
+        do { return try reader.load(runID) } catch { throw SyncError(error) }
     }
 
     /// Every state in the directory, by run id; unreadable files are reported in `errors`.
     public func loadAll() -> (states: [RunState], errors: [String]) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var states: [RunState] = []
-        var errors: [String] = []
-        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
-            do {
-                if let s = try load(String(name.dropLast(5))) { states.append(s) }
-            } catch {
-                errors.append(error.message)
-            }
-        }
-        return (states, errors)
+        let (states, errors) = reader.loadAll()
+        return (states, errors.map(\.message))
     }
 
     /// Saves durably; sets `updated`.
@@ -86,10 +69,6 @@ public struct StateStore: Sendable {
         e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let data = (try? e.encode(state)) ?? Data()
         return Array(data) + [0x0A]
-    }
-
-    public static func decode(_ data: Data) throws -> RunState {
-        try JSONDecoder().decode(RunState.self, from: data)
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -36,6 +36,11 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
         self.retryAfter = retryAfter
     }
 
+    /// A state file that cannot be read.
+    public init(_ error: LayoutError) {
+        self.init(.io, error.message)
+    }
+
     /// Whether the same request may succeed later.
     public var isRetryable: Bool { kind == .transport || kind == .unavailable }
 

@@ -38,7 +38,7 @@ public struct SyncSettings: Sendable {
         guard let url = URL(string: mlflowURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw SyncError(.config, "mlflow: \(HTTPClient.redact(mlflowURL)) is not an http(s) URL")
         }
-        if stateDirectory.isEmpty { stateDirectory = roots[0] + "/.syncd" }
+        if stateDirectory.isEmpty { stateDirectory = SyncStateDirectory(root: roots[0]).path }
         guard workers >= 1, workers <= 256 else { throw SyncError(.config, "workers: \(workers) is not in 1…256") }
         guard pollInterval > 0, recheckInterval > 0, quarantineRetry > 0, shutdownGrace >= 0 else {
             throw SyncError(.config, "poll_interval, recheck_interval, quarantine_retry and shutdown_grace must be positive")

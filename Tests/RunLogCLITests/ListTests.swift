@@ -11,7 +11,7 @@ import Testing
         try Fixtures.makeRun(root: root, id: "aaa111", frames: [[.runStart(Fixtures.runStart("aaa111", project: "mnist", name: "cnn"))], Fixtures.metrics(rows: 120), [Fixtures.runEnd(.finished)]])
         try Fixtures.makeRun(root: root, id: "bbb222", frames: [[.runStart(Fixtures.runStart("bbb222", project: "imagenet", name: "resnet\u{1B}[31m"))], Fixtures.metrics(rows: 7), [Fixtures.runEnd(.failed)]])
         try FileManager.default.createDirectory(atPath: root + "/.syncd", withIntermediateDirectories: true)
-        try #"{"status":"pending","pending_bytes":2048,"last_error":"","unknown":[1,2]}"#.write(toFile: root + "/.syncd/aaa111.json", atomically: true, encoding: .utf8)
+        try #"{"version":1,"run_id":"aaa111","status":"pending","pending_bytes":2048,"last_error":"","unknown":[1,2]}"#.write(toFile: root + "/.syncd/aaa111.json", atomically: true, encoding: .utf8)
         try "not json".write(toFile: root + "/.syncd/bbb222.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: root + "/not-a-run", withIntermediateDirectories: true)
         try Fixtures.touchAll(root, seconds: 1_764_171_652)

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// syncd's state directory as a reader sees it (spec/sync-state.md): one
+/// file `<run-id>.json` per run. syncd writes it; `runlog ls` and
+/// `syncd status` read it through this type.
+public struct SyncStateDirectory: Sendable, Hashable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// The name of the default state directory under a root.
+    public static let defaultName = ".syncd"
+
+    /// The state directory syncd uses for `root` when none is given: `<root>/.syncd`.
+    public init(root: String) { path = root + "/" + Self.defaultName }
+
+    /// The state file of a run.
+    public func file(of runID: String) -> String { "\(path)/\(runID).json" }
+
+    /// The saved state of a run, nil when there is none. The temporary file
+    /// of an interrupted save is read first: when it is complete and of this
+    /// run, it is the newer state. A state file that cannot be decoded is an
+    /// error naming it (never silently taken for a fresh start).
+    public func load(_ runID: String) throws(LayoutError) -> RunState? {
+        let main = file(of: runID)
+        if let data = FileManager.default.contents(atPath: main + ".tmp"), let s = try? Self.decode(data, path: main + ".tmp"),
+            s.runID == runID
+        {
+            return s
+        }
+        guard let data = FileManager.default.contents(atPath: main) else {
+            guard FileManager.default.fileExists(atPath: main) else { return nil }
+            throw LayoutError(.io, path: main, "\(main): cannot read the state file")
+        }
+        return try Self.decode(data, path: main)
+    }
+
+    /// Every state in the directory, sorted by run id; files that cannot be read are listed in `errors`.
+    public func loadAll() -> (states: [RunState], errors: [LayoutError]) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        var states: [RunState] = []
+        var errors: [LayoutError] = []
+        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            do {
+                if let s = try load(String(name.dropLast(5))) { states.append(s) }
+            } catch {
+                errors.append(error)
+            }
+        }
+        return (states, errors)
+    }
+
+    /// Decodes a state file's bytes; `path` names the file in the error.
+    public static func decode(_ data: Data, path: String) throws(LayoutError) -> RunState {
+        let decoder = JSONDecoder()
+        do {
+            return try decoder.decode(RunState.self, from: data)
+        } catch let e as RunState.VersionError {
+            throw LayoutError(.unsupportedStateVersion, path: path, "\(path): state version \(e.version) is not one this syncd reads (up to \(RunState.currentVersion)); move it away to sync the run from the start")
+        } catch {
+            throw LayoutError(.invalidState, path: path, "\(path): unreadable state (\(Self.reason(error))); move it away to sync the run from the start")
+        }
+    }
+
+    /// One line from a decoding error.
+    static func reason(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .dataCorrupted(let c)?: return c.debugDescription
+        case .keyNotFound(let key, _)?: return "no member \(key.stringValue)"
+        case .typeMismatch(_, let c)?, .valueNotFound(_, let c)?:
+            return "member \(c.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        default: return "\(error)"
+        }
+    }
+}
