@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import RunLog
 
@@ -7,28 +10,38 @@ struct DumpCommand: ParsableCommand {
         commandName: "dump",
         abstract: "Print every record of a log or run, as text or canonical JSON Lines.",
         discussion: """
-            PATH is a run directory (all its logs in order: by rank, then attempt, then segment) \
-            or a single .rlog file. Text lines start with the record's kind; metrics give one \
-            line per row. Times are UTC; numbers read back exactly.
+            PATH is a run directory (all its logs in order: by rank, then attempt, then segment), \
+            a single .rlog file, or a run id as `runlog ls` shows it, looked up under ROOT \
+            (--root, else $RUNLOG_DIR, else ./runlogs). Several PATHs are dumped one after \
+            the other. Text lines start with the record's kind; metrics give one line per \
+            row. Times are UTC; numbers read back exactly.
 
             --key keeps the metrics values and histograms whose key matches a glob; --steps \
             keeps the metrics rows, histograms and checkpoints in a step range. Either one \
-            leaves out the records that have no key or no step (headers, config, tags, …).
+            leaves out the records that have no key or no step (headers, config, tags, …), \
+            unless --kind names their kind: --kind metrics,run_end --key loss keeps the run end.
 
             Damaged stretches are skipped and reported on standard error (exit status 1); \
             an incomplete tail, from a writer still running or one that crashed, is noted there too.
 
+            --follow with --wait waits for a run that does not exist yet (a job still in the \
+            queue) instead of exiting with status 2, until its first log appears or Ctrl-C.
+
             Examples:
               runlog dump runlogs/3kx9a0qz
+              runlog dump 3kx9a0qz 7fj2m1pa
               runlog dump --json runlogs/3kx9a0qz/logs/a0001-r0000-s0000.rlog | jq .
               runlog dump --kind metrics --key 'train/*' --steps 1000:2000 runlogs/3kx9a0qz
               runlog dump --follow runlogs/3kx9a0qz
+              runlog dump --follow --wait --root /scratch/me/runlogs "$SLURM_JOB_ID"
 
             \(RunLogCommand.exitStatuses)
             """)
 
-    @Argument(help: "A run directory or a .rlog file.")
-    var path: String
+    @Argument(help: "Run directories, .rlog files or run ids under ROOT.")
+    var paths: [String]
+
+    @OptionGroup var runs: RunArguments
 
     @Flag(help: "Write canonical JSON Lines (spec/format.md §6) instead of text.")
     var json = false
@@ -45,8 +58,14 @@ struct DumpCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Keep reading as the run grows, like tail -f; end at its run end record or on Ctrl-C.")
     var follow = false
 
+    @Flag(help: "With --follow: wait for a run that does not exist yet, until its first log appears.")
+    var wait = false
+
     func validate() throws {
         _ = try RecordFilter(kinds: kind, keyGlobs: key, steps: steps)
+        guard !paths.isEmpty else { throw ValidationError("say which run or log: PATH") }
+        if follow && paths.count > 1 { throw ValidationError("--follow follows one run: give one PATH") }
+        if wait && !follow { throw ValidationError("--wait goes with --follow") }
     }
 
     func run() throws {
@@ -54,19 +73,42 @@ struct DumpCommand: ParsableCommand {
         let output = Output()
         var printer = RecordPrinter(json: json, filter: filter, output: output)
         if follow {
-            let input = try LogInput.resolve(path, allowNoLogs: true)
+            let input = wait ? try waitForRun(paths[0]) : try runs.resolve(paths[0], allowNoLogs: true)
+            guard let input else { return }
             try Follower(input: input).run(printer: &printer)
             return
         }
-        let input = try LogInput.resolve(path)
-        let scan = LogScan.reportingToStandardError()
-        try scan.run(input, header: { file, reader in
-            printer.header(reader.header, file: file.path)
-        }, frame: { _, frame in
-            for record in frame.records { printer.record(record) }
-        })
-        printer.finish()
-        if scan.sawDamage { throw CLIError.damageReported }
+        try RunArguments.forEach(paths) { path in
+            let input = try runs.resolve(path)
+            let scan = LogScan.reportingToStandardError()
+            try scan.run(input, header: { file, reader in
+                printer.header(reader.header, file: file.path)
+            }, frame: { _, frame in
+                for record in frame.records { printer.record(record) }
+            })
+            printer.finish()
+            if scan.sawDamage { throw CLIError.damageReported }
+        }
+    }
+
+    /// Polls every 100 ms until `argument` names a run or log that can be
+    /// followed; nil when Ctrl-C or SIGTERM came first.
+    private func waitForRun(_ argument: String) throws -> LogInput? {
+        StopSignals.install()
+        defer { StopSignals.uninstall() }
+        var said = false
+        while !StopSignals.requested {
+            do {
+                return try runs.resolve(argument, allowNoLogs: true)
+            } catch let e as CLIError where e.status == .cannotRead {
+                if !said {
+                    Diagnostics.warning("waiting for \(argument) to appear (Ctrl-C to stop)")
+                    said = true
+                }
+            }
+            usleep(100_000)
+        }
+        return nil
     }
 }
 

@@ -10,25 +10,38 @@ struct ExportCommand: ParsableCommand {
             Long form (the default): a header line `step,time,key,value`, then one line per \
             value. With --wide: `step,time,` and one column per key (in order of first \
             appearance), one line per logged row, empty cells where a row has no value. \
-            Times are seconds since the epoch with six fraction digits; values are the \
-            shortest decimals that read back exactly, or nan, inf, -inf. Keys are quoted \
-            as RFC 4180 says when they hold a comma, quote or line break.
+            Values are the shortest decimals that read back exactly, or nan, inf, -inf. Keys \
+            are quoted as RFC 4180 says when they hold a comma, quote or line break.
+
+            Times are seconds since the epoch with six fraction digits (--time epoch, the \
+            default: a number that spreadsheets, pandas and awk compute with as it is), or \
+            with --time iso the UTC times `runlog dump` prints, 2026-11-26T16:40:07.847626Z \
+            (pandas: pd.to_datetime). Both are exact to the microsecond logged.
+
+            PATH is a run directory, a .rlog file, or a run id as `runlog ls` shows it, \
+            looked up under ROOT (--root, else $RUNLOG_DIR, else ./runlogs).
 
             Examples:
               runlog export --csv runlogs/3kx9a0qz > metrics.csv
               runlog export --csv --wide --key 'val/*' runlogs/3kx9a0qz
+              runlog export --csv --time iso runlogs/3kx9a0qz
 
             \(RunLogCommand.exitStatuses)
             """)
 
-    @Argument(help: "A run directory or a .rlog file.")
+    @Argument(help: "A run directory, a .rlog file or a run id under ROOT.")
     var path: String
+
+    @OptionGroup var runs: RunArguments
 
     @Flag(help: "Write CSV (the only format, and required, so that scripts say what they expect).")
     var csv = false
 
     @Flag(help: "One column per key instead of one line per value.")
     var wide = false
+
+    @Option(name: .long, help: ArgumentHelp("How times are written: epoch (seconds since the epoch, the default) or iso (UTC, as dump prints them).", valueName: "epoch|iso"))
+    var time: CSVWriter.TimeForm = .epoch
 
     @Option(name: .long, help: ArgumentHelp("Only keys matching this glob (repeatable).", valueName: "glob"))
     var key: [String] = []
@@ -41,10 +54,10 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let input = try LogInput.resolve(path)
+        let input = try runs.resolve(path)
         var filter = try RecordFilter(kinds: ["metrics"], keyGlobs: key, steps: steps)
         let output = Output()
-        var csv = CSVWriter()
+        var csv = CSVWriter(times: time)
         var columns: [String: Int] = [:]
         if wide {
             // First pass: the columns, in order of first appearance.
@@ -78,10 +91,22 @@ struct ExportCommand: ParsableCommand {
 
 /// CSV lines (RFC 4180, `\n` line ends) in a byte buffer.
 struct CSVWriter {
+    /// How the time column is written.
+    enum TimeForm: String, ExpressibleByArgument, CaseIterable {
+        /// Seconds since the epoch, six fraction digits: 1764171652.123466.
+        case epoch
+        /// ISO 8601 UTC with microseconds, as `dump` prints: 2025-11-26T15:40:52.123466Z.
+        case iso
+    }
+
     var output: [UInt8] = []
+    let times: TimeForm
     private var json = CanonicalJSON(capacity: 64)
 
-    init() { output.reserveCapacity(1 << 19) }
+    init(times: TimeForm = .epoch) {
+        self.times = times
+        output.reserveCapacity(1 << 19)
+    }
 
     mutating func header(_ names: [String]) {
         for (i, n) in names.enumerated() {
@@ -138,7 +163,10 @@ struct CSVWriter {
         json.output.removeAll(keepingCapacity: true)
         json.int(step)
         json.output.append(UInt8(ascii: ","))
-        json.time(time)
+        switch times {
+        case .epoch: json.time(time)
+        case .iso: json.output.append(contentsOf: Formatting.timestamp(time).utf8)
+        }
         output.append(contentsOf: json.output)
     }
 

@@ -10,7 +10,8 @@ struct ListCommand: ParsableCommand {
         discussion: """
             One row per run: id, project, name, status (running, finished, failed, killed \
             or crashed, decided from the disk alone: see spec/run-directory.md §4), attempts, \
-            the step of the last metrics row, the last update (UTC), the bytes of its \
+            the highest step of the latest attempt's metrics (LAST STEP: how far the run got, \
+            even when it logged a lower step last), the last update (UTC), the bytes of its \
             directory, and syncd's state for it when <root>/.syncd/<run-id>.json exists \
             (otherwise "-").
 

@@ -38,7 +38,8 @@ struct StepRange: ExpressibleByArgument, Equatable {
 /// `--key` keeps the metrics values and histograms whose key matches one of
 /// the globs; `--steps` keeps the metrics rows, histograms and checkpoints
 /// whose step is in range. Either one leaves out the records that have no key
-/// (or no step): headers, config, tags, summary, run start and end.
+/// (or no step): headers, config, tags, summary, run start and end, unless
+/// `--kind` names their kind (`--kind metrics,run_end --key loss` keeps the run end).
 struct RecordFilter {
     static let kindNames = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "tags", "summary", "run_end", "unknown"]
 
@@ -67,8 +68,11 @@ struct RecordFilter {
 
     func allowsKind(_ name: String) -> Bool { kinds?.contains(name) ?? true }
 
+    /// Whether `--kind` names this kind.
+    private func named(_ name: String) -> Bool { kinds?.contains(name) ?? false }
+
     /// Whether file headers are shown.
-    var keepsHeaders: Bool { allowsKind("header") && !narrowed }
+    var keepsHeaders: Bool { allowsKind("header") && (!narrowed || named("header")) }
 
     mutating func matches(key: String) -> Bool {
         guard !keyGlobs.isEmpty else { return true }
@@ -90,10 +94,10 @@ struct RecordFilter {
             guard matches(key: h.key), steps?.contains(h.step) ?? true else { return nil }
             return record
         case .checkpoint(let c):
-            guard keyGlobs.isEmpty, steps?.contains(c.step) ?? true else { return nil }
+            guard keyGlobs.isEmpty || named("checkpoint"), steps?.contains(c.step) ?? true else { return nil }
             return record
         default:
-            return narrowed ? nil : record
+            return narrowed && !named(record.kindName) ? nil : record
         }
     }
 

@@ -14,7 +14,7 @@ struct RunInfo {
     var status: RunStatus?
     var statusReason = ""
     var attempts: UInt64 = 0
-    /// The step of the last metrics row of the latest attempt, if any.
+    /// The highest step of the metrics rows of the latest attempt, if any.
     var lastStep: Int64?
     /// Newest modification time in `logs/`, in seconds since the epoch.
     var lastUpdate: Int64 = 0
@@ -37,15 +37,9 @@ struct RunInfo {
             info.statusReason = ranks.map { "rank \($0.rank): \($0.reason)" }.joined(separator: "; ")
         }
         info.attempts = segments.map(\.name.attempt).max() ?? 0
-        // The last step: from the end of each rank's newest segment of the latest attempt.
-        let latest = segments.filter { $0.name.attempt == info.attempts }
-        for rank in Set(latest.map(\.name.rank)) {
-            for segment in latest.filter({ $0.name.rank == rank }).reversed() {
-                if let step = lastStep(in: segment.path) {
-                    info.lastStep = max(info.lastStep ?? .min, step)
-                    break
-                }
-            }
+        // The highest step of any metrics row of the latest attempt, every rank and segment read.
+        for segment in segments where segment.name.attempt == info.attempts {
+            if let step = highestStep(in: segment.path) { info.lastStep = max(info.lastStep ?? .min, step) }
         }
         info.lastUpdate = newestModification(in: run.logsPath)
         info.size = diskUsage(run.path)
@@ -53,20 +47,17 @@ struct RunInfo {
         return info
     }
 
-    /// The step of the last metrics row in a log, reading from its end: the
-    /// last MiB first, more only when no metrics frame starts there.
-    static func lastStep(in path: String) -> Int64? {
-        guard let size = LogInput.fileSize(path) else { return nil }
-        for window: Int64 in [1 << 20, 32 << 20, .max] {
-            let start = window >= size ? 0 : size - window
-            guard let reader = try? LogReader(path: path, from: start) else { return nil }
-            var last: Int64?
-            while let frame = try? reader.next() {
-                for case .metrics(let block) in frame.records { last = block.steps.last }
+    /// The highest step of the metrics rows in a log (steps may repeat or go
+    /// back within a run, so every frame is read), or nil when it has none.
+    static func highestStep(in path: String) -> Int64? {
+        guard let reader = try? LogReader(path: path) else { return nil }
+        var highest: Int64?
+        while let frame = try? reader.next() {
+            for case .metrics(let block) in frame.records {
+                if let m = block.steps.max() { highest = max(highest ?? m, m) }
             }
-            if last != nil || start <= Int64(reader.headerSize) { return last }
         }
-        return nil
+        return highest
     }
 
     /// The newest modification time of the files in `directory`, in seconds.

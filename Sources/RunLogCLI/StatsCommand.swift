@@ -10,24 +10,45 @@ struct StatsCommand: ParsableCommand {
             Records per kind (metrics counted in rows); for each metric key its count, first \
             and last step, minimum and maximum (NaN left out), last value and a sparkline of \
             its curve; histograms and checkpoints by key and name; the time from the first \
-            record to the last; bytes on disk and the compression ratio (frame contents \
-            decoded / stored).
+            record to the last; bytes on disk, the same over the metric points (the whole \
+            log counts: histograms, checkpoints and every other record included) and the \
+            compression ratio (frame contents decoded / stored).
+
+            PATH is a run directory, a .rlog file, or a run id as `runlog ls` shows it, \
+            looked up under ROOT (--root, else $RUNLOG_DIR, else ./runlogs). Several PATHs \
+            give one report each, separated by a blank line (with --json, one line each).
 
             Examples:
               runlog stats runlogs/3kx9a0qz
+              runlog stats 3kx9a0qz 7fj2m1pa
               runlog stats --json runlogs/3kx9a0qz | jq '.metrics.loss.last'
 
             \(RunLogCommand.exitStatuses)
             """)
 
-    @Argument(help: "A run directory or a .rlog file.")
-    var path: String
+    @Argument(help: "Run directories, .rlog files or run ids under ROOT.")
+    var paths: [String]
 
-    @Flag(help: "Write one JSON object instead of text.")
+    @OptionGroup var runs: RunArguments
+
+    @Flag(help: "Write one JSON object per PATH instead of text.")
     var json = false
 
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("say which run or log: PATH") }
+    }
+
     func run() throws {
-        let input = try LogInput.resolve(path)
+        let output = Output()
+        var wrote = false
+        try RunArguments.forEach(paths) { path in
+            try report(path, output: output, wrote: &wrote)
+        }
+    }
+
+    /// Writes the report of one PATH, after a blank line when a text report came before.
+    private func report(_ path: String, output: Output, wrote: inout Bool) throws {
+        let input = try runs.resolve(path)
         var stats = RunStats()
         var source: FileSource?
         var header = [UInt8](repeating: 0, count: 4)
@@ -51,11 +72,12 @@ struct StatsCommand: ParsableCommand {
         })
         stats.problems = problems
         let status = input.run.flatMap { try? $0.status().0 }
-        let output = Output()
+        if wrote && !json { output.write("\n") }
+        wrote = true
         if json {
-            output.write(StatsReport(stats: stats, path: path, status: status).json())
+            output.write(StatsReport(stats: stats, path: input.path, status: status).json())
         } else {
-            output.write(StatsReport(stats: stats, path: path, status: status).text(style: Style(terminal: output.isTerminal)))
+            output.write(StatsReport(stats: stats, path: input.path, status: status).text(style: Style(terminal: output.isTerminal)))
         }
         output.flush()
         if scan.sawDamage { throw CLIError.damageReported }

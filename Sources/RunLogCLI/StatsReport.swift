@@ -31,7 +31,10 @@ struct StatsReport {
             line("time", "\(Formatting.timestamp(first)) to \(Formatting.timestamp(last)) (\(Formatting.duration(micros: last - first)))")
         }
         var size = "\(Formatting.bytes(s.bytesOnDisk)) on disk"
-        if s.points > 0 { size += " (\(Formatting.fixed(Double(s.bytesOnDisk) / Double(s.points), digits: 2)) bytes per metric point)" }
+        if s.points > 0 {
+            // Every byte of the logs over the metric points: histograms, checkpoints and the rest included.
+            size += " (\(Formatting.fixed(Double(s.bytesOnDisk) / Double(s.points), digits: 2)) bytes per metric point, all records included)"
+        }
         if let ratio = s.compressionRatio {
             size += ", \(Formatting.bytes(s.contentBytes)) decoded, compression ratio \(Formatting.fixed(ratio, digits: 2))"
         }

@@ -15,16 +15,24 @@ struct VerifyCommand: ParsableCommand {
             An incomplete tail (a frame that a running writer has not finished, or one torn \
             by a crash) is reported, not counted as damage.
 
+            PATH is a run directory, a .rlog file, a run id as `runlog ls` shows it (looked \
+            up under ROOT: --root, else $RUNLOG_DIR, else ./runlogs), or a root of runs, \
+            which checks every run in it. With several runs each verdict names its run, and \
+            a last line counts them; the exit status is the worst one.
+
             Examples:
               runlog verify runlogs/3kx9a0qz
+              runlog verify --quiet runlogs
               runlog verify --quiet run.rlog && echo intact
               runlog verify --checksums runlogs/3kx9a0qz
 
             \(RunLogCommand.exitStatuses)
             """)
 
-    @Argument(help: "A run directory or a .rlog file.")
-    var path: String
+    @Argument(help: "Run directories, .rlog files, run ids under ROOT, or roots of runs.")
+    var paths: [String]
+
+    @OptionGroup var runs: RunArguments
 
     @Flag(name: [.short, .long], help: "Print only problems and the verdict.")
     var quiet = false
@@ -32,10 +40,58 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Also compare each checkpoint file's SHA-256 with its record (reads every checkpoint).")
     var checksums = false
 
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("say which run or log: PATH") }
+    }
+
     func run() throws {
-        let input = try LogInput.resolve(path)
+        // Each argument, with a root of runs replaced by its runs.
+        var inputs: [String] = []
+        for argument in paths {
+            let path = runs.locate(argument)
+            let root = RunDirectory(path: path)
+            if LogInput.isDirectory(path), !LogInput.isDirectory(root.logsPath),
+                let found = try? RunDirectory.list(root: path), !found.isEmpty
+            {
+                inputs += found.map(\.path)
+            } else {
+                inputs.append(argument)
+            }
+        }
         let output = Output()
+        let several = inputs.count > 1
+        var intact = 0, damaged = 0, unreadable = 0
+        do {
+            try RunArguments.forEach(inputs) { path in
+                do {
+                    try verify(path, output: output, named: several)
+                    intact += 1
+                } catch let e as CLIError {
+                    if e.status == .damaged { damaged += 1 } else { unreadable += 1 }
+                    throw e
+                }
+            }
+        } catch {
+            if several { output.write(summary(intact, damaged, unreadable)) }
+            output.flush()
+            throw error
+        }
+        if several { output.write(summary(intact, damaged, unreadable)) }
+        output.flush()
+    }
+
+    private func summary(_ intact: Int, _ damaged: Int, _ unreadable: Int) -> String {
+        var parts = ["\(intact) intact"]
+        if damaged > 0 { parts.append("\(damaged) damaged") }
+        if unreadable > 0 { parts.append("\(unreadable) unreadable") }
+        return "\(intact + damaged + unreadable) checked: " + parts.joined(separator: ", ") + "\n"
+    }
+
+    /// Checks one run or log; its verdict starts with its path when `named`.
+    private func verify(_ path: String, output: Output, named: Bool) throws {
+        let input = try runs.resolve(path)
         let style = Style(terminal: output.isTerminal)
+        let name = named ? input.path + ": " : ""
         var problems: [LogScan.Problem] = []
         var frames = 0, records = 0, dropped: Int64 = 0, tails = 0
         var fileFrames = 0, fileRecords = 0
@@ -79,13 +135,12 @@ struct VerifyCommand: ParsableCommand {
             counts += ", \(checkpoints.count) checkpoint file\(checkpoints.count == 1 ? "" : "s")"
         }
         if damage > 0 {
-            output.write(style.red("damaged") + ": \(damage) problem\(damage == 1 ? "" : "s"), \(dropped) bytes dropped (\(counts))\n")
+            output.write(name + style.red("damaged") + ": \(damage) problem\(damage == 1 ? "" : "s"), \(dropped) bytes dropped (\(counts))\n")
         } else if tails > 0 {
-            output.write(style.green("intact") + ", with \(tails) incomplete tail\(tails == 1 ? "" : "s") (\(counts))\n")
+            output.write(name + style.green("intact") + ", with \(tails) incomplete tail\(tails == 1 ? "" : "s") (\(counts))\n")
         } else {
-            output.write(style.green("intact") + " (\(counts))\n")
+            output.write(name + style.green("intact") + " (\(counts))\n")
         }
-        output.flush()
         if damage > 0 { throw CLIError.damageReported }
     }
 }
