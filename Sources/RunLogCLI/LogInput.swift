@@ -12,6 +12,8 @@ struct LogInput {
         let path: String
         /// The numbers in the file's name, when it is a segment of a run directory.
         let segment: SegmentName?
+        /// The numbers in the file's name, when it is a console log of a run directory.
+        var console: ConsoleLogName? = nil
     }
 
     let path: String
@@ -55,9 +57,17 @@ struct LogInput {
         return LogInput(path: path, run: run, files: try Self.listFiles(run))
     }
 
+    /// Per rank and attempt, its segments and then its console logs.
     private static func listFiles(_ run: RunDirectory) throws -> [File] {
         do {
-            return try run.segments().map { File(path: $0.path, segment: $0.name) }
+            let logs = try run.segments().map { File(path: $0.path, segment: $0.name) }
+            let consoles = try run.consoleLogs().map { File(path: $0.path, segment: nil, console: $0.name) }
+            func order(_ f: File) -> (UInt64, UInt64, Int, UInt64) {
+                if let s = f.segment { return (s.rank, s.attempt, 0, s.segment) }
+                let c = f.console!
+                return (c.rank, c.attempt, 1, c.number)
+            }
+            return (logs + consoles).sorted { order($0) < order($1) }
         } catch {
             throw CLIError.cannotRead("\(run.logsPath): cannot list: \(error.localizedDescription)")
         }

@@ -109,6 +109,13 @@ struct TextFormatter {
             word(" end_time="); time(e.endTime)
             if !e.message.isEmpty { word(" message="); json.string(e.message) }
             newline()
+        case .console(let c):
+            kind("console")
+            word("stream="); word(c.stream.description)
+            word(" time="); time(c.time)
+            if c.dropped > 0 { word(" dropped="); json.int(c.dropped) }
+            word(" text="); json.string(c.text)
+            newline()
         case .unknown(let kind, let body):
             self.kind("unknown")
             word("type="); json.int(kind)

@@ -91,6 +91,8 @@ public struct CanonicalJSON {
             raw(#","end_time":"#); time(e.endTime)
             raw(#","message":"#); string(e.message)
             raw("}\n")
+        case .console(let c):
+            append(c)
         case .unknown(let kind, let body):
             raw(#"{"kind":"unknown","type":"#); int(kind)
             raw(#","length":"#); int(body.count)

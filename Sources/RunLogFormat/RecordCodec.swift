@@ -21,6 +21,7 @@ extension Record {
             w.sint(2, e.exitCode)
             w.sint(3, e.endTime)
             w.string(4, e.message)
+        case .console(let c): c.encodeBody(into: &w)
         case .unknown(_, let body): w.bytes = body
         }
         content.append(kind)
@@ -48,6 +49,7 @@ extension Record {
         case 6: return TagsUpdate.decode(r).map(Record.tags)
         case 7: return Entry.decodeList(r).map(Record.summary)
         case 8: return RunEnd.decode(r).map(Record.runEnd)
+        case 10: return ConsoleText.decode(r).map(Record.console)
         case 0: return nil
         default: return .unknown(kind: kind, body: r.byteArray(r.index..<r.end))
         }

@@ -9,6 +9,7 @@ public enum Record: Sendable, Equatable {
     case tags(TagsUpdate)
     case summary([Entry])
     case runEnd(RunEnd)
+    case console(ConsoleText)
     /// A record of a kind this reader does not know, kept as raw bytes.
     case unknown(kind: UInt8, body: [UInt8])
 
@@ -23,6 +24,7 @@ public enum Record: Sendable, Equatable {
         case .tags: return 6
         case .summary: return 7
         case .runEnd: return 8
+        case .console: return 10
         case .unknown(let k, _): return k
         }
     }
@@ -40,6 +42,7 @@ public enum Record: Sendable, Equatable {
         case 6: return "tags"
         case 7: return "summary"
         case 8: return "run_end"
+        case 10: return "console"
         default: return "unknown"
         }
     }

@@ -119,7 +119,7 @@ struct RecordMapper {
             return Self.flatten(entries).map { .tag(MLflowNames.key("summary." + $0.0), Self.clip($0.1)) }
         case .runEnd(let e):
             return [.op(.runEnd(key: "\(attempt)/\(rank)", .init(status: RunStatus(runEnd: e.status).rawValue, endTime: e.endTime)))]
-        case .unknown:
+        case .console, .unknown:
             return []
         }
     }

@@ -32,8 +32,23 @@ import Testing
             """#)
     }
 
+    @Test func dumpKindConsoleShowsConsoleRecordsOnly() throws {
+        let r = try CLI.run(["dump", "--kind", "console", "console.rlog"], in: CLI.vectors)
+        #expect(r.status == 0)
+        #expect(r.stderr == "")
+        #expect(r.stdout == #"""
+            console    stream=stdout time=2025-11-26T15:40:52.123466Z text="epoch 1\nloss 0.5\n"
+            console    stream=stderr time=2025-11-26T15:40:52.123476Z text="Traceback (most recent call last):\n  \"é\"\t✓\n"
+            console    stream=stdout time=2025-11-26T15:40:52.123486Z text="train:  40%|████"
+            console    stream=stdout time=2025-11-26T15:40:52.123496Z dropped=12345 text="\rtrain: 100%|██████████|\n"
+            console    stream=stdout time=2025-11-26T15:40:52.123506Z text=""
+            console    stream=7 time=2025-11-26T15:40:52.123516Z text="x\n"
+
+            """#)
+    }
+
     @Test func dumpJSONIsTheCanonicalFormOfTheSpecVectors() throws {
-        for name in ["minimal", "all-kinds", "multi-frame"] {
+        for name in ["minimal", "all-kinds", "multi-frame", "console"] {
             let r = try CLI.run(["dump", "--json", "\(name).rlog"], in: CLI.vectors)
             #expect(r.status == 0)
             #expect(r.stdout == (try String(contentsOfFile: CLI.vectors + "/\(name).jsonl", encoding: .utf8)), "\(name)")

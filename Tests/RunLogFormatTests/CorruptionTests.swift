@@ -127,6 +127,25 @@ import Testing
         }
     }
 
+    @Test func malformedConsoleRecordsAreRejected() throws {
+        let header = try Vectors.header("c").encoded()
+        let cases: [[UInt8]] = [
+            [10, 3, 0x1A, 1, 0x61],  // no stream
+            [10, 5, 0x08, 0, 0x1A, 1, 0x61],  // stream 0
+            [10, 5, 0x08, 1, 0x1A, 5, 0x61],  // text past the end of the body
+            [10, 4, 0x08, 1, 0x1B, 0x61],  // wire type 3
+        ]
+        for c in cases {
+            let (_, records, damage, _) = try decodeAll(header + Frame.encode(content: c, codec: .none))
+            #expect(records.isEmpty, "\(c)")
+            #expect(damage.count == 1, "\(c)")
+        }
+        let good: [UInt8] = [10, 5, 0x08, 2, 0x1A, 1, 0x61]
+        let (_, records, damage, _) = try decodeAll(header + Frame.encode(content: good, codec: .none))
+        #expect(damage.isEmpty)
+        #expect(records == [.console(ConsoleText(stream: .stderr, time: 0, text: "a"))])
+    }
+
     @Test func decompressionBombsAreRefused() throws {
         // 16 MiB of zeros compress to a few hundred bytes; declare a small content length.
         let big = [UInt8](repeating: 0, count: 16 << 20)

@@ -91,6 +91,27 @@ enum Vectors {
             codec: .zstd)
     }
 
+    /// Console output: both streams, a partial line continued and rewritten
+    /// with `\r`, dropped bytes, non-ASCII text and an unknown stream number.
+    static var console: Vector {
+        var start = runStart("console")
+        start.writer = "runlog-console/1"
+        return Vector(
+            name: "console",
+            frames: [
+                [.runStart(start)],
+                [
+                    .console(ConsoleText(stream: .stdout, time: t0 + 10, text: "epoch 1\nloss 0.5\n")),
+                    .console(ConsoleText(stream: .stderr, time: t0 + 20, text: "Traceback (most recent call last):\n  \"é\"\t✓\n")),
+                    .console(ConsoleText(stream: .stdout, time: t0 + 30, text: "train:  40%|████")),
+                    .console(ConsoleText(stream: .stdout, time: t0 + 40, text: "\rtrain: 100%|██████████|\n", dropped: 12345)),
+                    .console(ConsoleText(stream: .stdout, time: t0 + 50, text: "")),
+                    .console(ConsoleText(stream: ConsoleText.Stream(rawValue: 7), time: t0 + 60, text: "x\n")),
+                ],
+            ],
+            codec: .zstd)
+    }
+
     /// Several frames of metrics rows: the base of the torn and damaged vectors.
     static var multiFrame: Vector {
         var frames: [[Record]] = [[.runStart(runStart("multi"))]]

@@ -4,8 +4,8 @@
 
 import math
 
-from .records import (CHECKPOINT, CONFIG, HISTOGRAM, METRICS, RUN_END, RUN_START, STATUS_NAMES, SUMMARY, TAGS,
-                      Unknown)
+from .records import (CHECKPOINT, CONFIG, CONSOLE, HISTOGRAM, METRICS, RUN_END, RUN_START, STATUS_NAMES, STREAM_NAMES,
+                      SUMMARY, TAGS, Unknown)
 
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(0x20)}
 _ESCAPES.update({0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x22: '\\"', 0x5C: "\\\\"})
@@ -119,6 +119,10 @@ def record_lines(r):
             f'{{"kind":"run_end","status":{status},"exit_code":{r.exit_code},"end_time":{time(r.end_time)},'
             f'"message":{string(r.message)}}}\n'
         ]
+    if k == CONSOLE:
+        stream = string(STREAM_NAMES[r.stream]) if r.stream in STREAM_NAMES else str(r.stream)
+        return [f'{{"kind":"console","stream":{stream},"time":{time(r.time)},"text":{string(r.text)},'
+                f'"dropped":{r.dropped}}}\n']
     raise TypeError(f"unknown record {r!r}")
 
 

@@ -16,7 +16,9 @@ from .metrics import MetricsBlock
 from .values import decode_entries, encode_entries, encode_entry
 
 RUN_START, CONFIG, METRICS, HISTOGRAM, CHECKPOINT, TAGS, SUMMARY, RUN_END = range(1, 9)
-KIND_NAMES = {1: "run_start", 2: "config", 3: "metrics", 4: "histogram", 5: "checkpoint", 6: "tags", 7: "summary", 8: "run_end"}
+CONSOLE = 10
+KIND_NAMES = {1: "run_start", 2: "config", 3: "metrics", 4: "histogram", 5: "checkpoint", 6: "tags", 7: "summary", 8: "run_end",
+              10: "console"}
 
 # ---------------------------------------------------------------- records
 
@@ -324,6 +326,47 @@ class RunEnd:
         return e
 
 
+STDOUT, STDERR = 1, 2
+STREAM_NAMES = {STDOUT: "stdout", STDERR: "stderr"}
+
+
+@dataclass
+class Console:
+    """Text written to standard output (stream 1) or standard error (2),
+    spec section 4.9. `dropped` counts bytes of the stream lost just before
+    `text`."""
+
+    stream: int
+    time: int
+    text: str
+    dropped: int = 0
+    kind = CONSOLE
+
+    def encode(self):
+        f = w.FieldWriter()
+        f.uint(1, self.stream, True)
+        f.sint(2, self.time)
+        f.string(3, self.text)
+        f.uint(4, self.dropped)
+        return w.record(CONSOLE, f.out)
+
+    @classmethod
+    def decode(cls, buf, start, end):
+        c = cls(stream=0, time=0, text="")
+        for fnum, wire, v in w.fields(buf, start, end):
+            if fnum == 1:
+                c.stream = as_uint(wire, v)
+            elif fnum == 2:
+                c.time = as_sint(wire, v)
+            elif fnum == 3:
+                c.text = text(buf, as_span(wire, v))
+            elif fnum == 4:
+                c.dropped = as_uint(wire, v)
+        if c.stream == 0:
+            raise Malformed("console record without a stream")
+        return c
+
+
 @dataclass
 class Unknown:
     """A record of a kind this library does not know; kept as raw bytes."""
@@ -336,7 +379,7 @@ class Unknown:
 
 
 _DECODERS = {RUN_START: RunStart, CONFIG: Config, METRICS: Metrics, HISTOGRAM: Histogram, CHECKPOINT: Checkpoint,
-             TAGS: Tags, SUMMARY: Summary, RUN_END: RunEnd}
+             TAGS: Tags, SUMMARY: Summary, RUN_END: RunEnd, CONSOLE: Console}
 
 
 def decode_records(content, malformed):

@@ -148,6 +148,24 @@ def test_malformed_metrics_blocks_are_refused(body, why):
     assert '"metrics"' not in lines
 
 
+@pytest.mark.parametrize("content,why", [
+    (b"\x0a\x03\x1a\x01a", "no stream"),
+    (b"\x0a\x05\x08\x00\x1a\x01a", "stream 0"),
+    (b"\x0a\x05\x08\x01\x1a\x05a", "text past the end of the body"),
+    (b"\x0a\x04\x08\x01\x1ba", "wire type 3"),
+])
+def test_malformed_console_records_are_refused(content, why):
+    lines, damage, _ = read(HEADER + frame(content + RunEnd(status=1).encode()))
+    assert len(damage) == 1, why
+    assert '"console"' not in lines and '"run_end"' in lines
+
+
+def test_console_record_reads_back():
+    lines, damage, _ = read(HEADER + frame(b"\x0a\x05\x08\x02\x1a\x01a"))
+    assert damage == []
+    assert '{"kind":"console","stream":"stderr","time":0.000000,"text":"a","dropped":0}' in lines
+
+
 def test_random_bytes_after_the_header_are_a_tail():
     junk = os.urandom(3000).replace(b"\xd3", b"\xd4")
     lines, damage, tail = read(HEADER + junk)
