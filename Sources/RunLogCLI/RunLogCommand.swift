@@ -23,7 +23,7 @@ struct RunLogCommand: ParsableCommand {
 
             \(exitStatuses)
             """,
-        version: "0.1.0",
+        version: RunLogVersion.current,
         subcommands: [
             DumpCommand.self, VerifyCommand.self, ListCommand.self, StatsCommand.self,
             ExportCommand.self, DemoCommand.self,

@@ -17,9 +17,11 @@ struct Clean: ParsableCommand {
             Examples:
               syncd clean --root /scratch/runlogs --dry-run
               syncd clean --root /scratch/runlogs --older-than 7d
+
+            \(SyncdCommand.exitStatuses)
             """)
 
-    @OptionGroup var options: SettingsOptions
+    @OptionGroup var options: LocationOptions
     @Option(name: .customLong("older-than"), help: ArgumentHelp("Only runs unchanged for this long: 90s, 45m, 12h, 7d.", valueName: "age"))
     var olderThan: String = "24h"
     @Flag(name: .customLong("dry-run"), help: "Show what would be removed; remove nothing.")
@@ -33,7 +35,7 @@ struct Clean: ParsableCommand {
 
     func run() throws {
         let settings: SyncSettings
-        do { settings = try options.settings(requireServer: false) } catch { fail(error.message, code: 2) }
+        do { settings = try options.settings() } catch { fail(error.message, code: 2) }
         let cleaner: Cleaner
         do { cleaner = try Cleaner(settings: settings, olderThan: Self.seconds(olderThan) ?? 0) } catch { fail(error.message, code: 4) }
         var freed: Int64 = 0

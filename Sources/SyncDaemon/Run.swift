@@ -7,7 +7,22 @@ import ServiceLifecycle
 
 /// `syncd [run]`: follows the roots until SIGTERM, or once with `--once`.
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Sync runs to MLflow (the default command).")
+    static let configuration = CommandConfiguration(
+        abstract: "Sync runs to MLflow (the default command).",
+        discussion: """
+            Follows the roots and uploads every run to MLflow as it is written, until \
+            SIGTERM or Ctrl-C (SIGHUP re-reads the config). With --once it uploads what \
+            is there now and exits. Settings come from the flags, else the config file, \
+            else the environment ($RUNLOG_DIR, $MLFLOW_TRACKING_URI, $MLFLOW_TRACKING_TOKEN \
+            or $MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD).
+
+            Examples:
+              syncd --root /scratch/runlogs --mlflow http://mlflow.internal:5000
+              syncd --root runlogs --mlflow http://127.0.0.1:5000 --once
+              syncd --config /etc/runlog/syncd.toml --poll --workers 8
+
+            \(SyncdCommand.exitStatuses)
+            """)
 
     @OptionGroup var options: SettingsOptions
     @Flag(help: "Upload everything present, then exit: 0 when all is synced, 1 if a run was quarantined.")

@@ -7,13 +7,13 @@ import RunSync
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show what is synced, pending or quarantined.")
 
-    @OptionGroup var options: SettingsOptions
+    @OptionGroup var options: LocationOptions
     @Flag(help: "One JSON object per line instead of a table.")
     var json = false
 
     func run() throws {
         let settings: SyncSettings
-        do { settings = try options.settings(requireServer: false) } catch { fail(error.message, code: 2) }
+        do { settings = try options.settings() } catch { fail(error.message, code: 2) }
         let report: StatusReport
         do { report = try StatusReport(settings: settings) } catch { fail(error.message, code: 4) }
         print(json ? report.jsonLines() : report.table(), terminator: "")

@@ -13,18 +13,47 @@ struct SyncdCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syncd",
         abstract: "Uploads run directories to an MLflow tracking server, live and exactly once.",
+        discussion: """
+            Examples:
+              syncd --root /scratch/runlogs --mlflow http://mlflow.internal:5000
+              syncd status --root /scratch/runlogs
+
+            \(exitStatuses)
+            """,
+        version: RunLogVersion.current,
         subcommands: [Run.self, Status.self, Clean.self, Validate.self],
         defaultSubcommand: Run.self)
+
+    static let exitStatuses = """
+        EXIT STATUS
+          0  all synced (--once), or stopped by SIGTERM
+          1  a run was quarantined (--once; status: a run is quarantined)
+          2  bad flags or config (one line naming the setting)
+          3  MLflow refused the credentials (401: not retried)
+          4  another fatal error (e.g. the state directory is not writable)
+        """
 }
 
-/// Settings shared by every subcommand.
-struct SettingsOptions: ParsableArguments {
+/// Where the runs and syncd's state are: what every subcommand needs.
+struct LocationOptions: ParsableArguments {
     @Option(name: .customLong("root"), help: "A directory of runs (repeatable). Default: $RUNLOG_DIR, else ./runlogs.")
     var roots: [String] = []
-    @Option(help: "The MLflow tracking server. Default: $MLFLOW_TRACKING_URI.")
-    var mlflow: String?
     @Option(help: "The state directory. Default: <first root>/.syncd.")
     var state: String?
+    @Option(help: "A config file (TOML); flags given here override it.")
+    var config: String?
+
+    /// The settings from the config file, then these flags; the server left unused.
+    func settings() throws(SyncError) -> SyncSettings {
+        try SettingsOptions(location: self).settings(requireServer: false)
+    }
+}
+
+/// Every setting: the locations, the server and how syncd works.
+struct SettingsOptions: ParsableArguments {
+    @OptionGroup var location: LocationOptions
+    @Option(help: "The MLflow tracking server. Default: $MLFLOW_TRACKING_URI.")
+    var mlflow: String?
     @Flag(help: "Poll file sizes instead of using inotify (for NFS, Lustre).")
     var poll = false
     @Option(help: "Runs synced at the same time.")
@@ -33,19 +62,21 @@ struct SettingsOptions: ParsableArguments {
     var caBundle: String?
     @Option(name: .customLong("credentials-file"), help: "A mode-0600 file with token = \"…\" or username/password.")
     var credentialsFile: String?
-    @Option(help: "A config file (TOML); flags given here override it.")
-    var config: String?
+
+    init() {}
+
+    init(location: LocationOptions) { self.location = location }
 
     /// The settings from the config file, then the flags, then the environment; validated.
     func settings(requireServer: Bool = true) throws(SyncError) -> SyncSettings {
         var s = SyncSettings()
-        if let config { try s.apply(configFile: config) }
-        if !roots.isEmpty { s.roots = roots }
+        if let config = location.config { try s.apply(configFile: config) }
+        if !location.roots.isEmpty { s.roots = location.roots }
         if s.roots.isEmpty { s.roots = [RunDirectory.root()] }
         if let mlflow { s.mlflowURL = mlflow }
         if s.mlflowURL.isEmpty { s.mlflowURL = ProcessInfo.processInfo.environment["MLFLOW_TRACKING_URI"] ?? "" }
         if !requireServer, s.mlflowURL.isEmpty { s.mlflowURL = "http://unused" }
-        if let state { s.stateDirectory = state }
+        if let state = location.state { s.stateDirectory = state }
         if poll { s.poll = true }
         if let workers { s.workers = workers }
         if let caBundle { s.http.caBundle = caBundle }

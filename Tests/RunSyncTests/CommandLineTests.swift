@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+/// syncd's command line: version, help with examples and exit codes, flags per subcommand.
+@Suite struct CommandLineTests {
+    func run(_ arguments: [String]) throws -> (Int32?, String) {
+        let dir = NSTemporaryDirectory() + "syncd-cli-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        return try SyncdProcess.run(arguments, timeout: 30, log: dir + "/out")
+    }
+
+    @Test func versionIsRunlogsVersion() throws {
+        let (status, out) = try run(["--version"])
+        #expect(status == 0)
+        #expect(out == "0.1.0\n")
+    }
+
+    @Test func runHelpHasExamplesAndExitStatuses() throws {
+        let (status, out) = try run(["run", "--help"])
+        #expect(status == 0)
+        #expect(out.contains("Examples:\n  syncd --root /scratch/runlogs --mlflow http://mlflow.internal:5000\n"))
+        #expect(out.contains("""
+            EXIT STATUS
+              0  all synced (--once), or stopped by SIGTERM
+              1  a run was quarantined (--once; status: a run is quarantined)
+              2  bad flags or config (one line naming the setting)
+              3  MLflow refused the credentials (401: not retried)
+              4  another fatal error (e.g. the state directory is not writable)
+            """))
+    }
+
+    @Test func statusAndCleanOfferOnlyTheFlagsTheyUse() throws {
+        for command in ["status", "clean"] {
+            let (status, out) = try run([command, "--help"])
+            #expect(status == 0)
+            for flag in ["--root", "--state", "--config"] { #expect(out.contains(flag), "\(command) \(flag)") }
+            for flag in ["--poll", "--workers", "--mlflow", "--ca-bundle", "--credentials-file"] {
+                #expect(!out.contains(flag), "\(command) \(flag)")
+            }
+            let (refused, message) = try run([command, "--workers", "4"])
+            #expect(refused == 2)
+            #expect(message.contains("Unknown option '--workers'"))
+        }
+    }
+}
