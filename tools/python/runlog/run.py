@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Mapping
 
 from . import _lifecycle
+from . import console as _console
 from ._writer import WAKE_AT, BackgroundWriter
 from .config import ConfigView
 from .histogram import Histogram
@@ -44,7 +45,9 @@ def init(project="", name="", config=None, tags=None, notes="", group="", dir=No
     (default 5), `frame_target` (content bytes per frame, default 64 KiB),
     `write_timeout` and `max_held_bytes` (while writes fail, e.g. on a full
     disk, frames wait in memory up to this many bytes and, at the end, this
-    many seconds; default 60 s and 256 MiB).
+    many seconds; default 60 s and 256 MiB), `console` (`"redirect"`,
+    `"wrap"` or `"off"`: how standard output and error are captured, see
+    `runlog.console`; default $RUNLOG_CONSOLE, else `"redirect"`).
     """
     return Run(project=project, name=name, config=config, tags=tags, notes=notes, group=group, dir=dir, id=id,
                resume=resume, **options)
@@ -55,7 +58,9 @@ class Run:
 
     def __init__(self, project="", name="", config=None, tags=None, notes="", group="", dir=None, id=None,
                  resume=None, attempt=None, rank=None, world_size=None, flush_interval=1.0,
-                 heartbeat_interval=5.0, frame_target=FRAME_TARGET, write_timeout=60.0, max_held_bytes=256 << 20):
+                 heartbeat_interval=5.0, frame_target=FRAME_TARGET, write_timeout=60.0, max_held_bytes=256 << 20,
+                 console=None):
+        console_mode = _console.mode_from(console)
         run_id = id if id is not None else (os.environ.get("RUNLOG_RUN_ID") or new_run_id())
         if not is_valid_run_id(run_id) or run_id.startswith("."):
             raise ValueError(f"run id {run_id!r} must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
@@ -103,6 +108,7 @@ class Run:
         if config:
             self.config.update(config)
         self._writer.sync()  # the run start is on disk before training begins
+        self._console = _console.start(self, console_mode)
         _lifecycle.register(self)
 
     def _create_log(self, logs, explicit):
@@ -309,11 +315,16 @@ class Run:
         self._writer.sync()
 
     def finish(self, exit_code=0, status=None, message=""):
-        """Writes the run end (finished for exit code 0, else failed), makes
-        it durable and removes the liveness file. Idempotent; does nothing in
-        a forked child process."""
+        """Stops console capture, writes the run end (finished for exit code
+        0, else failed), makes it durable and removes the liveness file.
+        Idempotent; does nothing in a forked child process."""
         if os.getpid() != self._pid:
             return
+        self._finish(exit_code, status, message, stop_console=True)
+
+    def _finish(self, exit_code, status, message, stop_console):
+        if stop_console and self._console is not None:
+            self._console.stop()
         if status is None:
             status = FINISHED if exit_code == 0 else FAILED
         end = RunEnd(status=status, exit_code=int(exit_code), end_time=_now_us(), message=message).encode()
@@ -335,10 +346,17 @@ class Run:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.finish()
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.finish(exit_code=130, status=KILLED, message="KeyboardInterrupt")
+            return False
+        if os.getpid() != self._pid:
+            return False
+        # The traceback is printed after this returns: console capture goes on
+        # until the interpreter exits, so that it is kept.
+        if isinstance(self._console, _console.Wrap):
+            self._console.feed_exception(exc_type, exc, tb)
+        if issubclass(exc_type, KeyboardInterrupt):
+            self._finish(130, KILLED, "KeyboardInterrupt", stop_console=False)
         else:
-            self.finish(exit_code=1, message=f"{exc_type.__name__}: {exc}")
+            self._finish(1, None, f"{exc_type.__name__}: {exc}", stop_console=False)
         return False
 
     def __repr__(self):

@@ -143,3 +143,8 @@ class LiveFile:
             pass
         os.close(self._fd)
         self._fd = -1
+
+
+def console_log_name(attempt, rank, number=0):
+    """A console log (spec/run-directory.md section 1): console records only."""
+    return f"a{attempt:04d}-r{rank:04d}-c{number:04d}.rlog"

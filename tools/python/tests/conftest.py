@@ -12,3 +12,10 @@ VECTORS = os.path.join(REPO, "spec", "vectors")
 def rundir(tmp_path):
     """A fresh root directory for runs."""
     return str(tmp_path / "runs")
+
+
+@pytest.fixture(autouse=True)
+def _console_off(monkeypatch):
+    """Console capture is on by default; tests of other things run without
+    it (test_console.py turns it on in the processes it starts)."""
+    monkeypatch.setenv("RUNLOG_CONSOLE", "off")

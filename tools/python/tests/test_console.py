@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Console capture: every mode, every way a training process can end, the
+terminal unchanged, progress bars folded, and memory bounded."""
+
+import glob
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from runlog import read_log
+from runlog._console_text import render
+from runlog.records import CONSOLE, METRICS, RUN_END, STDERR, STDOUT
+
+PKG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def run_script(tmp_path, body, env=None, timeout=60):
+    script = tmp_path / "train.py"
+    script.write_text("import os, sys, time\nimport runlog\n" + textwrap.dedent(body))
+    e = dict(os.environ, PYTHONPATH=PKG, RUNLOG_DIR=str(tmp_path / "runs"), RUNLOG_RUN_ID="r1")
+    e.pop("RUNLOG_CONSOLE", None)
+    e.update(env or {})
+    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=e, capture_output=True, timeout=timeout, check=False)
+
+
+def console(tmp_path, wait_for=None, timeout=15):
+    """{stream: [record, …]} of the run's logs, once `wait_for` is in the output (the helper may still be writing)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = {STDOUT: [], STDERR: []}
+        for path in sorted(glob.glob(str(tmp_path / "runs" / "r1" / "logs" / "*.rlog"))):
+            try:
+                for r in read_log(path)[1]:
+                    if r.kind == CONSOLE:
+                        out[r.stream].append(r)
+            except Exception:  # noqa: BLE001 - header not written yet
+                pass
+        text = "".join(r.text for rs in out.values() for r in rs)
+        if wait_for is None or wait_for in text or time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
+
+
+def shown(records):
+    return render([r.text for r in records])
+
+
+def test_normal_exit_keeps_everything_and_the_terminal_sees_it_unchanged(tmp_path):
+    p = run_script(tmp_path, """
+        run = runlog.init(project="p")
+        for i in range(1000):
+            print(f"line {i}")
+        print("to stderr", file=sys.stderr)
+        os.write(1, b"written to fd 1 directly\\n")
+        os.system("echo from a child process")
+        sys.stdout.write("no newline at the end")
+    """)
+    assert p.returncode == 0, p.stderr
+    expected = "".join(f"line {i}\n" for i in range(1000)) + "written to fd 1 directly\nfrom a child process\nno newline at the end"
+    assert p.stdout.decode() == expected
+    assert p.stderr.decode() == "to stderr\n"
+    c = console(tmp_path)
+    assert shown(c[STDOUT]) == expected
+    assert shown(c[STDERR]) == "to stderr\n"
+    assert len(glob.glob(str(tmp_path / "runs/r1/logs/a0001-r0000-c0000.rlog"))) == 1
+
+
+@pytest.mark.parametrize("death", ["kill -9", "segfault", "os._exit"])
+def test_the_last_line_before_a_hard_death_is_kept(tmp_path, death):
+    how = {"kill -9": "os.kill(os.getpid(), 9)", "segfault": "import ctypes; ctypes.string_at(0)",
+           "os._exit": "os._exit(3)"}[death]
+    p = run_script(tmp_path, f"""
+        run = runlog.init(project="p")
+        run.log({{"loss": 0.5}})
+        for i in range(100):
+            print(f"step {{i}}")
+        sys.stdout.write("epoch 1: 40%")
+        sys.stdout.flush()
+        print("CUDA out of memory: the last line", file=sys.stderr)
+        {how}
+    """)
+    assert p.returncode != 0
+    c = console(tmp_path, wait_for="the last line")
+    assert shown(c[STDERR]) == "CUDA out of memory: the last line\n"
+    assert shown(c[STDOUT]) == "".join(f"step {i}\n" for i in range(100)) + "epoch 1: 40%"
+
+
+def test_an_uncaught_exception_keeps_its_traceback(tmp_path):
+    p = run_script(tmp_path, """
+        run = runlog.init(project="p")
+        print("before")
+        def train():
+            raise RuntimeError("NCCL timeout")
+        train()
+    """)
+    assert p.returncode == 1
+    err = shown(console(tmp_path, wait_for="NCCL timeout")[STDERR])
+    assert err == p.stderr.decode()
+    assert err.startswith("Traceback (most recent call last):") and "in train" in err
+    assert err.endswith("RuntimeError: NCCL timeout\n")
+    records = read_log(str(tmp_path / "runs/r1/logs/a0001-r0000-s0000.rlog"))[1]
+    assert records[-1].kind == RUN_END and records[-1].status == 2
+
+
+@pytest.mark.parametrize("mode", ["redirect", "wrap"])
+def test_an_exception_leaving_a_with_block_keeps_its_traceback(tmp_path, mode):
+    p = run_script(tmp_path, """
+        with runlog.init(project="p") as run:
+            print("inside")
+            raise ValueError("bad batch")
+    """, env={"RUNLOG_CONSOLE": mode})
+    assert p.returncode == 1
+    c = console(tmp_path, wait_for="bad batch")
+    assert shown(c[STDOUT]) == "inside\n"
+    err = shown(c[STDERR])
+    assert err.startswith("Traceback (most recent call last):") and err.endswith("ValueError: bad batch\n")
+    assert err == p.stderr.decode()
+
+
+def test_a_progress_bar_is_kept_in_its_final_state(tmp_path):
+    p = run_script(tmp_path, """
+        from tqdm import tqdm
+        run = runlog.init(project="p")
+        for i in tqdm(range(20000), desc="train", mininterval=0):
+            pass
+        print("done")
+    """)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count(b"\r") > 1000  # the terminal saw every redraw
+    c = console(tmp_path)
+    err = "".join(r.text for r in c[STDERR])
+    assert "\r" not in err and err.count("\n") == 1
+    assert err.startswith("train: 100%|") and "20000/20000" in err
+    assert len(c[STDERR]) <= 3
+    assert shown(c[STDOUT]) == "done\n"
+
+
+def test_wrap_mode_records_into_the_run_log_and_off_records_nothing(tmp_path):
+    body = """
+        run = runlog.init(project="p")
+        print("hello")
+        print("oops", file=sys.stderr)
+        os.write(1, b"fd level\\n")
+    """
+    p = run_script(tmp_path, body, env={"RUNLOG_CONSOLE": "wrap"})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode() == "fd level\nhello\n" or p.stdout.decode() == "hello\nfd level\n"
+    assert not glob.glob(str(tmp_path / "runs/r1/logs/*-c*.rlog"))
+    c = console(tmp_path)
+    assert shown(c[STDOUT]) == "hello\n" and shown(c[STDERR]) == "oops\n"  # fd writes are not seen by wrap
+    q = run_script(tmp_path / ".." / tmp_path.name, body.replace('project="p"', 'project="p", console="off"'),
+                   env={"RUNLOG_RUN_ID": "r2"})
+    assert q.returncode == 0, q.stderr
+    assert not glob.glob(str(tmp_path / "runs/r2/logs/*-c*.rlog"))
+    records = [r for path in glob.glob(str(tmp_path / "runs/r2/logs/*.rlog")) for r in read_log(path)[1]]
+    assert records and not [r for r in records if r.kind == CONSOLE]
+
+
+def test_a_bad_console_mode_is_refused(tmp_path):
+    p = run_script(tmp_path, "runlog.init(project='p')\n", env={"RUNLOG_CONSOLE": "sideways"})
+    assert p.returncode == 1
+    assert b"console must be one of redirect, wrap, off, got 'sideways'" in p.stderr
+
+
+def test_printing_faster_than_the_disk_drops_text_counted_never_metrics(tmp_path):
+    # A disk that takes 0.2 s per write and 1 MiB of memory for console text:
+    # 40 MiB printed as fast as possible must neither block nor grow memory.
+    p = run_script(tmp_path, """
+        run = runlog.init(project="p")
+        line = "x" * 1023 + "\\n"
+        t0 = time.monotonic()
+        for i in range(40 * 1024):
+            sys.stdout.write(line)
+            if i % 64 == 0:
+                run.log({"i": float(i)})
+        sys.stderr.write(f"took {time.monotonic() - t0}\\n")
+        run.finish()
+    """, env={"RUNLOG_CONSOLE_TEST_WRITE_DELAY": "0.2", "RUNLOG_CONSOLE_MAX_HELD": str(1 << 20)}, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout) == 40 << 20  # the terminal got everything
+    c = console(tmp_path)
+    kept = sum(len(r.text) for r in c[STDOUT])
+    dropped = sum(r.dropped for r in c[STDOUT])
+    assert dropped > 0 and kept > 0
+    assert kept + dropped == 40 << 20
+    assert set(shown(c[STDOUT]).replace("\n", "")) == {"x"}
+    rows = [row for r in read_log(str(tmp_path / "runs/r1/logs/a0001-r0000-s0000.rlog"))[1] if r.kind == METRICS
+            for row in r.block.rows()]
+    assert [row[2][0][1] for row in rows] == [float(i) for i in range(0, 40 * 1024, 64)]
