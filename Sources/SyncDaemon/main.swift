@@ -45,8 +45,36 @@ struct LocationOptions: ParsableArguments {
 
     /// The settings from the config file, then these flags; the server left unused.
     func settings() throws(SyncError) -> SyncSettings {
-        try SettingsOptions(location: self).settings(requireServer: false)
+        try settings(server: nil, requireServer: false)
     }
+
+    /// The settings from the config file, then these flags and the `server`
+    /// flags, then the environment; validated.
+    func settings(server flags: ServerFlags?, requireServer: Bool) throws(SyncError) -> SyncSettings {
+        var s = SyncSettings()
+        if let config { try s.apply(configFile: config) }
+        if !roots.isEmpty { s.roots = roots }
+        if s.roots.isEmpty { s.roots = [RunDirectory.root()] }
+        if let mlflow = flags?.mlflow { s.mlflowURL = mlflow }
+        if s.mlflowURL.isEmpty { s.mlflowURL = ProcessInfo.processInfo.environment["MLFLOW_TRACKING_URI"] ?? "" }
+        if !requireServer, s.mlflowURL.isEmpty { s.mlflowURL = "http://unused" }
+        if let state { s.stateDirectory = state }
+        if flags?.poll == true { s.poll = true }
+        if let workers = flags?.workers { s.workers = workers }
+        if let caBundle = flags?.caBundle { s.http.caBundle = caBundle }
+        if let credentialsFile = flags?.credentialsFile { s.credentialsFile = credentialsFile }
+        try s.validate()
+        return s
+    }
+}
+
+/// The values of `SettingsOptions`' own flags, read once they are parsed.
+struct ServerFlags {
+    var mlflow: String?
+    var poll: Bool
+    var workers: Int?
+    var caBundle: String?
+    var credentialsFile: String?
 }
 
 /// Every setting: the locations, the server and how syncd works.
@@ -63,26 +91,11 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .customLong("credentials-file"), help: "A mode-0600 file with token = \"…\" or username/password.")
     var credentialsFile: String?
 
-    init() {}
-
-    init(location: LocationOptions) { self.location = location }
-
     /// The settings from the config file, then the flags, then the environment; validated.
     func settings(requireServer: Bool = true) throws(SyncError) -> SyncSettings {
-        var s = SyncSettings()
-        if let config = location.config { try s.apply(configFile: config) }
-        if !location.roots.isEmpty { s.roots = location.roots }
-        if s.roots.isEmpty { s.roots = [RunDirectory.root()] }
-        if let mlflow { s.mlflowURL = mlflow }
-        if s.mlflowURL.isEmpty { s.mlflowURL = ProcessInfo.processInfo.environment["MLFLOW_TRACKING_URI"] ?? "" }
-        if !requireServer, s.mlflowURL.isEmpty { s.mlflowURL = "http://unused" }
-        if let state = location.state { s.stateDirectory = state }
-        if poll { s.poll = true }
-        if let workers { s.workers = workers }
-        if let caBundle { s.http.caBundle = caBundle }
-        if let credentialsFile { s.credentialsFile = credentialsFile }
-        try s.validate()
-        return s
+        let flags = ServerFlags(mlflow: mlflow, poll: poll, workers: workers, caBundle: caBundle,
+                                credentialsFile: credentialsFile)
+        return try location.settings(server: flags, requireServer: requireServer)
     }
 }
 

@@ -44,4 +44,19 @@ import Testing
             #expect(message.contains("Unknown option '--workers'"))
         }
     }
+
+    /// status and clean build their settings without the server flags they
+    /// don't take: reading those must not trap (ArgumentParser's "Can't read a
+    /// value from a parsable argument definition").
+    @Test func statusAndCleanRunOnAnEmptyRoot() throws {
+        let root = NSTemporaryDirectory() + "syncd-cli-root-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (status, out) = try run(["status", "--root", root, "--json"])
+        #expect(status == 0, "\(out)")
+        #expect(out == "")
+        let (cleaned, text) = try run(["clean", "--root", root, "--dry-run"])
+        #expect(cleaned == 0, "\(text)")
+        #expect(text == "would remove 0 runs, 0 B; kept 0\n")
+    }
 }
