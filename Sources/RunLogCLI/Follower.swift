@@ -15,6 +15,9 @@ import RunLog
 struct Follower {
     let input: LogInput
     var pollInterval: useconds_t = 100_000
+    /// Seconds to go on reading once every rank has ended, until nothing new
+    /// comes (console logs may still get the last lines a process printed).
+    var lingerAfterEnd: Double = 0
     /// Seconds without new data after which a run's writers are checked for life.
     var idleBeforeLivenessCheck: Double = 3
 
@@ -26,7 +29,7 @@ struct Follower {
 
     init(input: LogInput) { self.input = input }
 
-    func run(printer: inout RecordPrinter) throws {
+    func run<Sink: RecordSink>(printer: inout Sink) throws {
         StopSignals.install()
         defer { StopSignals.uninstall() }
         var files: [String: OpenFile] = [:]
@@ -68,8 +71,10 @@ struct Follower {
                 }
             }
             printer.finish()
-            if finished(current, files) { return }
-            if progressed {
+            if finished(current, files) {
+                if progressed { idleSince = monotonicSeconds() }
+                if monotonicSeconds() - idleSince >= lingerAfterEnd { return }
+            } else if progressed {
                 idleSince = monotonicSeconds()
             } else if let run = current.run, monotonicSeconds() - idleSince > idleBeforeLivenessCheck {
                 if let reason = writersGone(run, current, files) {
@@ -116,6 +121,17 @@ struct Follower {
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
 }
+
+/// Where `Follower` sends what it reads.
+protocol RecordSink {
+    /// A file was opened.
+    mutating func header(_ h: FileHeader, file: String)
+    mutating func record(_ record: Record)
+    /// The end of a pass over the files: write out what is buffered.
+    mutating func finish()
+}
+
+extension RecordPrinter: RecordSink {}
 
 /// Seconds on a clock that never jumps.
 func monotonicSeconds() -> Double {

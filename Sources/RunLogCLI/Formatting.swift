@@ -25,6 +25,48 @@ enum Formatting {
         return dateTime(s) + "." + pad(f, 6) + "Z"
     }
 
+    /// Microseconds since the epoch of `2026-11-26T15:40:52Z`, with an optional
+    /// fraction of up to 6 digits and an optional `Z` (UTC); nil when malformed.
+    static func parseTimestamp(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        func num(_ from: Int, _ count: Int) -> Int64? {
+            guard from + count <= b.count else { return nil }
+            var n: Int64 = 0
+            for c in b[from..<from + count] {
+                guard (0x30...0x39).contains(c) else { return nil }
+                n = n * 10 + Int64(c - 0x30)
+            }
+            return n
+        }
+        guard b.count >= 19, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x20, b[13] == 0x3A, b[16] == 0x3A,
+            let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
+            let s = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
+        else { return nil }
+        var i = 19
+        var micros: Int64 = 0
+        if i < b.count, b[i] == 0x2E {
+            var digits = 0
+            i += 1
+            while i < b.count, (0x30...0x39).contains(b[i]) {
+                guard digits < 6 else { return nil }
+                micros = micros * 10 + Int64(b[i] - 0x30)
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<6 { micros *= 10 }
+        }
+        if i < b.count, b[i] == 0x5A { i += 1 }
+        guard i == b.count else { return nil }
+        // Days from the civil date (H. Hinnant's algorithm).
+        let yy = mo <= 2 ? y - 1 : y
+        let era = yy / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1
+        let days = era * 146_097 + (yoe * 365 + yoe / 4 - yoe / 100 + doy) - 719_468
+        return ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros
+    }
+
     /// Seconds since the epoch as `2026-11-26 15:52:37` (UTC), for tables.
     static func shortTimestamp(seconds: Int64) -> String {
         dateTime(seconds, separator: " ")

@@ -25,7 +25,7 @@ struct RunLogCommand: ParsableCommand {
             """,
         version: RunLogVersion.current,
         subcommands: [
-            DumpCommand.self, VerifyCommand.self, ListCommand.self, StatsCommand.self,
+            DumpCommand.self, LogsCommand.self, VerifyCommand.self, ListCommand.self, StatsCommand.self,
             ExportCommand.self, DemoCommand.self,
         ])
 

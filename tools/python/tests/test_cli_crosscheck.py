@@ -9,6 +9,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -104,3 +105,19 @@ def test_swift_tool_verifies_python_logs_and_dumps_what_was_logged(cli, rundir, 
     assert next(j for j in lines if j["kind"] == "tags") == {"kind": "tags", "add": ["c"], "remove": ["a"],
                                                             "notes": None}
     assert lines[-1]["kind"] == "run_end" and lines[-1]["status"] == "finished"
+
+
+def test_runlog_logs_shows_what_the_python_client_captured(cli, tmp_path):
+    script = tmp_path / "train.py"
+    # The two streams are two pipes: their order is known to the time the helper reads them.
+    script.write_text("import sys, time, runlog\nrunlog.init(project='p', id='r1')\n"
+                      "for i in range(3):\n    sys.stderr.write(f'\\rbar {i}/2')\nsys.stderr.write('\\n')\n"
+                      "time.sleep(0.3)\nprint('hello')\ntime.sleep(0.3)\nraise SystemExit('bye')\n")
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "tools", "python"), RUNLOG_DIR=str(tmp_path / "runs"),
+               RUNLOG_CONSOLE="redirect")
+    p = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, timeout=60, check=False)
+    assert p.returncode == 1
+    r = subprocess.run([cli, "logs", str(tmp_path / "runs" / "r1")], capture_output=True, text=True, timeout=60,
+                       check=False)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "bar 2/2\nhello\nbye\n"
