@@ -44,9 +44,14 @@ public struct LiveFile: Codable, Sendable, Equatable {
         return (try? e.encode(self)) ?? Data()
     }
 
+    /// The most a liveness file may hold; a larger one is not read.
+    static let maxSize = 64 << 10
+
+    /// The liveness file at `path`; nil when it is missing, not a regular
+    /// file (never opened then: a FIFO cannot block the reader), or not valid.
     public static func load(path: String) -> LiveFile? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(LiveFile.self, from: data)
+        guard let bytes = try? RegularFile.contents(path, limit: maxSize) else { return nil }
+        return try? JSONDecoder().decode(LiveFile.self, from: Data(bytes))
     }
 }
 
@@ -152,14 +157,9 @@ public struct LivenessCheck: Sendable {
 
     /// Whether another process holds a write lock on `path`; nil when it cannot be tested.
     public static func lockHeld(path: String) -> Bool? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? RegularFile.open(path) else { return nil }
         defer { close(fd) }
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        lock.l_start = 0
-        lock.l_len = 0
+        var lock = FileLock.whole(F_WRLCK)
         guard fcntl(fd, F_GETLK, &lock) == 0 else { return nil }
         return lock.l_type != Int16(F_UNLCK)
     }

@@ -66,6 +66,10 @@ public struct RunState: Codable, Sendable, Equatable {
     /// The status last set on the MLflow run ("RUNNING", "FINISHED", "FAILED", "KILLED"), and for which attempt.
     public var sentStatus: String?
     public var sentAttempt: UInt64 = 0
+    /// Files of the run left out of MLflow (a checkpoint whose SHA-256 is not
+    /// its record's, or that is not a regular file inside the run directory):
+    /// artifact path → why. The rest of the run is synced as usual.
+    public var fileErrors: [String: String] = [:]
 
     public init(runID: String) { self.runID = runID }
 
@@ -83,6 +87,7 @@ public struct RunState: Codable, Sendable, Equatable {
         case lastError = "last_error"
         case sentStatus = "sent_status"
         case sentAttempt = "sent_attempt"
+        case fileErrors = "file_errors"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -99,6 +104,7 @@ public struct RunState: Codable, Sendable, Equatable {
         try c.encode(ends, forKey: .ends)
         try c.encode(sentStatus, forKey: .sentStatus)
         try c.encode(sentAttempt, forKey: .sentAttempt)
+        if !fileErrors.isEmpty { try c.encode(fileErrors, forKey: .fileErrors) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -116,5 +122,6 @@ public struct RunState: Codable, Sendable, Equatable {
         ends = try c.decodeIfPresent([String: End].self, forKey: .ends) ?? [:]
         sentStatus = try c.decodeIfPresent(String.self, forKey: .sentStatus)
         sentAttempt = try c.decodeIfPresent(UInt64.self, forKey: .sentAttempt) ?? 0
+        fileErrors = try c.decodeIfPresent([String: String].self, forKey: .fileErrors) ?? [:]
     }
 }

@@ -15,25 +15,33 @@ public struct SyncStateDirectory: Sendable, Hashable {
     /// The state directory syncd uses for `root` when none is given: `<root>/.syncd`.
     public init(root: String) { path = root + "/" + Self.defaultName }
 
+    /// The most a state file may hold; a larger one is refused unread.
+    public static let maxFileSize = 16 << 20
+
     /// The state file of a run.
     public func file(of runID: String) -> String { "\(path)/\(runID).json" }
 
     /// The saved state of a run, nil when there is none. The temporary file
     /// of an interrupted save is read first: when it is complete and of this
     /// run, it is the newer state. A state file that cannot be decoded is an
-    /// error naming it (never silently taken for a fresh start).
+    /// error naming it (never silently taken for a fresh start). Only a
+    /// regular file is read: a FIFO or device is an error, never opened.
     public func load(_ runID: String) throws(LayoutError) -> RunState? {
         let main = file(of: runID)
-        if let data = FileManager.default.contents(atPath: main + ".tmp"), let s = try? Self.decode(data, path: main + ".tmp"),
+        if let bytes = try? RegularFile.contents(main + ".tmp", limit: Self.maxFileSize), let s = try? Self.decode(Data(bytes), path: main + ".tmp"),
             s.runID == runID
         {
             return s
         }
-        guard let data = FileManager.default.contents(atPath: main) else {
-            guard FileManager.default.fileExists(atPath: main) else { return nil }
-            throw LayoutError(.io, path: main, "\(main): cannot read the state file")
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.contents(main, limit: Self.maxFileSize)
+        } catch where error.errno == ENOENT {
+            return nil
+        } catch {
+            throw LayoutError(.io, path: main, "\(error.message); move it away to sync the run from the start", errno: error.errno)
         }
-        return try Self.decode(data, path: main)
+        return try Self.decode(Data(bytes), path: main)
     }
 
     /// Every state in the directory, sorted by run id; files that cannot be read are listed in `errors`.

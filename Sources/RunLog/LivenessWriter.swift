@@ -52,17 +52,7 @@ final class LivenessWriter {
         fd = -1
     }
 
-    private static func lock(_ fd: Int32) -> Bool {
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        lock.l_start = 0
-        lock.l_len = 0
-        #if os(Linux)
-        if fcntl(fd, 37 /* F_OFD_SETLK */, &lock) == 0 { return true }
-        #endif
-        return fcntl(fd, F_SETLK, &lock) == 0
-    }
+    private static func lock(_ fd: Int32) -> Bool { FileLock.tryWriteLock(fd) }
 }
 
 /// fsyncs a directory so that a rename or a new entry in it is durable.

@@ -17,6 +17,12 @@ enum CheckpointCheck {
                 out.append("\(run.path): \(what): invalid path \"\(c.path)\"")
                 continue
             }
+            do {
+                _ = try run.checkpointFile(c.path)
+            } catch {
+                out.append("\(what): \(error.message)")
+                continue
+            }
             guard let size = LogInput.fileSize(path) else {
                 out.append("\(path): \(what): \(String(cString: strerror(errno)))")
                 continue
@@ -38,8 +44,7 @@ enum CheckpointCheck {
 
     /// The SHA-256 of a file, read in 1 MiB chunks; nil when it cannot be read.
     static func sha256(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? RegularFile.open(path) else { return nil }
         defer { close(fd) }
         var hasher = SHA256Hasher()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

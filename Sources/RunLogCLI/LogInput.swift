@@ -33,7 +33,11 @@ struct LogInput {
             guard (st.st_mode & S_IFMT) == S_IFREG else {
                 throw CLIError.cannotRead("\(path): not a regular file or a run directory")
             }
-            return LogInput(path: path, run: nil, files: [File(path: path, segment: nil)])
+            // A log named through a symbolic link is read at its target: the
+            // reader itself opens regular files only, never through a link.
+            var lst = stat()
+            let target = lstat(path, &lst) == 0 && (lst.st_mode & S_IFMT) == S_IFLNK ? (RegularFile.resolved(path) ?? path) : path
+            return LogInput(path: path, run: nil, files: [File(path: target, segment: nil)])
         }
         var run = RunDirectory(path: trimmed(path))
         if !isDirectory(run.logsPath), (trimmed(path) as String).hasSuffix("/logs") || trimmed(path) == "logs" {

@@ -39,24 +39,16 @@ public final class MemorySource: ByteSource {
     }
 }
 
-/// A file opened read-only. The file may grow while it is read.
+/// A regular file opened read-only. The file may grow while it is read.
 public final class FileSource: ByteSource {
     public let path: String
     private let fd: Int32
 
+    /// Opens `path` only if it is a regular file (`RegularFile.open`): a
+    /// FIFO, device, directory or symbolic link is refused with a `FormatError`.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = errno
-            throw FormatError(.io, "\(path): \(String(cString: strerror(e)))", errno: e)
-        }
-        var st = stat()
-        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-            close(fd)
-            throw FormatError(.io, "\(path): is a directory", errno: EISDIR)
-        }
-        self.fd = fd
+        self.fd = try RegularFile.open(path)
     }
 
     deinit { close(fd) }

@@ -7,7 +7,7 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: Hashable, Sendable {
             case notARunLog, unsupportedVersion, headerIncomplete, recordTooLarge
-            case invalidValue, compression, io
+            case invalidValue, compression, io, notRegularFile
         }
         let base: Base
         /// The file does not start with a valid run-log header.
@@ -24,6 +24,9 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let compression = Code(base: .compression)
         /// The operating system refused a read or write.
         public static let io = Code(base: .io)
+        /// The path names something other than a regular file (a FIFO, a
+        /// device, a directory, a symbolic link): refused without reading it.
+        public static let notRegularFile = Code(base: .notRegularFile)
 
         public var description: String { "\(base)" }
     }

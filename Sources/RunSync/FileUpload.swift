@@ -16,8 +16,11 @@ final class FileUpload {
     private(set) var failure: SyncError?
 
     init(path: String, size: UInt64, sha256: [UInt8]) throws(SyncError) {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SyncError(.data, "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        do {
+            fd = try RegularFile.open(path)
+        } catch {
+            throw SyncError(.data, "\(error.message)")
+        }
         self.size = size
         self.expected = sha256
         self.path = path

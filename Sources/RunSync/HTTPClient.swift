@@ -171,10 +171,7 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     /// The URL without user information, for messages.
-    static func redact(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else { return url }
-        return String(url[..<scheme.upperBound]) + String(url[url.index(after: at)...])
-    }
+    static func redact(_ url: String) -> String { URLUserInfo.redacted(url) }
 
     final class Context {
         static let maxBody = 64 << 20

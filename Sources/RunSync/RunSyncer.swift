@@ -199,12 +199,22 @@ final class RunSyncer {
         case .putArtifact(let path, let bytes):
             try client.putArtifact(experimentID: experiment, runID: run, path: path, bytes: bytes)
         case .uploadFile(let path, let source, let size, let sha256):
-            guard FileManager.default.fileExists(atPath: source) else {
+            var st = stat()
+            guard lstat(source, &st) == 0 else {
                 logger.warning("run \(state.runID): checkpoint \(source) is gone; recorded as the tag runlog.missing.\(path)")
                 try client.logBatch(runID: run, metrics: [], tags: [(MLflowNames.key("runlog.missing." + path.description), "file deleted before upload")])
                 return
             }
-            try client.uploadArtifact(experimentID: experiment, runID: run, path: path, file: source, size: size, sha256: sha256)
+            do {
+                let file = try CheckpointUpload.allowedFile(source, in: directory)
+                try client.uploadArtifact(experimentID: experiment, runID: run, path: path, file: file, size: size, sha256: sha256)
+            } catch where error.kind == .data {
+                // One bad file does not stop the run: it is left out and noted.
+                let tag = CheckpointUpload.errorTag(path)
+                logger.error("run \(state.runID): checkpoint not uploaded: \(error.message); recorded as the tag \(tag)")
+                try client.logBatch(runID: run, metrics: [], tags: [(tag, RecordMapper.clip(error.message))])
+                state.fileErrors[path.description] = error.message
+            }
         case .runEnd(let key, let end):
             state.ends[key] = end
         }

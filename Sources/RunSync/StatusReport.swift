@@ -62,7 +62,13 @@ public struct StatusReport: Sendable {
         }
         let name = state.map { records > 0 && $0.status == .synced ? "pending" : $0.status.rawValue } ?? "new"
         return Row(run: dir.runID, state: name, recordsPending: records, bytesPending: bytes, lag: lag,
-                   mlflowRun: state?.mlflowRunID ?? "", lastError: state?.lastError ?? "")
+                   mlflowRun: state?.mlflowRunID ?? "", lastError: state?.lastError ?? fileErrors(state))
+    }
+
+    /// The files a run's state says were left out, as one line ("" when none).
+    static func fileErrors(_ state: RunState?) -> String {
+        guard let errors = state?.fileErrors, !errors.isEmpty else { return "" }
+        return "left out: " + errors.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: "; ")
     }
 
     public func table() -> String {

@@ -13,6 +13,8 @@ public final class SyncEngine: @unchecked Sendable {
     private let context: SyncContext
     private let pause = Pause()
     private let logger: Logger
+    /// Held from `init` until the engine is released: one syncd per state directory.
+    private let stateLock: StateLock
 
     private let lock = NSCondition()
     private var syncers: [String: RunSyncer] = [:]
@@ -35,6 +37,7 @@ public final class SyncEngine: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         let store = try StateStore(directory: settings.stateDirectory)
+        stateLock = try StateLock(directory: settings.stateDirectory)
         context = SyncContext(store: store, logger: logger, recheckInterval: settings.recheckInterval)
     }
 
@@ -90,6 +93,10 @@ public final class SyncEngine: @unchecked Sendable {
         for t in workers { t.join() }
         if let fatal = lock.withLock({ fatal }) { throw fatal }
     }
+
+    /// Releases the state directory's lock (also done when the engine is
+    /// released): call once `run` returned, before another engine takes over.
+    public func releaseStateLock() { stateLock.release() }
 
     /// Asks the engine to stop: no new request starts; a request in flight
     /// may finish within `grace` seconds, then it is abandoned. Cursors are

@@ -20,6 +20,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
         case data
         /// Shutdown was requested while the request was in flight.
         case cancelled
+        /// Another syncd holds the state directory's lock.
+        case locked
     }
 
     public let kind: Kind

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import RunLayout
 
 /// Everything syncd is told: from a config file, then the command line.
 public struct SyncSettings: Sendable {
@@ -22,6 +23,8 @@ public struct SyncSettings: Sendable {
     public var http = HTTPClient.Options()
     /// A file holding credentials (mode 0600), see `Credentials.load`.
     public var credentialsFile: String?
+    /// The user and password `mlflowURL` held, taken out of it by `validate`.
+    private var urlCredentials: Credentials?
 
     public init() {}
 
@@ -35,6 +38,12 @@ public struct SyncSettings: Sendable {
             }
         }
         guard !mlflowURL.isEmpty else { throw SyncError(.config, "mlflow: no server given (--mlflow URL or $MLFLOW_TRACKING_URI)") }
+        // User information in the URL becomes basic-auth credentials and
+        // leaves the URL, which is printed and logged.
+        if let (bare, user, password) = URLUserInfo.split(mlflowURL) {
+            mlflowURL = bare
+            urlCredentials = .basic(user: user, password: password)
+        }
         guard let url = URL(string: mlflowURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw SyncError(.config, "mlflow: \(HTTPClient.redact(mlflowURL)) is not an http(s) URL")
         }
@@ -47,13 +56,14 @@ public struct SyncSettings: Sendable {
             throw SyncError(.config, "ca_bundle: \(ca) is not a readable file")
         }
         http.credentials = try Credentials.load(file: credentialsFile)
+        if case .none = http.credentials, let urlCredentials { http.credentials = urlCredentials }
     }
 
     /// Applies a config file (a TOML subset: `key = value` lines, strings,
     /// numbers, booleans, arrays of strings; `#` comments).
     public mutating func apply(configFile path: String) throws(SyncError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SyncError(.config, "\(path): cannot read the config file")
+        guard let data = try? RegularFile.contents(path, limit: 1 << 20, followingLink: true) else {
+            throw SyncError(.config, "\(path): cannot read the config file (a regular file of at most 1 MiB)")
         }
         let table = try TOMLSubset.parse(String(decoding: data, as: UTF8.self), file: path)
         for (key, (value, line)) in table {
@@ -94,7 +104,9 @@ extension Credentials {
             guard st.st_mode & 0o077 == 0 else {
                 throw SyncError(.config, "credentials_file: \(file) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
             }
-            guard let data = FileManager.default.contents(atPath: file) else { throw SyncError(.config, "credentials_file: \(file): unreadable") }
+            guard let data = try? RegularFile.contents(file, limit: 1 << 20, followingLink: true) else {
+                throw SyncError(.config, "credentials_file: \(file): unreadable (a regular file of at most 1 MiB)")
+            }
             let table = try TOMLSubset.parse(String(decoding: data, as: UTF8.self), file: file)
             func string(_ k: String) -> String? { if case .string(let s)? = table[k]?.0 { return s } else { return nil } }
             if let t = string("token") { return .token(t) }

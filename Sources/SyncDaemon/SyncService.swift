@@ -43,8 +43,10 @@ final class SyncService: Service, @unchecked Sendable {
             } onGracefulShutdown: { [logger] in
                 logger.info("stopping: finishing the request in flight (at most \(grace) s)")
                 Notify.send("STOPPING=1")
+                ShutdownDeadline.arm(grace: grace, logger: logger)
                 engine.stop(grace: grace)
             }
+            engine.releaseStateLock()
             guard lock.withLock({ reloading }) else { break }
             do {
                 settings = try options.settings()

@@ -3,7 +3,8 @@
 //
 // Exit codes: 0 all synced (or stopped by SIGTERM); 1 some run quarantined
 // (--once); 2 bad command line or config; 3 MLflow refused the credentials
-// (401); 4 another fatal error (e.g. the state directory is not writable).
+// (401); 4 another fatal error (e.g. the state directory is not writable);
+// 5 another syncd holds the state directory.
 import ArgumentParser
 import Foundation
 import Logging
@@ -31,6 +32,7 @@ struct SyncdCommand: ParsableCommand {
           2  bad flags or config (one line naming the setting)
           3  MLflow refused the credentials (401: not retried)
           4  another fatal error (e.g. the state directory is not writable)
+          5  another syncd holds the state directory (its PID is named)
         """
 }
 
@@ -109,6 +111,7 @@ func exitStatus(for error: SyncError) -> Int32 {
     switch error.kind {
     case .config: return 2
     case .unauthenticated: return 3
+    case .locked: return 5
     default: return 4
     }
 }

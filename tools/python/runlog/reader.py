@@ -8,6 +8,7 @@ from typing import List
 
 import zstandard
 
+from ._regular import read_regular
 from ._wire import masked_crc32c
 from .logfile import (CODEC_NONE, CODEC_ZSTD, FRAME_HEADER, FRAME_MAGIC, MAX_CONTENT, MAX_PAYLOAD, FileHeader,
                       FormatError)
@@ -56,7 +57,9 @@ class LogReader:
     """Reads a log from a path or from bytes. `frames()` yields each valid
     frame; `damage` collects what was skipped; `tail()` describes what follows
     the last valid frame. Raises FormatError when the data is not a run log,
-    or its header is not complete yet (`FormatError.offset` is None then)."""
+    or its header is not complete yet (`FormatError.offset` is None then), and
+    NotRegularFile (an OSError) when the path names a FIFO, device or other
+    file that is not a regular file: such a file is never read."""
 
     def __init__(self, source):
         if isinstance(source, (bytes, bytearray, memoryview)):
@@ -64,8 +67,7 @@ class LogReader:
             self._data = bytes(source)
         else:
             self.name = str(source)
-            with open(source, "rb") as f:
-                self._data = f.read()
+            self._data = read_regular(source)
         try:
             decoded = FileHeader.decode(self._data)
         except FormatError as e:

@@ -170,3 +170,23 @@ def test_random_bytes_after_the_header_are_a_tail():
     junk = os.urandom(3000).replace(b"\xd3", b"\xd4")
     lines, damage, tail = read(HEADER + junk)
     assert damage == [] and tail.length == 3000 and tail.reason == "no frame magic"
+
+
+def test_a_fifo_named_like_a_log_is_refused_without_blocking(tmp_path):
+    from runlog._regular import NotRegularFile
+
+    fifo = tmp_path / "a0001-r0000-s0000.rlog"
+    os.mkfifo(fifo)
+    # No writer ever opens the FIFO: a plain open() would block forever.
+    with pytest.raises(NotRegularFile, match="a FIFO, not a regular file"):
+        LogReader(fifo)
+    with pytest.raises(NotRegularFile, match="a directory, not a regular file"):
+        LogReader(tmp_path)
+
+
+def test_a_log_named_through_a_symbolic_link_is_read_at_its_target(tmp_path):
+    target = tmp_path / "minimal.rlog"
+    target.write_bytes(minimal())
+    link = tmp_path / "link.rlog"
+    os.symlink(target, link)
+    assert len(list(LogReader(link).frames())) == len(list(LogReader(target).frames()))
