@@ -28,6 +28,7 @@ import Testing
               2  bad flags or config (one line naming the setting)
               3  MLflow refused the credentials (401: not retried)
               4  another fatal error (e.g. the state directory is not writable)
+              5  another syncd holds the state directory (its PID is named)
             """))
     }
 
