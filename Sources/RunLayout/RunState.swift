@@ -53,6 +53,10 @@ public struct RunState: Codable, Sendable, Equatable {
     public var runID: String
     public var mlflowRunID: String?
     public var experimentID: String?
+    /// The MLflow tracking server the run goes to, as configured but without
+    /// credentials (`http://mlflow.internal:5000`); nil in states written
+    /// before syncd recorded it.
+    public var mlflowURL: String?
     public var status: Status = .pending
     /// Bytes of the logs not yet read and acknowledged, when last saved.
     public var pendingBytes: Int64 = 0
@@ -73,6 +77,18 @@ public struct RunState: Codable, Sendable, Equatable {
 
     public init(runID: String) { self.runID = runID }
 
+    /// The MLflow run's page, `<server>/#/experiments/<experiment>/runs/<run>`,
+    /// once syncd knows the server, the experiment and the run.
+    public var mlflowRunURL: String? {
+        guard let server = mlflowURL, let experiment = experimentID, let run = mlflowRunID else { return nil }
+        return Self.runPage(server: server, experimentID: experiment, runID: run)
+    }
+
+    /// The page of an MLflow run on `server` (a tracking URI without a trailing `/`).
+    public static func runPage(server: String, experimentID: String, runID: String) -> String {
+        "\(server)/#/experiments/\(experimentID)/runs/\(runID)"
+    }
+
     /// Thrown by the decoder for a `version` it does not know.
     public struct VersionError: Error, Sendable {
         public var version: Int
@@ -83,6 +99,7 @@ public struct RunState: Codable, Sendable, Equatable {
         case runID = "run_id"
         case mlflowRunID = "mlflow_run_id"
         case experimentID = "experiment_id"
+        case mlflowURL = "mlflow_url"
         case pendingBytes = "pending_bytes"
         case lastError = "last_error"
         case sentStatus = "sent_status"
@@ -96,6 +113,7 @@ public struct RunState: Codable, Sendable, Equatable {
         try c.encode(runID, forKey: .runID)
         try c.encode(mlflowRunID, forKey: .mlflowRunID)
         try c.encode(experimentID, forKey: .experimentID)
+        try c.encode(mlflowURL, forKey: .mlflowURL)
         try c.encode(status, forKey: .status)
         try c.encode(pendingBytes, forKey: .pendingBytes)
         try c.encode(lastError, forKey: .lastError)
@@ -114,6 +132,7 @@ public struct RunState: Codable, Sendable, Equatable {
         runID = try c.decode(String.self, forKey: .runID)
         mlflowRunID = try c.decodeIfPresent(String.self, forKey: .mlflowRunID)
         experimentID = try c.decodeIfPresent(String.self, forKey: .experimentID)
+        mlflowURL = try c.decodeIfPresent(String.self, forKey: .mlflowURL)
         status = try c.decode(Status.self, forKey: .status)
         pendingBytes = try c.decodeIfPresent(Int64.self, forKey: .pendingBytes) ?? 0
         lastError = try c.decodeIfPresent(String.self, forKey: .lastError)

@@ -13,7 +13,8 @@ struct ListCommand: ParsableCommand {
             the highest step of the latest attempt's metrics (LAST STEP: how far the run got, \
             even when it logged a lower step last), the last update (UTC), the bytes of its \
             directory, and syncd's state for it when <root>/.syncd/<run-id>.json exists \
-            (otherwise "-").
+            (otherwise "-"). When syncd recorded the MLflow server of some run, a last \
+            column MLFLOW gives each such run's page in MLflow.
 
             ROOT is an argument, else $RUNLOG_DIR, else ./runlogs. A run directory given as \
             ROOT lists that run alone.
@@ -72,7 +73,9 @@ struct ListCommand: ParsableCommand {
     }
 
     func table(_ infos: [RunInfo], style: Style) -> String {
-        let header = ["ID", "PROJECT", "NAME", "STATUS", "ATTEMPTS", "LAST STEP", "UPDATED (UTC)", "SIZE", "SYNC"]
+        // The MLflow column only when syncd recorded where some run went.
+        let withURL = infos.contains { $0.sync?.mlflowURL != nil }
+        let header = ["ID", "PROJECT", "NAME", "STATUS", "ATTEMPTS", "LAST STEP", "UPDATED (UTC)", "SIZE", "SYNC"] + (withURL ? ["MLFLOW"] : [])
         let rightAligned: Set<Int> = [4, 5, 7]
         let rows: [[String]] = infos.map { i in
             [
@@ -80,7 +83,7 @@ struct ListCommand: ParsableCommand {
                 i.lastStep.map(String.init) ?? "-",
                 i.lastUpdate > 0 ? Formatting.shortTimestamp(seconds: i.lastUpdate) : "-",
                 Formatting.bytes(i.size), i.sync?.cell ?? "-",
-            ]
+            ] + (withURL ? [i.sync?.mlflowURL ?? "-"] : [])
         }
         var widths = header.map(\.count)
         for row in rows { for (j, c) in row.enumerated() { widths[j] = max(widths[j], c.count) } }
@@ -137,6 +140,8 @@ struct ListCommand: ParsableCommand {
             if let p = s.pendingBytes { j.int(p) } else { j.raw("null") }
             j.raw(#","last_error":"#)
             if let e = s.lastError { j.string(e) } else { j.raw("null") }
+            j.raw(#","mlflow_url":"#)
+            if let u = s.mlflowURL { j.string(u) } else { j.raw("null") }
             j.raw("}")
         } else {
             j.raw("null")

@@ -101,6 +101,8 @@ struct SyncState {
     var status: String?
     var pendingBytes: Int64?
     var lastError: String?
+    /// The MLflow run's page, once syncd recorded its server.
+    var mlflowURL: String?
 
     static func load(directory: String, runID: String) -> SyncState? {
         guard let state = try? SyncStateDirectory(path: directory).load(runID) else { return nil }
@@ -108,6 +110,7 @@ struct SyncState {
         s.status = state.status.rawValue
         s.pendingBytes = state.pendingBytes
         s.lastError = state.lastError
+        s.mlflowURL = state.mlflowRunURL
         if s.lastError?.isEmpty == true { s.lastError = nil }
         return s
     }

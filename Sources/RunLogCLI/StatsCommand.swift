@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
+import Foundation
 import RunLog
 
 struct StatsCommand: ParsableCommand {
@@ -16,7 +17,8 @@ struct StatsCommand: ParsableCommand {
 
             PATH is a run directory, a .rlog file, or a run id as `runlog ls` shows it, \
             looked up under ROOT (--root, else $RUNLOG_DIR, else ./runlogs). Several PATHs \
-            give one report each, separated by a blank line (with --json, one line each).
+            give one report each, separated by a blank line (with --json, one line each). \
+            When syncd recorded where the run went, a line mlflow gives its page in MLflow.
 
             Examples:
               runlog stats runlogs/3kx9a0qz
@@ -33,6 +35,9 @@ struct StatsCommand: ParsableCommand {
 
     @Flag(help: "Write one JSON object per PATH instead of text.")
     var json = false
+
+    @Option(help: ArgumentHelp("Where syncd keeps its state (default: .syncd next to the run directory).", valueName: "dir"))
+    var syncState: String?
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("say which run or log: PATH") }
@@ -71,14 +76,15 @@ struct StatsCommand: ParsableCommand {
             for record in frame.records { stats.add(record) }
         })
         stats.problems = problems
-        let status = input.run.flatMap { try? $0.status().0 }
+        var report = StatsReport(stats: stats, path: input.path, status: input.run.flatMap { try? $0.status().0 })
+        if let run = input.run {
+            let parent = (run.path as NSString).deletingLastPathComponent
+            let directory = syncState ?? SyncStateDirectory(root: parent.isEmpty ? "." : parent).path
+            report.mlflowURL = SyncState.load(directory: directory, runID: run.runID)?.mlflowURL
+        }
         if wrote && !json { output.write("\n") }
         wrote = true
-        if json {
-            output.write(StatsReport(stats: stats, path: input.path, status: status).json())
-        } else {
-            output.write(StatsReport(stats: stats, path: input.path, status: status).text(style: Style(terminal: output.isTerminal)))
-        }
+        output.write(json ? report.json() : report.text(style: Style(terminal: output.isTerminal)))
         output.flush()
         if scan.sawDamage { throw CLIError.damageReported }
     }

@@ -6,6 +6,8 @@ struct StatsReport {
     let stats: RunStats
     let path: String
     let status: RunStatus?
+    /// The MLflow run's page, when syncd recorded it.
+    var mlflowURL: String? = nil
 
     static let kindOrder = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "tags", "summary", "run_end", "unknown"]
 
@@ -20,6 +22,7 @@ struct StatsReport {
         }
         if let status { run += "  " + status.rawValue } else if let end = s.runEnd { run += "  " + end.status.description }
         line("run", run)
+        if let mlflowURL { line("mlflow", mlflowURL) }
         line("files", "\(s.files) file\(s.files == 1 ? "" : "s"), \(s.frames) frames" + (s.problems > 0 ? ", \(s.problems) problems (see above)" : ""))
         var kinds: [String] = []
         for k in Self.kindOrder {
@@ -84,6 +87,7 @@ struct StatsReport {
         j.raw(#","project":"#); optionalString(&j, s.runStart?.project)
         j.raw(#","name":"#); optionalString(&j, s.runStart?.name)
         j.raw(#","status":"#); optionalString(&j, status?.rawValue ?? s.runEnd?.status.description)
+        j.raw(#","mlflow_url":"#); optionalString(&j, mlflowURL)
         j.raw(#","files":"#); j.int(s.files)
         j.raw(#","frames":"#); j.int(s.frames)
         j.raw(#","problems":"#); j.int(s.problems)

@@ -76,9 +76,9 @@ public struct Cleaner: Sendable {
         guard state.sentAttempt == latest, state.sentStatus != nil, state.sentStatus != "RUNNING" else {
             return .keep("MLflow does not have its end status yet")
         }
-        let pending = StatusReport.row(dir, state)
-        guard pending.recordsPending == 0, pending.bytesPending == 0 else {
-            return .keep("\(pending.recordsPending) records not in MLflow yet")
+        let pending = PendingScan(dir, state: state)
+        guard pending.records == 0, pending.bytes == 0 else {
+            return .keep("\(pending.records) records not in MLflow yet")
         }
         let (bytes, newest) = Self.usage(dir.path)
         let age = now.timeIntervalSince1970 - newest

@@ -50,6 +50,8 @@ public final class MLflowClient: @unchecked Sendable {
     }
 
     public let baseURL: String
+    /// `baseURL` without credentials: for logs, the sync state and links to runs.
+    public let serverURL: String
     let http: HTTPClient
     let pause: Pause
     let logger: Logger
@@ -58,6 +60,7 @@ public final class MLflowClient: @unchecked Sendable {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
+        self.serverURL = URLUserInfo.redacted(base)
         self.http = HTTPClient(options: options)
         self.pause = pause
         self.logger = logger

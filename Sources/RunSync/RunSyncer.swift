@@ -29,6 +29,10 @@ final class RunSyncer {
     /// Segments known to end in a tail of this size: nothing to read until they grow.
     private var tails: [String: Int64] = [:]
     private var reported: Set<String> = []
+    /// Whether "syncing" was logged and "complete" is still to come.
+    private var announced = false
+    /// Metric points acknowledged since "syncing" was logged.
+    private var pointsSent = 0
 
     init(directory: RunDirectory, state: RunState, context: SyncContext) {
         self.directory = directory
@@ -101,9 +105,26 @@ final class RunSyncer {
         if created { logger.debug("run \(runID): created MLflow run \(id) in experiment \(experiment)") }
         state.mlflowRunID = id
         state.experimentID = experiment
+        state.mlflowURL = client.serverURL
         state.status = .pending
         try save()
         return true
+    }
+
+    /// Logs, once per stretch of work, which MLflow run this run goes to.
+    private func announce(_ client: MLflowClient) {
+        if state.mlflowURL != client.serverURL { state.mlflowURL = client.serverURL }
+        guard !announced else { return }
+        announced = true
+        pointsSent = 0
+        logger.info("run \(state.runID): syncing to \(state.mlflowRunURL ?? client.serverURL)")
+    }
+
+    /// Logs that the run is complete in MLflow: it ended, and all of it was sent.
+    private func announceComplete(_ status: RunStatus) {
+        guard announced else { return }
+        announced = false
+        logger.info("run \(state.runID): complete (\(status.rawValue), \(pointsSent) points sent): \(state.mlflowRunURL ?? "")")
     }
 
     static func owner(of path: String) -> String? {
@@ -167,12 +188,14 @@ final class RunSyncer {
             frame = next
             if frame.offset != cursor.offset { cursor = RunState.Cursor(offset: frame.offset) }
         }
+        if pendingOp != nil || !batch.isEmpty { announce(client) }
         if let op = pendingOp {
             try perform(op, client)
             cursor.item += 1
         } else if !batch.isEmpty {
             try client.logBatch(runID: state.mlflowRunID!, metrics: batch.metrics, params: batch.params, tags: batch.tags)
             for (k, v) in batch.params { params?[k] = v }
+            pointsSent += batch.metrics.count
         }
         state.segments[name] = cursor
         state.status = .pending
@@ -252,6 +275,7 @@ final class RunSyncer {
         }
         if wanted != state.sentStatus || latest > state.sentAttempt {
             let run = state.mlflowRunID!
+            announce(client)
             try client.logBatch(runID: run, metrics: [], tags: [("runlog.status", status.rawValue)])
             try client.updateRun(run, status: wanted, endTime: status == .running ? nil : endTime)
             logger.debug("run \(state.runID): MLflow status \(wanted) (\(status.rawValue))")
@@ -261,12 +285,14 @@ final class RunSyncer {
         let pending = segments.reduce(Int64(0)) { sum, s in
             sum + max(0, Self.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
         }
-        if state.status != .synced || state.pendingBytes != pending || state.lastError != nil {
+        if state.status != .synced || state.pendingBytes != pending || state.lastError != nil || state.mlflowURL != client.serverURL {
             state.status = .synced
             state.pendingBytes = pending
             state.lastError = nil
+            state.mlflowURL = client.serverURL
             try save()
         }
+        if status != .running { announceComplete(status) }
         return .idle(recheck: status == .running ? context.recheckInterval : nil)
     }
 

@@ -5,14 +5,17 @@ import RunLayout
 /// What `syncd status` shows: per run, from the state directory and the logs.
 public struct StatusReport: Sendable {
     public struct Row: Sendable {
-        public var run: String
-        /// synced, pending, quarantined, or new (no state yet).
+        /// The run id, as `runlog ls` shows it.
+        public var id: String
+        /// `new` (syncd has not started on it: no state yet), `pending`, `synced` or `quarantined`.
         public var state: String
-        public var recordsPending: Int
-        public var bytesPending: Int64
-        /// Seconds since the last acknowledged upload, when something is pending.
-        public var lag: Double?
-        public var mlflowRun: String
+        public var pending = PendingScan()
+        /// Seconds since the oldest unsent point was logged; nil when no point waits.
+        public var oldestUnsent: Double?
+        public var experimentID: String?
+        public var mlflowRunID: String?
+        /// The MLflow run's page, when syncd recorded its server.
+        public var mlflowURL: String?
         public var lastError: String
     }
 
@@ -20,7 +23,7 @@ public struct StatusReport: Sendable {
     /// States that could not be read.
     public var errors: [String] = []
 
-    public init(settings: SyncSettings) throws(SyncError) {
+    public init(settings: SyncSettings, now: Date = Date()) throws(SyncError) {
         let store = try StateStore(directory: settings.stateDirectory)
         let (states, errors) = store.loadAll()
         self.errors = errors
@@ -29,40 +32,29 @@ public struct StatusReport: Sendable {
         var seen: Set<String> = []
         for root in settings.roots {
             for dir in (try? RunDirectory.list(root: root)) ?? [] where seen.insert(dir.runID).inserted {
-                rows.append(Self.row(dir, byID[dir.runID]))
+                rows.append(Self.row(dir, byID[dir.runID], now: now))
             }
         }
         for s in states where !seen.contains(s.runID) {
-            rows.append(Row(run: s.runID, state: s.status.rawValue, recordsPending: 0, bytesPending: s.pendingBytes, lag: nil,
-                            mlflowRun: s.mlflowRunID ?? "", lastError: (s.lastError ?? "") + " (run directory not found)"))
+            var row = Self.row(id: s.runID, state: s, name: s.status.rawValue)
+            row.pending.bytes = s.pendingBytes
+            row.lastError = (s.lastError ?? "") + " (run directory not found)"
+            rows.append(row)
         }
     }
 
-    static func row(_ dir: RunDirectory, _ state: RunState?) -> Row {
-        var records = 0
-        var bytes: Int64 = 0
-        for segment in (try? dir.segments()) ?? [] {
-            let cursor = state?.segments[segment.name.fileName] ?? RunState.Cursor(offset: 0)
-            let size = RunSyncer.fileSize(segment.path)
-            guard size > cursor.offset || cursor.record > 0 else { continue }
-            guard let reader = try? LogReader(path: segment.path, from: cursor.offset) else {
-                bytes += max(0, size - cursor.offset)
-                continue
-            }
-            var first = true
-            while let frame = try? reader.next() {
-                records += frame.records.count - (first && frame.offset == cursor.offset ? cursor.record : 0)
-                first = false
-            }
-            bytes += max(0, reader.offset - max(cursor.offset, Int64(reader.headerSize)))
-        }
-        var lag: Double?
-        if records > 0, let updated = state?.updated, let date = ISO8601DateFormatter.withFraction.date(from: updated) {
-            lag = Date().timeIntervalSince(date)
-        }
-        let name = state.map { records > 0 && $0.status == .synced ? "pending" : $0.status.rawValue } ?? "new"
-        return Row(run: dir.runID, state: name, recordsPending: records, bytesPending: bytes, lag: lag,
-                   mlflowRun: state?.mlflowRunID ?? "", lastError: state?.lastError ?? fileErrors(state))
+    static func row(_ dir: RunDirectory, _ state: RunState?, now: Date) -> Row {
+        let pending = PendingScan(dir, state: state)
+        let name = state.map { pending.records > 0 && $0.status == .synced ? "pending" : $0.status.rawValue } ?? "new"
+        var row = row(id: dir.runID, state: state, name: name)
+        row.pending = pending
+        row.oldestUnsent = pending.oldestPointTime.map { max(0, now.timeIntervalSince1970 - Double($0) / 1e6) }
+        return row
+    }
+
+    private static func row(id: String, state: RunState?, name: String) -> Row {
+        Row(id: id, state: name, experimentID: state?.experimentID, mlflowRunID: state?.mlflowRunID,
+            mlflowURL: state?.mlflowRunURL, lastError: state?.lastError ?? fileErrors(state))
     }
 
     /// The files a run's state says were left out, as one line ("" when none).
@@ -71,37 +63,63 @@ public struct StatusReport: Sendable {
         return "left out: " + errors.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: "; ")
     }
 
-    public func table() -> String {
-        var out = "RUN\tSTATE\tRECORDS\tBYTES\tLAG\tMLFLOW RUN\tLAST ERROR\n"
-        for r in rows {
-            let lag = r.lag.map { String(format: "%.1fs", $0) } ?? "-"
-            out += "\(r.run)\t\(r.state)\t\(r.recordsPending)\t\(r.bytesPending)\t\(lag)\t\(r.mlflowRun.isEmpty ? "-" : r.mlflowRun)\t\(r.lastError.isEmpty ? "-" : r.lastError)\n"
+    static let header = ["ID", "STATE", "POINTS PENDING", "BYTES PENDING", "OLDEST UNSENT", "MLFLOW RUN", "LAST ERROR"]
+
+    /// A table: columns aligned with spaces for a terminal, else separated by tabs.
+    public func table(aligned: Bool) -> String {
+        let cells = rows.map { r -> [String] in
+            let mlflow = r.mlflowURL ?? r.mlflowRunID.map { "run \($0) in experiment \(r.experimentID ?? "?")" } ?? "-"
+            return [r.id, r.state, String(r.pending.points), String(r.pending.bytes), r.oldestUnsent.map(Self.age) ?? "-",
+                    mlflow, r.lastError.isEmpty ? "-" : r.lastError]
         }
-        return out
+        guard aligned else {
+            return ([Self.header] + cells).map { $0.joined(separator: "\t") + "\n" }.joined()
+        }
+        var widths = Self.header.map(\.count)
+        for row in cells { for (j, c) in row.enumerated() { widths[j] = max(widths[j], c.count) } }
+        let right: Set<Int> = [2, 3, 4]
+        return ([Self.header] + cells).map { row in
+            row.enumerated().map { j, c in
+                let pad = String(repeating: " ", count: widths[j] - c.count)
+                return right.contains(j) ? pad + c : (j == row.count - 1 ? c : c + pad)
+            }.joined(separator: "  ") + "\n"
+        }.joined()
+    }
+
+    /// An age for a table: `42s`, `5m 03s`, `2h 05m`, `3d 4h`.
+    static func age(_ seconds: Double) -> String {
+        let s = Int(seconds)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        switch s {
+        case ..<60: return "\(s)s"
+        case ..<3600: return "\(s / 60)m \(two(s % 60))s"
+        case ..<86400: return "\(s / 3600)h \(two(s % 3600 / 60))m"
+        default: return "\(s / 86400)d \(s % 86400 / 3600)h"
+        }
     }
 
     public func jsonLines() -> String {
         var out = ""
         for r in rows {
             var j = JSONText()
-            j.raw("{"); j.key("run", first: true); j.string(r.run)
+            j.raw("{"); j.key("id", first: true); j.string(r.id)
             j.key("state"); j.string(r.state)
-            j.key("records_pending"); j.int(Int64(r.recordsPending))
-            j.key("bytes_pending"); j.int(r.bytesPending)
-            j.key("lag"); if let lag = r.lag { j.double((lag * 10).rounded() / 10) } else { j.raw("null") }
-            j.key("mlflow_run_id"); j.string(r.mlflowRun)
-            j.key("last_error"); j.string(r.lastError)
+            j.key("points_pending"); j.int(Int64(r.pending.points))
+            j.key("records_pending"); j.int(Int64(r.pending.records))
+            j.key("bytes_pending"); j.int(r.pending.bytes)
+            j.key("oldest_unsent_seconds")
+            if let age = r.oldestUnsent { j.double((age * 10).rounded() / 10) } else { j.raw("null") }
+            j.key("experiment_id"); optional(&j, r.experimentID)
+            j.key("mlflow_run_id"); optional(&j, r.mlflowRunID)
+            j.key("mlflow_url"); optional(&j, r.mlflowURL)
+            j.key("last_error"); optional(&j, r.lastError.isEmpty ? nil : r.lastError)
             j.raw("}\n")
             out += String(decoding: j.bytes, as: UTF8.self)
         }
         return out
     }
-}
 
-extension ISO8601DateFormatter {
-    static var withFraction: ISO8601DateFormatter {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
+    private func optional(_ j: inout JSONText, _ s: String?) {
+        if let s { j.string(s) } else { j.raw("null") }
     }
 }

@@ -82,7 +82,7 @@ struct ResilienceTests {
         var settings = Sync.settings(root: root, url: server.url)
         try settings.validate()
         let report = try StatusReport(settings: settings)
-        let row = try #require(report.rows.first { $0.run == "refused" })
+        let row = try #require(report.rows.first { $0.id == "refused" })
         #expect(row.state == "quarantined" && row.lastError.contains("HTTP 400"))
     }
 

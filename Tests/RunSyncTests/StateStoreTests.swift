@@ -8,6 +8,7 @@ import Testing
         var s = RunState(runID: "bright-otter-17")
         s.mlflowRunID = "9f1c2e4b7a6d4f0e8c3b2a1908f7e6d5"
         s.experimentID = "1"
+        s.mlflowURL = "http://mlflow.internal:5000"
         s.status = .synced
         s.segments["a0001-r0000-s0000.rlog"] = .init(offset: 48213)
         s.ends["1/0"] = .init(status: "finished", endTime: 1_764_000_100_000_000)
@@ -22,6 +23,12 @@ import Testing
         let spec = try String(contentsOfFile: MLflowServer.packageRoot + "/spec/sync-state.md", encoding: .utf8)
         let example = try #require(spec.components(separatedBy: "```json\n").last?.components(separatedBy: "```").first)
         #expect(text == example)
+        // A state saved before syncd recorded its server reads as one without it.
+        let older = example.replacingOccurrences(of: "  \"mlflow_url\" : \"http://mlflow.internal:5000\",\n", with: "")
+        #expect(older != example)
+        let decoded = try JSONDecoder().decode(RunState.self, from: Data(older.utf8))
+        #expect(decoded.mlflowURL == nil && decoded.mlflowRunURL == nil && decoded.mlflowRunID == Self.example().mlflowRunID)
+        #expect(Self.example().mlflowRunURL == "http://mlflow.internal:5000/#/experiments/1/runs/9f1c2e4b7a6d4f0e8c3b2a1908f7e6d5")
     }
 
     @Test func saveThenLoadRoundTripsAndStampsTheTime() throws {
