@@ -110,7 +110,7 @@ struct HostileFileTests {
         #expect(!files.contains { $0.hasSuffix("1-changed.bin") || $0.hasSuffix("2-linked.bin") }, "\(files)")
         var settings = Sync.settings(root: root, url: server.url)
         try settings.validate()
-        let row = try #require(try StatusReport(settings: settings).rows.first { $0.run == "bad-files" })
+        let row = try #require(try StatusReport(settings: settings).rows.first { $0.id == "bad-files" })
         #expect(row.lastError.contains("left out: checkpoints/m/1-changed.bin"), "\(row.lastError)")
     }
 
