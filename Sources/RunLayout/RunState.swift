@@ -33,6 +33,20 @@ public struct RunState: Codable, Sendable, Equatable {
         public static func < (a: Cursor, b: Cursor) -> Bool { (a.offset, a.record, a.item) < (b.offset, b.record, b.item) }
     }
 
+    /// Where a console part starts in a log: record `record` of the frame at
+    /// `offset`. Parts before `part` are uploaded whole and never change.
+    public struct ConsoleCursor: Codable, Sendable, Equatable {
+        public var part: Int
+        public var offset: Int64
+        public var record: Int
+
+        public init(part: Int = 0, offset: Int64 = 0, record: Int = 0) {
+            self.part = part
+            self.offset = offset
+            self.record = record
+        }
+    }
+
     /// How an attempt and rank ended, as its run end record says.
     public struct End: Codable, Sendable, Equatable {
         /// "finished", "failed" or "killed".
@@ -67,6 +81,8 @@ public struct RunState: Codable, Sendable, Equatable {
     public var segments: [String: Cursor] = [:]
     /// Run ends seen, by `"<attempt>/<rank>"`.
     public var ends: [String: End] = [:]
+    /// Per `"<log file name>/<stream>"`, the console part being uploaded and where it starts.
+    public var consoles: [String: ConsoleCursor] = [:]
     /// The status last set on the MLflow run ("RUNNING", "FINISHED", "FAILED", "KILLED"), and for which attempt.
     public var sentStatus: String?
     public var sentAttempt: UInt64 = 0
@@ -95,7 +111,7 @@ public struct RunState: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, status, updated, segments, ends
+        case version, status, updated, segments, ends, consoles
         case runID = "run_id"
         case mlflowRunID = "mlflow_run_id"
         case experimentID = "experiment_id"
@@ -120,6 +136,7 @@ public struct RunState: Codable, Sendable, Equatable {
         try c.encode(updated, forKey: .updated)
         try c.encode(segments, forKey: .segments)
         try c.encode(ends, forKey: .ends)
+        if !consoles.isEmpty { try c.encode(consoles, forKey: .consoles) }
         try c.encode(sentStatus, forKey: .sentStatus)
         try c.encode(sentAttempt, forKey: .sentAttempt)
         if !fileErrors.isEmpty { try c.encode(fileErrors, forKey: .fileErrors) }
@@ -139,6 +156,7 @@ public struct RunState: Codable, Sendable, Equatable {
         updated = try c.decodeIfPresent(String.self, forKey: .updated) ?? ""
         segments = try c.decodeIfPresent([String: Cursor].self, forKey: .segments) ?? [:]
         ends = try c.decodeIfPresent([String: End].self, forKey: .ends) ?? [:]
+        consoles = try c.decodeIfPresent([String: ConsoleCursor].self, forKey: .consoles) ?? [:]
         sentStatus = try c.decodeIfPresent(String.self, forKey: .sentStatus)
         sentAttempt = try c.decodeIfPresent(UInt64.self, forKey: .sentAttempt) ?? 0
         fileErrors = try c.decodeIfPresent([String: String].self, forKey: .fileErrors) ?? [:]

@@ -33,6 +33,7 @@ final class RunSyncer {
     private var announced = false
     /// Metric points acknowledged since "syncing" was logged.
     private var pointsSent = 0
+    private let console = ConsoleSync()
 
     init(directory: RunDirectory, state: RunState, context: SyncContext) {
         self.directory = directory
@@ -74,10 +75,24 @@ final class RunSyncer {
             guard try createOrFindRun(client, segments) else { return .idle(recheck: nil) }
             return .more
         }
+        console.interval = context.consoleInterval
+        if try console.advance(consoleSources(segments), state: &state, client: client, now: Double(DispatchTime.now().uptimeNanoseconds) / 1e9) {
+            state.status = .pending
+            try save()
+            return .more
+        }
         for segment in segments {
             if let outcome = try advance(segment, client) { return outcome }
         }
-        return try finish(client, segments)
+        let outcome = try finish(client, segments)
+        guard let due = console.nextDue, case .idle(let recheck) = outcome else { return outcome }
+        return .idle(recheck: min(recheck ?? due, due))
+    }
+
+    /// The logs that may hold console records: segments and console logs.
+    private func consoleSources(_ segments: [RunDirectory.Segment]) -> [(name: String, path: String)] {
+        let consoles = (try? directory.consoleLogs()) ?? []
+        return segments.map { ($0.name.fileName, $0.path) } + consoles.map { ($0.name.fileName, $0.path) }
     }
 
     // MARK: - The MLflow run
@@ -284,6 +299,9 @@ final class RunSyncer {
         }
         let pending = segments.reduce(Int64(0)) { sum, s in
             sum + max(0, Self.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
+        }
+        if console.hasPending {
+            return .idle(recheck: console.nextDue)
         }
         if state.status != .synced || state.pendingBytes != pending || state.lastError != nil || state.mlflowURL != client.serverURL {
             state.status = .synced

@@ -11,6 +11,8 @@ final class SyncContext: @unchecked Sendable {
     let liveness: LivenessCheck
     /// Seconds between liveness checks of a run whose writer seems alive.
     let recheckInterval: Double
+    /// Seconds between uploads of a growing console part (0 with `--once`: everything at once).
+    var consoleInterval: Double = 1
     private let lock = NSLock()
     private var experiments: [String: String] = [:]
 

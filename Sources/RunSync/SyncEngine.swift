@@ -52,6 +52,7 @@ public final class SyncEngine: @unchecked Sendable {
     /// uploaded as far as they are written. Throws on a fatal error (401).
     public func runOnce() throws(SyncError) -> Summary {
         once = true
+        context.consoleInterval = 0
         discover(watcher: nil)
         try work()
         return summary()
