@@ -83,6 +83,7 @@ extension Run {
     ) throws -> Checkpoint? {
         guard let pipeline, let checkpoints else { return nil }
         guard !name.isEmpty else { throw RunError(.invalidArgument, "a checkpoint needs a non-empty name") }
+        if let e = RunError.tooDeep(Run.entries(metadata), in: "checkpoint metadata") { throw e }
         let step = step ?? pipeline.currentStep
         let copy = try checkpoints.store(file: file.path, name: name, step: step)
         var record = Checkpoint(name: name, step: step, time: Monitor.wallMicros(), path: copy.path, size: copy.size, sha256: copy.sha256)
@@ -119,9 +120,15 @@ extension Run {
         /// Merges `values` (in key order) and writes them as one record.
         public func update(_ values: [String: Value]) { update(Run.entries(values)) }
 
-        /// Merges `entries` and writes them as one record.
+        /// Merges `entries` and writes them as one record. Entries of which
+        /// one nests deeper than `Value.maxDepth` levels are refused whole:
+        /// nothing is written, and the error goes to `RunOptions.onError`.
         public func update(_ entries: [Entry]) {
             guard let pipeline = run.pipeline, !entries.isEmpty else { return }
+            if let e = RunError.tooDeep(entries, in: kind == .config ? "config" : "summary") {
+                pipeline.report(e.message + "; not written")
+                return
+            }
             switch kind {
             case .config:
                 run.metadata.merge(config: entries)

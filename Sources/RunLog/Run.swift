@@ -105,6 +105,7 @@ public final class Run: Sendable {
             checkpoints = nil
             return
         }
+        if let e = RunError.tooDeep(Run.entries(config), in: "config") { throw e }
         let env = ProcessInfo.processInfo.environment
         let place = try RunPlacement(
             root: RunDirectory.root(root), id: id ?? env["RUNLOG_RUN_ID"].flatMap { $0.isEmpty ? nil : $0 },

@@ -33,4 +33,11 @@ public struct RunError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     public var description: String { message }
+
+    /// The error for entries of `what` (config, summary, checkpoint
+    /// metadata) of which one nests deeper than readers accept; nil when none does.
+    static func tooDeep(_ entries: [Entry], in what: String) -> RunError? {
+        guard let (key, depth) = Value.tooDeep(entries) else { return nil }
+        return RunError(.invalidArgument, "\(what) key '\(key)': nested \(depth) levels deep; at most \(Value.maxDepth) are allowed (spec/format.md §4.0)")
+    }
 }

@@ -104,7 +104,7 @@ extension Entry {
             switch field {
             case 1: guard let range = v.range else { return false }; key = src.string(range)
             case 2:
-                guard let range = v.range, let decoded = Value.decode(src.sub(range), depth: depth + 1) else { return false }
+                guard let range = v.range, let decoded = Value.decode(src.sub(range), depth: depth) else { return false }
                 value = decoded
             default: break
             }
@@ -141,8 +141,10 @@ extension Value {
         }
     }
 
+    /// `depth` counts the values around this one (0 for an entry's value):
+    /// a value at `Value.maxDepth` or deeper is malformed.
     static func decode(_ r: WireReader, depth: Int) -> Value? {
-        guard depth <= Value.maxDepth else { return nil }
+        guard depth < Value.maxDepth else { return nil }
         var r = r
         let src = r
         var value = Value.null
@@ -174,7 +176,10 @@ extension Value {
             }
             return true
         }
-        return ok ? value : nil
+        // Not `ok ? value : nil`: `Value` is ExpressibleByNilLiteral, so that
+        // `nil` would be `.null` and a malformed value would read as null.
+        guard ok else { return nil }
+        return value
     }
 }
 

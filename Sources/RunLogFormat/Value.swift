@@ -23,7 +23,7 @@ public enum Value: Sendable, Equatable {
         }
     }
 
-    /// Maximum nesting depth a reader accepts.
+    /// The most levels a value may nest (see `depth`); deeper is malformed.
     public static let maxDepth = 64
 }
 

@@ -63,6 +63,16 @@ import Testing
         try check(v.name, bytes: try Vectors.bytes(of: v).bytes, jsonl: try Vectors.jsonl(of: v))
     }
 
+    @Test func deepConfigIsReadTo64LevelsAndIsDamageBeyond() throws {
+        let v = Vectors.deepConfig
+        let (bytes, offsets) = try Vectors.bytes(of: v)
+        let jsonl = CanonicalJSON.lines(header: Vectors.header("deep"), records: v.frames[0] + v.frames[2])
+        let recordBytes = offsets[2] - offsets[1] - Frame.headerSize
+        let damage = "offset \(offsets[1]): \(recordBytes) bytes dropped: malformed config record (kind 2) at content byte 0\n"
+        try check(v.name, bytes: bytes, jsonl: jsonl, extra: [("deep-config.damage", damage)])
+        #expect(Vectors.nested(levels: 64).depth == 64 && Vectors.nested(levels: 65).depth == 65)
+    }
+
     @Test func tornTailReadsAllCompleteFrames() throws {
         let v = Vectors.multiFrame
         let (bytes, cut) = try Vectors.tornTail()

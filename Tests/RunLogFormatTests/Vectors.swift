@@ -112,6 +112,26 @@ enum Vectors {
             codec: .zstd)
     }
 
+    /// A value nested `levels` deep (spec §4.0): maps and lists in turn around a 1.
+    static func nested(levels: Int) -> Value {
+        var v: Value = 1
+        for level in 1..<levels { v = level % 2 == 0 ? .list([v]) : ["k": v] }
+        return v
+    }
+
+    /// Config values at the depth limit: one of 64 levels (read), then in
+    /// a frame of its own one of 65 (a malformed record: damage).
+    static var deepConfig: Vector {
+        Vector(
+            name: "deep-config",
+            frames: [
+                [.runStart(runStart("deep")), .config([Entry("deepest", nested(levels: Value.maxDepth))])],
+                [.config([Entry("too_deep", nested(levels: Value.maxDepth + 1))])],
+                [.runEnd(RunEnd(status: .finished, endTime: t0 + 1000))],
+            ],
+            codec: .none)
+    }
+
     /// Several frames of metrics rows: the base of the torn and damaged vectors.
     static var multiFrame: Vector {
         var frames: [[Record]] = [[.runStart(runStart("multi"))]]

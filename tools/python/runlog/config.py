@@ -3,10 +3,13 @@
 
 from collections.abc import Mapping
 
+from .values import check_depth
+
 
 class ConfigView(Mapping):
     """`run.config` and `run.summary`: a mapping whose updates are written as
-    config or summary records (merged by spec section 4.0's rule)."""
+    config or summary records (merged by spec section 4.0's rule). An update
+    with a value nested deeper than 64 levels raises ValueError and writes nothing."""
 
     def __init__(self, run, record_type):
         object.__setattr__(self, "_run", run)
@@ -23,6 +26,7 @@ class ConfigView(Mapping):
         if not items:
             return
         items = {str(k): v for k, v in items.items()}
+        check_depth(items.items(), self._type.__name__.lower())
         _merge(self._data, items)
         if self._run.rank == 0:  # rank 0 describes the run (spec/run-directory.md section 2)
             self._run._enqueue(self._type(list(items.items())))

@@ -19,6 +19,7 @@ from .logfile import FRAME_TARGET, MAX_CONTENT, FileHeader, LogFileWriter, is_va
 from .records import FAILED, FINISHED, KILLED, Checkpoint, Config, RunEnd, RunStart, Summary, Tags
 from .rundir import (LiveFile, env_int, existing_attempts, fsync_dir, live_name, log_name, new_run_id, root_dir,
                      safe_name)
+from .values import check_depth
 
 __version__ = "0.1.0"
 WRITER = f"runlog-python/{__version__}"
@@ -64,6 +65,8 @@ class Run:
         run_id = id if id is not None else (os.environ.get("RUNLOG_RUN_ID") or new_run_id())
         if not is_valid_run_id(run_id) or run_id.startswith("."):
             raise ValueError(f"run id {run_id!r} must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
+        if isinstance(config, Mapping):
+            check_depth(((str(k), v) for k, v in config.items()), "config")
         if not 1024 <= frame_target <= MAX_CONTENT:
             raise ValueError("frame_target must be between 1 KiB and 16 MiB")
         self.id = run_id
@@ -250,6 +253,7 @@ class Run:
         (`checkpoints/<name>/<step>-<file name>`), durably, then records it
         with its SHA-256. Returns the record's path, relative to `run.dir`.
         `step` defaults to the last step logged; `name` to the file's stem."""
+        check_depth(dict(metadata or {}).items(), "checkpoint metadata")
         base = os.path.basename(path)
         name = safe_name(name or os.path.splitext(base)[0])
         tmp = self._checkpoint_tmp()

@@ -5,16 +5,41 @@ messages of config, summary and checkpoint metadata."""
 from . import _wire as w
 from ._wire import Malformed, as_double, as_sint, as_span, as_uint, text
 
+# The most levels a value may nest (spec section 4.0): a scalar, or an empty
+# list or map, is 1 level; a list or map is 1 more than its deepest item.
+# `depth` below counts the values around the one at hand (0 for an entry's).
 MAX_DEPTH = 64
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def value_depth(v):
+    """How many levels `v` nests, counted without recursion."""
+    deepest, pending = 0, [(v, 1)]
+    while pending:
+        item, level = pending.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, (list, tuple)):
+            pending.extend((x, level + 1) for x in item)
+        elif isinstance(item, dict):
+            pending.extend((x, level + 1) for x in item.values())
+    return deepest
+
+
+def check_depth(items, what):
+    """Raises ValueError naming the key when a value of `items` (key, value
+    pairs) nests deeper than MAX_DEPTH levels: readers would refuse it."""
+    for key, value in items:
+        d = value_depth(value)
+        if d > MAX_DEPTH:
+            raise ValueError(f"{what} key {key!r}: nested {d} levels deep; at most {MAX_DEPTH} are allowed (spec section 4.0)")
 
 
 def encode_value(v, depth=0):
     """The `Value` message (spec section 4.0) of a Python value: None, bool,
     int, float, str, list/tuple, dict (keys made strings). Other objects are
     written as their `str()`; ints outside 64 bits as doubles."""
-    if depth > MAX_DEPTH:
-        raise ValueError("value nested deeper than 64 levels")
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
     f = w.FieldWriter()
     if v is None:
         f.uint(1, 0, True)
@@ -66,8 +91,8 @@ def encode_entries(items, depth=0):
 
 
 def decode_value(buf, start, end, depth=0):
-    if depth > MAX_DEPTH:
-        raise Malformed("value nested deeper than 64 levels")
+    if depth >= MAX_DEPTH:
+        raise Malformed(f"value nested deeper than {MAX_DEPTH} levels")
     value = None
     for fnum, wire, v in w.fields(buf, start, end):
         if fnum == 1:
@@ -107,6 +132,6 @@ def decode_entries(buf, start, end, depth=0):
                 key = text(buf, as_span(ewire, ev))
             elif efield == 2:
                 a, b = as_span(ewire, ev)
-                value = decode_value(buf, a, b, depth + 1)
+                value = decode_value(buf, a, b, depth)
         out.append((key, value))
     return out
