@@ -28,13 +28,19 @@ extension MLflowClient {
             let failure: SyncError
             do {
                 let r = try request()
-                if r.status / 100 == 2 || (missingIsNil && r.status == 404) { return }
+                if r.status / 100 == 2 || (missingIsNil && r.status == 404) {
+                    connection?.succeeded()
+                    return
+                }
                 failure = Self.classify(r, what: what)
+                if !failure.isRetryable { connection?.succeeded() }  // it answered, if only to refuse
             } catch {
                 failure = error
             }
             guard failure.isRetryable, !once else { throw failure }
-            let wait = backoff.next(retryAfter: failure.retryAfter)
+            try connection?.failed(failure)
+            onRetry?(failure)
+            let wait = min(backoff.next(retryAfter: failure.retryAfter), connection?.remaining() ?? .infinity)
             logger.warning("\(failure.message); retrying in \(String(format: "%.1f", wait)) s (try \(backoff.attempt))")
             try pause.sleep(wait)
         }

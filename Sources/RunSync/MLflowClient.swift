@@ -55,8 +55,14 @@ public final class MLflowClient: @unchecked Sendable {
     let http: HTTPClient
     let pause: Pause
     let logger: Logger
+    /// Shared by the clients of one engine: outages logged once, `--once` bounded.
+    let connection: ConnectionMonitor?
+    /// Called before each wait between retries, for the run being synced to note the error.
+    var onRetry: ((SyncError) -> Void)?
 
-    public init(baseURL: String, options: HTTPClient.Options = .init(), pause: Pause = Pause(), logger: Logger = Logger(label: "syncd")) {
+    public init(baseURL: String, options: HTTPClient.Options = .init(), pause: Pause = Pause(), logger: Logger = Logger(label: "syncd"),
+                connection: ConnectionMonitor? = nil) {
+        self.connection = connection
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base

@@ -46,6 +46,8 @@ final class RunSyncer {
     /// Does one unit of work. Throws only `.unauthenticated`, `.cancelled`
     /// and state-saving failures; refusals quarantine the run.
     func step(_ client: MLflowClient) throws(SyncError) -> Outcome {
+        client.onRetry = { [self] error in noteRetry(error) }
+        defer { client.onRetry = nil }
         do {
             return try unit(client)
         } catch where [.refused, .forbidden, .data].contains(error.kind) || (error.kind == .io && !error.message.hasPrefix(context.store.directory)) {
@@ -55,6 +57,16 @@ final class RunSyncer {
             try save()
             return .quarantined
         }
+    }
+
+    /// Keeps the error of a request being retried in the state, for `syncd
+    /// status` to show while MLflow does not answer; the next acknowledged
+    /// request clears it.
+    private func noteRetry(_ error: SyncError) {
+        let note = error.message + " (retrying)"
+        guard state.lastError != note else { return }
+        state.lastError = note
+        try? save()
     }
 
     /// Makes a quarantined run pending again, for its next turn to try anew.
@@ -214,6 +226,7 @@ final class RunSyncer {
         }
         state.segments[name] = cursor
         state.status = .pending
+        state.lastError = nil
         try save()
         return .more
     }

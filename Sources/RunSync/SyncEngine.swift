@@ -13,6 +13,8 @@ public final class SyncEngine: @unchecked Sendable {
     private let context: SyncContext
     private let pause = Pause()
     private let logger: Logger
+    /// Shared by the workers' clients; `runOnce` gives it its limit.
+    private var connection: ConnectionMonitor
     /// Held from `init` until the engine is released: one syncd per state directory.
     private let stateLock: StateLock
 
@@ -39,6 +41,7 @@ public final class SyncEngine: @unchecked Sendable {
         let store = try StateStore(directory: settings.stateDirectory)
         stateLock = try StateLock(directory: settings.stateDirectory)
         context = SyncContext(store: store, logger: logger, recheckInterval: settings.recheckInterval)
+        connection = ConnectionMonitor(server: URLUserInfo.redacted(settings.mlflowURL), giveUpAfter: nil, logger: logger)
     }
 
     /// What a finished `runOnce` found.
@@ -49,10 +52,12 @@ public final class SyncEngine: @unchecked Sendable {
     }
 
     /// Uploads everything present in the logs now, then returns. Live runs are
-    /// uploaded as far as they are written. Throws on a fatal error (401).
-    public func runOnce() throws(SyncError) -> Summary {
+    /// uploaded as far as they are written. Throws on a fatal error (401), and
+    /// `.unreachable` when MLflow did not answer for `giveUpAfter` seconds.
+    public func runOnce(giveUpAfter: Double? = nil) throws(SyncError) -> Summary {
         once = true
         context.consoleInterval = 0
+        connection = ConnectionMonitor(server: URLUserInfo.redacted(settings.mlflowURL), giveUpAfter: giveUpAfter, logger: logger)
         discover(watcher: nil)
         try work()
         return summary()
@@ -201,7 +206,7 @@ public final class SyncEngine: @unchecked Sendable {
     }
 
     private func worker() throws {
-        let client = MLflowClient(baseURL: settings.mlflowURL, options: settings.http, pause: pause, logger: logger)
+        let client = MLflowClient(baseURL: settings.mlflowURL, options: settings.http, pause: pause, logger: logger, connection: connection)
         lock.withLock { runningWorkers += 1 }
         defer { lock.withLock { runningWorkers -= 1; lock.broadcast() } }
         while true {
@@ -235,7 +240,8 @@ public final class SyncEngine: @unchecked Sendable {
                     active.remove(key)
                     if error.kind != .cancelled, fatal == nil {
                         fatal = error
-                        logger.critical("\(error.message)")
+                        // Given up: the caller says so in one line; the other workers stop waiting.
+                        if error.kind == .unreachable { pause.stop(abandonRequests: true) } else { logger.critical("\(error.message)") }
                     }
                     lock.broadcast()
                 }

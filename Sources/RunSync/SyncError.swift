@@ -22,6 +22,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
         case cancelled
         /// Another syncd holds the state directory's lock.
         case locked
+        /// `--once` gave up: the server did not answer for `--give-up-after` seconds.
+        case unreachable
     }
 
     public let kind: Kind

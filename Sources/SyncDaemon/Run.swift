@@ -12,7 +12,11 @@ struct Run: ParsableCommand {
         discussion: """
             Follows the roots and uploads every run to MLflow as it is written, until \
             SIGTERM or Ctrl-C (SIGHUP re-reads the config). With --once it uploads what \
-            is there now and exits. Settings come from the flags, else the config file, \
+            is there now and exits; when MLflow does not answer (a mistyped port, https:// \
+            on an http server, a server down) it retries with backoff, and gives up after \
+            --give-up-after seconds (60) without an answer, with status 6. The daemon \
+            retries for ever: `syncd status` shows the error meanwhile, and the log says \
+            once when MLflow answers again. Settings come from the flags, else the config file, \
             else the environment ($RUNLOG_DIR, $MLFLOW_TRACKING_URI, $MLFLOW_TRACKING_TOKEN \
             or $MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD).
 
@@ -27,8 +31,16 @@ struct Run: ParsableCommand {
     @OptionGroup var options: SettingsOptions
     @Flag(help: "Upload everything present, then exit: 0 when all is synced, 1 if a run was quarantined.")
     var once = false
+    @Option(name: .customLong("give-up-after"), help: ArgumentHelp(
+        "With --once: exit with status 6 when MLflow has not answered for this many seconds (a wrong URL, a server down).",
+        valueName: "seconds"))
+    var giveUpAfter: Double = 60
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+
+    func validate() throws {
+        guard giveUpAfter > 0, giveUpAfter.isFinite else { throw ValidationError("--give-up-after: give a number of seconds above 0") }
+    }
 
     func run() throws {
         let logger = bootstrapLogging(logLevel)
@@ -38,7 +50,7 @@ struct Run: ParsableCommand {
         if once {
             do {
                 let engine = try SyncEngine(settings: settings, logger: logger)
-                let summary = try engine.runOnce()
+                let summary = try engine.runOnce(giveUpAfter: giveUpAfter)
                 for q in summary.quarantined { logger.error("quarantined: \(q.run): \(q.reason)") }
                 logger.info("\(summary.synced.count) synced, \(summary.pending.count) pending, \(summary.quarantined.count) quarantined")
                 if !summary.quarantined.isEmpty { throw ExitCode(1) }

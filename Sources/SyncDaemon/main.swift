@@ -33,6 +33,7 @@ struct SyncdCommand: ParsableCommand {
           3  MLflow refused the credentials (401: not retried)
           4  another fatal error (e.g. the state directory is not writable)
           5  another syncd holds the state directory (its PID is named)
+          6  --once gave up: MLflow did not answer for --give-up-after seconds
         """
 }
 
@@ -112,6 +113,7 @@ func exitStatus(for error: SyncError) -> Int32 {
     case .config: return 2
     case .unauthenticated: return 3
     case .locked: return 5
+    case .unreachable: return 6
     default: return 4
     }
 }

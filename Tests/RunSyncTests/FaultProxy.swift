@@ -53,6 +53,9 @@ final class FaultProxy: @unchecked Sendable {
     /// Lets every request through from now on.
     func heal() { lock.withLock { weights = [(.none, 1)] } }
 
+    /// Gives every request `fault` from now on (`.unavailable`: the server answers 503).
+    func always(_ fault: Fault) { lock.withLock { weights = [(fault, 1)] } }
+
     static func loopback(_ port: Int) -> sockaddr_in {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
