@@ -47,6 +47,19 @@ public struct RunState: Codable, Sendable, Equatable {
         }
     }
 
+    /// A version of a run file: its size, modification time (ns) and SHA-256 (hex).
+    public struct FileVersion: Codable, Sendable, Equatable {
+        public var size: Int64
+        public var mtime: Int64
+        public var sha256: String
+
+        public init(size: Int64, mtime: Int64, sha256: String) {
+            self.size = size
+            self.mtime = mtime
+            self.sha256 = sha256
+        }
+    }
+
     /// How an attempt and rank ended, as its run end record says.
     public struct End: Codable, Sendable, Equatable {
         /// "finished", "failed" or "killed".
@@ -90,6 +103,8 @@ public struct RunState: Codable, Sendable, Equatable {
     /// its record's, or that is not a regular file inside the run directory):
     /// artifact path → why. The rest of the run is synced as usual.
     public var fileErrors: [String: String] = [:]
+    /// Run files uploaded (`files/<path>` in MLflow), by their path in the run directory: the version sent.
+    public var files: [String: FileVersion] = [:]
 
     public init(runID: String) { self.runID = runID }
 
@@ -121,6 +136,7 @@ public struct RunState: Codable, Sendable, Equatable {
         case sentStatus = "sent_status"
         case sentAttempt = "sent_attempt"
         case fileErrors = "file_errors"
+        case files
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -140,6 +156,7 @@ public struct RunState: Codable, Sendable, Equatable {
         try c.encode(sentStatus, forKey: .sentStatus)
         try c.encode(sentAttempt, forKey: .sentAttempt)
         if !fileErrors.isEmpty { try c.encode(fileErrors, forKey: .fileErrors) }
+        if !files.isEmpty { try c.encode(files, forKey: .files) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -160,5 +177,6 @@ public struct RunState: Codable, Sendable, Equatable {
         sentStatus = try c.decodeIfPresent(String.self, forKey: .sentStatus)
         sentAttempt = try c.decodeIfPresent(UInt64.self, forKey: .sentAttempt) ?? 0
         fileErrors = try c.decodeIfPresent([String: String].self, forKey: .fileErrors) ?? [:]
+        files = try c.decodeIfPresent([String: FileVersion].self, forKey: .files) ?? [:]
     }
 }

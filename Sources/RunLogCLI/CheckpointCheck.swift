@@ -32,7 +32,7 @@ enum CheckpointCheck {
                 continue
             }
             if checksums {
-                switch sha256(path) {
+                switch SHA256Hasher.hash(file: path) {
                 case .some(let digest) where digest == c.sha256: break
                 case .some: out.append("\(path): \(what): SHA-256 differs from its record")
                 case .none: out.append("\(path): \(what): cannot read: \(String(cString: strerror(errno)))")
@@ -40,20 +40,5 @@ enum CheckpointCheck {
             }
         }
         return out
-    }
-
-    /// The SHA-256 of a file, read in 1 MiB chunks; nil when it cannot be read.
-    static func sha256(_ path: String) -> [UInt8]? {
-        guard let fd = try? RegularFile.open(path) else { return nil }
-        defer { close(fd) }
-        var hasher = SHA256Hasher()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue } else { return nil } }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-        return hasher.finalize()
     }
 }

@@ -34,6 +34,7 @@ final class RunSyncer {
     /// Metric points acknowledged since "syncing" was logged.
     private var pointsSent = 0
     private let console = ConsoleSync()
+    private let files = RunFiles()
 
     init(directory: RunDirectory, state: RunState, context: SyncContext) {
         self.directory = directory
@@ -88,7 +89,7 @@ final class RunSyncer {
             return .more
         }
         console.interval = context.consoleInterval
-        if try console.advance(consoleSources(segments), state: &state, client: client, now: Double(DispatchTime.now().uptimeNanoseconds) / 1e9) {
+        if try console.advance(consoleSources(segments), state: &state, client: client, now: Self.now()) {
             state.status = .pending
             try save()
             return .more
@@ -97,7 +98,9 @@ final class RunSyncer {
             if let outcome = try advance(segment, client) { return outcome }
         }
         let outcome = try finish(client, segments)
-        guard let due = console.nextDue, case .idle(let recheck) = outcome else { return outcome }
+        guard let due = [console.nextDue, files.nextDue].compactMap({ $0 }).min(), case .idle(let recheck) = outcome else {
+            return outcome
+        }
         return .idle(recheck: min(recheck ?? due, due))
     }
 
@@ -294,6 +297,14 @@ final class RunSyncer {
             }
         }
         let status = RunStatus.combine(statuses)
+        // Run files go before the end status: a finished run in MLflow has them.
+        let runID = state.runID
+        if try files.advance(directory, state: &state, client: client, now: Self.now(), ended: status != .running,
+                             logger: { [logger] in logger.warning("run \(runID): \($0)") }) {
+            state.status = .pending
+            try save()
+            return .more
+        }
         let wanted: String
         switch status {
         case .running: wanted = "RUNNING"
@@ -313,8 +324,8 @@ final class RunSyncer {
         let pending = segments.reduce(Int64(0)) { sum, s in
             sum + max(0, Self.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
         }
-        if console.hasPending {
-            return .idle(recheck: console.nextDue)
+        if console.hasPending || files.hasPending {
+            return .idle(recheck: [console.nextDue, files.nextDue].compactMap { $0 }.min())
         }
         if state.status != .synced || state.pendingBytes != pending || state.lastError != nil || state.mlflowURL != client.serverURL {
             state.status = .synced
@@ -330,6 +341,9 @@ final class RunSyncer {
     private func save() throws(SyncError) {
         try context.store.save(&state)
     }
+
+    /// Seconds on a clock that never jumps.
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     static func fileSize(_ path: String) -> Int64 {
         var st = stat()

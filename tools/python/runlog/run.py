@@ -301,6 +301,17 @@ class Run:
         self._writer.sync()
         return rel
 
+    # ------------------------------------------------------------ run files
+
+    def save(self, glob_str, base_path=None, policy="live"):
+        """As `wandb.save`: uploads the files matching `glob_str` as run files
+        (`files/<path>` in MLflow) with `policy` "live", "now" or "end"; see
+        `runlog.files.save`. Every file saved in `run.dir` is a run file
+        already, uploaded live; this sets another policy, or copies files in."""
+        from .files import save
+
+        return save(self, glob_str, base_path=base_path, policy=policy)
+
     # ------------------------------------------------------------ models
 
     def watch(self, model, log="gradients", log_freq=1000):

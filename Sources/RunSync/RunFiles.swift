@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import RunLayout
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files the user saved in the run directory, uploaded as artifacts
+/// `files/<path>` like W&B's run files (spec/run-directory.md §7).
+///
+/// A file is uploaded once it has stopped changing (same size and
+/// modification time for `stableAfter` seconds) and at the run's end; again
+/// when it changes later (the latest version wins); not at all when it is
+/// deleted first. Its SHA-256 is computed first and checked while it is
+/// streamed: a file that changes during the upload is aborted and tried
+/// again once stable. Nothing outside the run directory is read: a symbolic
+/// link that leads out is refused. runlog's own files (`logs/`,
+/// `checkpoints/`, names starting with `.`) are never uploaded here.
+final class RunFiles {
+    var stableAfter = 2.0
+    var scanInterval = 2.0
+    /// At most this many files are looked at per run.
+    static let maxFiles = 10_000
+    static let policyFile = ".runlog-save.json"
+
+    private var seen: [String: (size: Int64, mtime: Int64, since: Double)] = [:]
+    private var lastScan = -Double.infinity
+    private var scannedEnded = false
+    private var refused: Set<String> = []
+    /// Seconds until a file waiting to be stable is due; nil when none waits.
+    private(set) var nextDue: Double?
+
+    /// Uploads the next file that is due; false when none is.
+    func advance(_ directory: RunDirectory, state: inout RunState, client: MLflowClient, now: Double, ended: Bool,
+                 logger: (String) -> Void) throws(SyncError) -> Bool {
+        if now - lastScan < scanInterval && !(ended && !scannedEnded) { return false }
+        nextDue = nil
+        let policies = Self.policies(directory)
+        let files = Self.list(directory.path)
+        for rel in files {
+            let full = directory.path + "/" + rel
+            guard let source = allowed(full, base: directory.path, rel: rel, logger: logger) else { continue }
+            var st = stat()
+            guard stat(source, &st) == 0 else { continue }  // deleted meanwhile
+            let size = Int64(st.st_size), mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            if let sent = state.files[rel], sent.size == size, sent.mtime == mtime { continue }
+            let policy = Self.policy(for: rel, policies)
+            if policy == "end" && !ended { continue }
+            if policy == "now" && state.files[rel] != nil { continue }
+            if !ended {
+                if let s = seen[rel], s.size == size, s.mtime == mtime {
+                    let wait = s.since + stableAfter - now
+                    if wait > 0 { nextDue = min(nextDue ?? wait, wait); continue }
+                } else {
+                    seen[rel] = (size, mtime, now)
+                    nextDue = min(nextDue ?? stableAfter, stableAfter)
+                    continue
+                }
+            }
+            guard let digest = SHA256Hasher.hash(file: source), Self.unchanged(source, size: size, mtime: mtime) else {
+                seen[rel] = nil
+                continue  // deleted or changing: tried again once stable
+            }
+            do {
+                try client.uploadArtifact(experimentID: state.experimentID ?? "0", runID: state.mlflowRunID!,
+                                          path: ArtifactPath(["files", rel]), file: source, size: UInt64(size), sha256: digest)
+            } catch where error.kind == .data {
+                logger("\(full): changed while uploading; tried again once stable")
+                seen[rel] = nil
+                continue
+            }
+            state.files[rel] = RunState.FileVersion(size: size, mtime: mtime, sha256: Hex.string(digest))
+            return true
+        }
+        lastScan = now
+        if ended { scannedEnded = true }
+        return false
+    }
+
+    /// Whether files were seen that are not uploaded yet.
+    var hasPending: Bool { nextDue != nil }
+
+    /// The path to read for `full`: itself, or the target of a symbolic link
+    /// inside the run directory; nil when refused or not a regular file.
+    private func allowed(_ full: String, base: String, rel: String, logger: (String) -> Void) -> String? {
+        if RegularFile.isRegular(full) { return full }
+        guard let root = RegularFile.resolved(base), let target = RegularFile.resolved(full) else { return nil }
+        guard target.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            if refused.insert(rel).inserted { logger("\(full): leads out of the run directory (to \(target)); not uploaded") }
+            return nil
+        }
+        return RegularFile.isRegular(target) ? target : nil
+    }
+
+    /// The run's files, relative paths, sorted; runlog's own left out.
+    static func list(_ root: String) -> [String] {
+        var out: [String] = []
+        var stack = [""]
+        while let dir = stack.popLast(), out.count < maxFiles {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? root : root + "/" + dir) else { continue }
+            for name in names.sorted() where !name.hasPrefix(".") {
+                if dir.isEmpty && (name == "logs" || name == "checkpoints") { continue }
+                let rel = dir.isEmpty ? name : dir + "/" + name
+                var st = stat()
+                guard lstat(root + "/" + rel, &st) == 0 else { continue }
+                if (st.st_mode & S_IFMT) == S_IFDIR { stack.append(rel) } else { out.append(rel) }
+            }
+        }
+        return out.sorted()
+    }
+
+    /// `run.save` policies: `[{"glob": "*.pt", "policy": "end"}, …]` from the policy file.
+    static func policies(_ directory: RunDirectory) -> [(glob: String, policy: String)] {
+        guard let bytes = try? RegularFile.contents(directory.path + "/" + policyFile, limit: 1 << 20),
+            let list = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [[String: String]]
+        else { return [] }
+        return list.compactMap { e in e["glob"].flatMap { g in e["policy"].map { (g, $0) } } }
+    }
+
+    /// The last policy whose glob matches `rel`; "live" when none does.
+    static func policy(for rel: String, _ policies: [(glob: String, policy: String)]) -> String {
+        policies.last { fnmatch($0.glob, rel, 0) == 0 }?.policy ?? "live"
+    }
+
+    static func unchanged(_ path: String, size: Int64, mtime: Int64) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && Int64(st.st_size) == size
+            && Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec) == mtime
+    }
+}
