@@ -75,7 +75,7 @@ let package = Package(
 
         .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat", "SeededRandom"]),
         .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
-        .testTarget(name: "RunSyncTests", dependencies: ["RunSync", "RunLog"]),
+        .testTarget(name: "RunSyncTests", dependencies: ["RunSync", "RunLog", "SeededRandom"]),
         .testTarget(name: "RunLogCLITests", dependencies: ["RunLog"]),
     ]
 )

@@ -3,24 +3,40 @@ import RunLayout
 
 /// Turns names from a log into names MLflow accepts, deterministically.
 ///
-/// MLflow accepts metric, param and tag keys of at most 250 characters made
-/// of letters and digits (any script), `_ - . space / :`, and refuses
-/// leading or trailing `/`, `//`, and `.`/`..` path components. The mapping:
+/// The rules are those of MLflow's own validators (`mlflow/utils/validation.py`:
+/// `validate_param_and_metric_name`, `path_not_unique`, `_validate_length_limit`,
+/// `_validate_experiment_name`; the experiments table's `String(256)`), with
+/// lengths counted as the server's Python counts them: in Unicode code points.
+/// A metric, param or tag key is accepted when
+/// - every character matches Python's `\w` (Unicode letters, digits and
+///   numbers, `_`) or is one of `- . space / :`;
+/// - `posixpath.normpath` leaves it unchanged (no empty, `.` or `..`
+///   component, no leading or trailing `/`) and it does not start with `..`;
+/// - it has at most 250 code points.
 ///
-/// 1. every other character (e.g. `# @ + , = ' " \ ( ) [ ] %`, tab, emoji)
-///    becomes `_`;
+/// The mapping of a key MLflow would refuse:
+/// 1. every other character (e.g. `# @ + , = ' " \ ( ) [ ] %`, tab, emoji,
+///    combining marks) becomes `_`, and so does every letter or number
+///    assigned after Unicode 13.0 (Python 3.10's, the oldest MLflow 3 runs on):
+///    a server's Python does not know it as a letter;
 /// 2. empty `/`-separated components are dropped (`a//b` → `a/b`, and
-///    leading and trailing `/` go), and a component `.` or `..` becomes `_`
-///    or `__`; a key left empty is `_`;
-/// 3. a key still longer than 250 characters keeps its first 241
-///    characters, followed by `_` and the first 8 hex digits of the SHA-256
-///    of the original key (250 in all).
+///    leading and trailing `/` go), a component `.` or `..` becomes `_` or
+///    `__`, and a leading `..` becomes `__` (`..loss` → `__loss`); a key left
+///    empty is `_`;
+/// 3. a key still longer than 250 code points keeps its first 241, followed
+///    by `_` and the first 8 hex digits of the SHA-256 of the original key.
 ///
-/// Keys that MLflow accepts are unchanged. Two keys that differ only in
-/// refused characters map to the same MLflow key (`acc[1]` and `acc(1)` both
-/// become `acc_1_`); syncd logs a warning the first time it maps a key.
+/// Keys that MLflow accepts are unchanged, and a mapped key maps to itself.
+/// Two keys that differ only in refused characters map to the same MLflow
+/// key (`acc[1]` and `acc(1)` both become `acc_1_`).
 public enum MLflowNames {
+    /// Code points in a metric, param or tag key.
     public static let maxKeyLength = 250
+    /// Code points in an experiment name: the validator allows 500, the
+    /// experiments table holds 256.
+    public static let maxExperimentNameLength = 256
+    /// The newest Unicode version whose letters every supported server knows.
+    static let unicodeVersion = (major: 13, minor: 0)
 
     public static func key(_ raw: String) -> String {
         if isAcceptable(raw) { return raw }
@@ -29,29 +45,44 @@ public enum MLflowNames {
             part == "." ? "_" : part == ".." ? "__" : part
         }
         mapped = parts.joined(separator: "/")
+        if mapped.hasPrefix("..") { mapped = "__" + mapped.dropFirst(2) }
         if mapped.isEmpty { mapped = "_" }
-        if mapped.count > maxKeyLength {
-            let digest = Hex.string(SHA256Hasher.hash(Array(raw.utf8)))
-            mapped = String(mapped.prefix(maxKeyLength - 9)) + "_" + digest.prefix(8)
-        }
-        return mapped
+        return shortened(mapped, original: raw, limit: maxKeyLength)
     }
 
     /// Whether MLflow takes `key` as it is.
     public static func isAcceptable(_ key: String) -> Bool {
-        guard !key.isEmpty, key.count <= maxKeyLength, key.unicodeScalars.allSatisfy(isAllowed) else { return false }
+        guard !key.isEmpty, key.unicodeScalars.count <= maxKeyLength, key.unicodeScalars.allSatisfy(isAllowed),
+              !key.hasPrefix("..") else { return false }
         return !key.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
     }
 
-    /// Python's `\w` (Unicode letters, digits and numbers, `_`) plus `- . space / :`.
+    /// The experiment name of a project: "Default" for none, and a name
+    /// longer than 256 code points cut like a long key (247, `_`, 8 hex digits).
+    public static func experimentName(_ project: String) -> String {
+        project.isEmpty ? "Default" : shortened(project, original: project, limit: maxExperimentNameLength)
+    }
+
+    /// `s` when it has at most `limit` code points, else its first
+    /// `limit - 9`, `_` and 8 hex digits of the SHA-256 of `original`.
+    static func shortened(_ s: String, original: String, limit: Int) -> String {
+        guard s.unicodeScalars.count > limit else { return s }
+        let digest = Hex.string(SHA256Hasher.hash(Array(original.utf8)))
+        return String(String.UnicodeScalarView(s.unicodeScalars.prefix(limit - 9))) + "_" + digest.prefix(8)
+    }
+
+    /// Python's `\w` (Unicode letters, digits and numbers, `_`) plus `- . space / :`,
+    /// letters and numbers only when assigned by Unicode 13.0.
     static func isAllowed(_ s: Unicode.Scalar) -> Bool {
         switch s {
         case "_", "-", ".", " ", "/", ":": return true
         default:
+            if s.isASCII { return s.properties.isAlphabetic || ("0"..."9").contains(s) }
             switch s.properties.generalCategory {
             case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
                 .decimalNumber, .letterNumber, .otherNumber:
-                return true
+                guard let age = s.properties.age else { return false }
+                return (age.major, age.minor) <= unicodeVersion
             default: return false
             }
         }

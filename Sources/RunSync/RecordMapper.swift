@@ -11,9 +11,11 @@ import RunLayout
 /// - config → params, nested keys flattened with `.`; strings as they are,
 ///   other values as canonical JSON. A param keeps its first value (MLflow
 ///   refuses changes): a later, different value goes to the tag
-///   `runlog.config.<key>` (tags keep the latest). A value over 6,000
-///   characters is uploaded whole as the artifact `params/<key>.txt` and the
-///   param holds its first 5,000 characters and a note saying so;
+///   `runlog.config.<key>` (tags keep the latest). A value over 6,000 code
+///   points (a tag value over 8,000) is uploaded whole as the artifact
+///   `params/<key>/<hash>.txt` (`tags/<key>/<hash>.txt`), named by its
+///   content, and the param (tag) holds its first 5,000 code points and a
+///   note naming it (`RecordMapper+Values.swift`);
 /// - metrics → metric points with the original step, and the time in ms
 ///   (µs / 1000, rounded down); ranks other than 0 prefix their keys with
 ///   `rank<N>/`;
@@ -45,9 +47,6 @@ enum Item {
 }
 
 struct RecordMapper {
-    static let maxParamLength = 6000
-    static let keptParamLength = 5000
-
     let runPath: String
     let attempt: UInt64
     let rank: UInt64
@@ -64,23 +63,14 @@ struct RecordMapper {
             if !s.group.isEmpty { out.append(.tag("runlog.group", s.group)) }
             if !s.jobID.isEmpty { out.append(.tag("runlog.job_id", s.jobID)) }
             if s.worldSize > 0 { out.append(.tag("runlog.world_size", String(s.worldSize))) }
-            if !s.argv.isEmpty { out.append(.tag("runlog.argv", s.argv.joined(separator: " "))) }
+            if !s.argv.isEmpty { out += Self.tagItems("runlog.argv", s.argv.joined(separator: " ")) }
             out += s.tags.map { .tag(Self.tagKey($0), "true") }
-            if !s.notes.isEmpty { out.append(.tag("mlflow.note.content", s.notes)) }
+            if !s.notes.isEmpty { out += Self.tagItems("mlflow.note.content", s.notes) }
             return out
         case .config(let entries):
-            var out: [Item] = []
-            for (key, value) in Self.flatten(entries) {
-                let k = MLflowNames.key(key)
-                var v = value
-                if v.count > Self.maxParamLength {
-                    let path = ArtifactPath(["params", k + ".txt"])
-                    out.append(.op(.putArtifact(path, Array(v.utf8))))
-                    v = String(v.prefix(Self.keptParamLength)) + "… [\(value.count) characters; the whole value is the artifact \(path)]"
-                }
-                out.append(.param(k, v, changed: (MLflowNames.key("runlog.config." + key), Self.clip(value))))
+            return Self.flatten(entries).flatMap { key, value in
+                Self.paramItems(MLflowNames.key(key), value, changedTag: MLflowNames.key("runlog.config." + key))
             }
-            return out
         case .metrics(let block):
             var out: [Item] = []
             out.reserveCapacity(block.pointCount)
@@ -113,10 +103,10 @@ struct RecordMapper {
         case .tags(let t):
             var out: [Item] = t.add.map { .tag(Self.tagKey($0), "true") }
             out += t.remove.map { .op(.deleteTag(Self.tagKey($0))) }
-            if let notes = t.notes { out.append(.tag("mlflow.note.content", notes)) }
+            if let notes = t.notes { out += Self.tagItems("mlflow.note.content", notes) }
             return out
         case .summary(let entries):
-            return Self.flatten(entries).map { .tag(MLflowNames.key("summary." + $0.0), Self.clip($0.1)) }
+            return Self.flatten(entries).flatMap { Self.tagItems(MLflowNames.key("summary." + $0.0), $0.1) }
         case .runEnd(let e):
             return [.op(.runEnd(key: "\(attempt)/\(rank)", .init(status: RunStatus(runEnd: e.status).rawValue, endTime: e.endTime)))]
         case .console, .unknown:
@@ -127,11 +117,6 @@ struct RecordMapper {
     static func tagKey(_ tag: String) -> String {
         let k = MLflowNames.key(tag)
         return k.hasPrefix("mlflow.") || k.hasPrefix("runlog.") ? "tag." + k : k
-    }
-
-    /// Tag values over MLflow's 8,000 characters would be truncated silently: say so in the value.
-    static func clip(_ v: String) -> String {
-        v.count <= 8000 ? v : String(v.prefix(7000)) + "… [\(v.count) characters, clipped]"
     }
 
     /// `[("a.b", "1"), …]`: nested maps joined with `.`, leaves as parameter strings.

@@ -23,9 +23,9 @@ final class SyncContext: @unchecked Sendable {
         self.recheckInterval = recheckInterval
     }
 
-    /// The MLflow experiment for a project (empty: "Default"), looked up or created once.
+    /// The MLflow experiment for a project (`MLflowNames.experimentName`), looked up or created once.
     func experimentID(project: String, client: MLflowClient) throws(SyncError) -> String {
-        let name = project.isEmpty ? "Default" : project
+        let name = MLflowNames.experimentName(project)
         if let id = lock.withLock({ experiments[name] }) { return id }
         let id = try client.experimentID(named: name)
         lock.withLock { experiments[name] = id }
