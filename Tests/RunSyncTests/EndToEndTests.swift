@@ -39,8 +39,10 @@ struct EndToEndTests {
         let data = try client.getRun(runID)
         #expect(data.params["note_1_"] == "brackets")
         #expect(data.params["lr"] == "0.001" && data.tags["runlog.config.lr"] == "0.002")
-        #expect(data.params["long"]?.hasPrefix(String(repeating: "x", count: 5000)) == true && data.params["long"]!.contains("artifact params/long.txt"))
-        #expect(try client.getArtifact(experimentID: expID, runID: runID, path: ArtifactPath("params/long.txt")) == Array(String(repeating: "x", count: 7000).utf8))
+        let long = String(repeating: "x", count: 7000)
+        let longPath = "params/long/" + SHA256Hasher.hash(Array(long.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined() + ".txt"
+        #expect(data.params["long"]?.hasPrefix(String(repeating: "x", count: 5000)) == true && data.params["long"]!.contains("artifact \(longPath)"))
+        #expect(try client.getArtifact(experimentID: expID, runID: runID, path: ArtifactPath(longPath)) == Array(long.utf8))
         #expect(data.tags["tag.mlflow.fake"] == "true" && data.tags["baseline"] == nil && data.tags["reviewed"] == "true")
         #expect(data.tags["mlflow.note.content"] == "a note" && data.tags["summary.best_acc"] == "0.91")
         #expect(data.tags["runlog.checkpoint.best"] == "checkpoints/model/100-weights.bin")
