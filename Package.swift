@@ -8,11 +8,15 @@
 // RunLayout knows where things are on disk and what they say: run
 // directories, segment names, liveness, run status and syncd's state files;
 // it reads, never writes logs. The sync engine does not link the logger.
+//
+// Linux only: the code uses inotify, /proc and Glibc, and is built and tested
+// on Linux alone. The C targets use no unsafe flags, so that a package can
+// depend on a tagged runlog (`from:`); they are written to be fast at
+// SwiftPM's own release level (-O2).
 import PackageDescription
 
 let package = Package(
     name: "runlog",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "RunLogFormat", targets: ["RunLogFormat"]),
         .library(name: "RunLayout", targets: ["RunLayout"]),
@@ -29,22 +33,26 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
-        // C libraries, linked from the system (Debian: libzstd-dev, libcurl4-openssl-dev).
+        // C libraries, linked from the system (Debian: libzstd-dev, libcurl4-openssl-dev, libssl-dev).
         .systemLibrary(
             name: "CZstd", pkgConfig: "libzstd",
-            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+            providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
-        // CRC32C (SSE4.2 / ARMv8 CRC with a static-table fallback) and SHA-256.
-        .target(name: "CChecksums", cSettings: [.unsafeFlags(["-O3"])]),
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        // SHA-256 of checkpoints, from libcrypto (OpenSSL), which uses the CPU's SHA instructions.
+        .systemLibrary(
+            name: "CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        // CRC32C (SSE4.2 / ARMv8 CRC with a static-table fallback).
+        .target(name: "CChecksums"),
         // The shortest round-trip decimal form of a double (Schubfach), for canonical JSON.
-        .target(name: "CDecimal", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CDecimal"),
 
         // A seeded generator for synthetic runs, benchmarks, fuzzing and tests.
         .target(name: "SeededRandom"),
 
-        .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums", "CDecimal"]),
+        .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums", "CCrypto", "CDecimal"]),
         .target(name: "RunLayout", dependencies: ["RunLogFormat"]),
         .target(name: "RunLog", dependencies: ["RunLayout"]),
         .target(
@@ -66,7 +74,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .executableTarget(name: "RunLogBench", dependencies: ["RunLog", "SeededRandom"]),
+        .executableTarget(name: "RunLogBench", dependencies: ["RunLog", "CChecksums", "SeededRandom"]),
         // Built normally it replays a corpus and random inputs; built with
         // `-Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING` it is a libFuzzer target.
         .executableTarget(name: "RunLogFuzz", dependencies: ["RunLogFormat", "SeededRandom"]),

@@ -27,9 +27,9 @@ func cliBench(quick: Bool) throws {
     }
     let points = Double(steps * 4)
     print("cli: workload A, \(figure(Double(steps))) steps x 4 float64 scalars, log of \(figure(Double(size))) bytes; median of \(repetitions) (min..max)")
-    let stats = try measureChild(repetitions) { try run(runlog, ["stats", log]) }
+    let stats = try measureChild(repetitions) { try runChild(runlog, ["stats", log]) }
     report("runlog stats", stats, count: points, unit: "points/s", target: "target >= 20 M points/s")
-    let dump = try measureChild(repetitions) { try run(runlog, ["dump", "--json", log]) }
+    let dump = try measureChild(repetitions) { try runChild(runlog, ["dump", "--json", log]) }
     report("runlog dump --json", dump, count: Double(steps), unit: "records/s", target: "target >= 2 M records/s")
     // One repetition: its pure-Python reader takes a minute or more on the full workload.
     if let tensorboard = try tensorBoardAnchor(csv: csv, dir: dir, repetitions: 1) {
@@ -63,10 +63,10 @@ private func writeLog(_ w: WorkloadA, log: String, csv: String) throws {
     try text.write(toFile: csv, atomically: false, encoding: .utf8)
 }
 
-private typealias Spread = (median: Double, min: Double, max: Double)
+typealias Spread = (median: Double, min: Double, max: Double)
 
 /// Wall seconds and child CPU seconds of `repetitions` runs of `body`.
-private func measureChild(_ repetitions: Int, _ body: () throws -> Void) throws -> (wall: Spread, cpu: Spread) {
+func measureChild(_ repetitions: Int, _ body: () throws -> Void) throws -> (wall: Spread, cpu: Spread) {
     var wall: [Double] = [], cpu: [Double] = []
     func childCPU() -> Double {
         var u = rusage()
@@ -87,7 +87,7 @@ private func measureChild(_ repetitions: Int, _ body: () throws -> Void) throws 
 }
 
 /// Runs a program with its output to /dev/null; throws unless it exits 0.
-private func run(_ path: String, _ args: [String]) throws {
+func runChild(_ path: String, _ args: [String]) throws {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
@@ -102,7 +102,7 @@ private func tensorBoardAnchor(csv: String, dir: String, repetitions: Int) throw
     let venv = ProcessInfo.processInfo.environment["RUNLOG_VENV"] ?? ".venv"
     let python = venv + "/bin/python"
     guard FileManager.default.isExecutableFile(atPath: python),
-        (try? run(python, ["-c", "import tensorboard.backend.event_processing.event_file_loader, tensorboard.summary.writer.event_file_writer"])) != nil
+        (try? runChild(python, ["-c", "import tensorboard.backend.event_processing.event_file_loader, tensorboard.summary.writer.event_file_writer"])) != nil
     else { return nil }
     let write = """
         import csv, sys
@@ -117,7 +117,7 @@ private func tensorBoardAnchor(csv: String, dir: String, repetitions: Int) throw
                     w.add_event(event_pb2.Event(step=step, wall_time=1764171652.0 + step * 0.0025, summary=s))
         w.close()
         """
-    try run(python, ["-c", write, csv, dir + "/tb"])
+    try runChild(python, ["-c", write, csv, dir + "/tb"])
     let read = """
         import glob, sys
         from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -127,7 +127,7 @@ private func tensorBoardAnchor(csv: String, dir: String, repetitions: Int) throw
                 n += len(event.summary.value)
         print(n)
         """
-    return try measureChild(repetitions) { try run(python, ["-c", read, dir + "/tb"]) }
+    return try measureChild(repetitions) { try runChild(python, ["-c", read, dir + "/tb"]) }
 }
 
 private func report(_ name: String, _ t: (wall: Spread, cpu: Spread), count: Double, unit: String, target: String) {

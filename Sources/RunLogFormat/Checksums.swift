@@ -29,34 +29,3 @@ public enum CRC32C {
     /// Whether this CPU computes CRC32C with an instruction.
     public static var isHardwareAccelerated: Bool { runlog_crc32c_hardware() != 0 }
 }
-
-/// SHA-256, incremental.
-public struct SHA256Hasher: Sendable {
-    private var ctx = runlog_sha256_ctx()
-
-    public init() { runlog_sha256_init(&ctx) }
-
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        runlog_sha256_update(&ctx, base, bytes.count)
-    }
-
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    /// The 32-byte digest. The hasher must not be used afterwards.
-    public mutating func finalize() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        digest.withUnsafeMutableBufferPointer { runlog_sha256_final(&ctx, $0.baseAddress!) }
-        return digest
-    }
-
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var h = SHA256Hasher()
-        h.update(bytes)
-        return h.finalize()
-    }
-}
-
-extension runlog_sha256_ctx: @retroactive @unchecked Sendable {}

@@ -2,7 +2,7 @@
 # System packages: the C libraries runlog links, and tools its tests use.
 set -euo pipefail
 need=()
-for p in libzstd-dev libcurl4-openssl-dev pkg-config zstd strace; do
+for p in libzstd-dev libcurl4-openssl-dev libssl-dev openssl pkg-config zstd git strace; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if ((${#need[@]})); then

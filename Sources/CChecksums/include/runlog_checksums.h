@@ -15,16 +15,4 @@ uint32_t runlog_crc32c_portable(uint32_t crc, const void *data, size_t len);
 /// 1 when runlog_crc32c uses a hardware instruction on this CPU.
 int runlog_crc32c_hardware(void);
 
-/// Incremental SHA-256 (FIPS 180-4).
-typedef struct {
-    uint32_t state[8];
-    uint64_t length;      /* bytes hashed so far */
-    uint8_t buffer[64];
-    size_t used;          /* bytes in buffer */
-} runlog_sha256_ctx;
-
-void runlog_sha256_init(runlog_sha256_ctx *ctx);
-void runlog_sha256_update(runlog_sha256_ctx *ctx, const void *data, size_t len);
-void runlog_sha256_final(runlog_sha256_ctx *ctx, uint8_t digest[32]);
-
 #endif
