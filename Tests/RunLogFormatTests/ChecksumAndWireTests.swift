@@ -53,6 +53,24 @@ import Testing
         }
         #expect(hex(h.finalize()) == hex(SHA256Hasher.hash(million)))
     }
+
+    @Test func aCopiedSHA256HasherGoesOnAloneAndFinalizeStartsAgain() {
+        var a = SHA256Hasher()
+        a.update(Array("ab".utf8))
+        var b = a  // shares the state until one of them changes
+        b.update(Array("c".utf8))
+        a.update(Array("x".utf8))
+        #expect(b.finalize() == SHA256Hasher.hash(Array("abc".utf8)))
+        #expect(a.finalize() == SHA256Hasher.hash(Array("abx".utf8)))
+        a.update(Array("abc".utf8))
+        #expect(a.finalize() == SHA256Hasher.hash(Array("abc".utf8)))
+        var c = SHA256Hasher()
+        let d = c
+        #expect(c.finalize() == SHA256Hasher.hash([]))
+        var e = d
+        e.update(Array("abc".utf8))
+        #expect(e.finalize() == SHA256Hasher.hash(Array("abc".utf8)))
+    }
 }
 
 import CChecksums
