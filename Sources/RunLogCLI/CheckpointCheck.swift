@@ -20,7 +20,13 @@ enum CheckpointCheck {
             do {
                 _ = try run.checkpointFile(c.path)
             } catch {
-                out.append("\(what): \(error.message)")
+                // A missing or unreadable file reads like the size and hash problems below;
+                // a refused one (a link out of the run, not a regular file) says why.
+                if let e = error.errno {
+                    out.append("\(path): \(what): \(String(cString: strerror(e)))")
+                } else {
+                    out.append("\(what): \(error.message)")
+                }
                 continue
             }
             guard let size = LogInput.fileSize(path) else {
