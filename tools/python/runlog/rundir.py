@@ -10,6 +10,7 @@ import secrets
 import socket
 import string
 import struct
+import sys
 
 _LOG_NAME = re.compile(r"a(\d{4,})-r(\d{4,})-s(\d{4,})\.rlog\Z")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -127,7 +128,10 @@ class LiveFile:
             os.rename(tmp, path)
         except BaseException:
             os.close(self._fd)
-            os.unlink(tmp)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass  # the error being raised is the one to report
             raise
 
     def heartbeat(self):
@@ -137,10 +141,18 @@ class LiveFile:
         """Deletes the file, then releases the lock."""
         if self._fd < 0:
             return
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        while True:
+            try:
+                os.unlink(self.path)
+            except InterruptedError:
+                continue
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                # The run end, when there is one, is already durable and decides the status
+                # (spec/run-directory.md section 4); without it the attempt reads as crashed.
+                print(f"runlog: {self.path}: cannot remove the liveness file: {e.strerror}", file=sys.stderr)
+            break
         os.close(self._fd)
         self._fd = -1
 
