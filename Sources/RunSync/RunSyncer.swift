@@ -226,6 +226,7 @@ final class RunSyncer {
             try client.logBatch(runID: state.mlflowRunID!, metrics: batch.metrics, params: batch.params, tags: batch.tags)
             for (k, v) in batch.params { params?[k] = v }
             pointsSent += batch.metrics.count
+            context.countSent(points: batch.metrics.count)
         }
         state.segments[name] = cursor
         state.status = .pending

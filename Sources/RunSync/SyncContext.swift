@@ -15,6 +15,12 @@ final class SyncContext: @unchecked Sendable {
     var consoleInterval: Double = 1
     private let lock = NSLock()
     private var experiments: [String: String] = [:]
+    private var points = 0
+
+    /// Metric points MLflow acknowledged since the engine started.
+    var pointsSent: Int { lock.withLock { points } }
+
+    func countSent(points n: Int) { lock.withLock { points += n } }
 
     init(store: StateStore, logger: Logger, liveness: LivenessCheck = LivenessCheck(), recheckInterval: Double = 10) {
         self.store = store

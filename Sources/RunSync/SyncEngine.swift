@@ -32,6 +32,8 @@ public final class SyncEngine: @unchecked Sendable {
     private var stopping = false
     private var once = false
     private var runningWorkers = 0
+    /// Runs a `runOnce` pass has finished with (caught up or quarantined).
+    private var settled: Set<String> = []
     /// Poll signatures: the sizes of each run's logs when last looked at.
     private var signatures: [String: [Int64]] = [:]
 
@@ -258,15 +260,33 @@ public final class SyncEngine: @unchecked Sendable {
                         enqueueLocked(key)
                     } else if let recheck, !once {
                         rechecks[key] = Date().addingTimeInterval(recheck)
+                    } else if once {
+                        settled.insert(key)
                     }
                 case .quarantined:
                     dirty.remove(key)
                     quarantined.insert(key)
+                    if once { settled.insert(key) }
                     if !once { rechecks[key] = Date().addingTimeInterval(settings.quarantineRetry) }
                 }
                 lock.broadcast()
             }
         }
+    }
+
+    /// How far a `runOnce` pass is.
+    public struct Progress: Sendable, Equatable {
+        /// Runs found, and those finished with (caught up or quarantined).
+        public var runs = 0
+        public var runsDone = 0
+        /// Metric points MLflow acknowledged.
+        public var pointsSent = 0
+    }
+
+    /// How far the engine is; safe to read from any thread while it works.
+    public var progress: Progress {
+        let (runs, done) = lock.withLock { (syncers.count, settled.count) }
+        return Progress(runs: runs, runsDone: done, pointsSent: context.pointsSent)
     }
 
     private func summary() -> Summary {

@@ -16,7 +16,9 @@ struct Run: ParsableCommand {
             on an http server, a server down) it retries with backoff, and gives up after \
             --give-up-after seconds (60) without an answer, with status 6. The daemon \
             retries for ever: `syncd status` shows the error meanwhile, and the log says \
-            once when MLflow answers again. Settings come from the flags, else the config file, \
+            once when MLflow answers again. On a terminal, --once keeps a line of \
+            progress: runs done of those found, metric points sent of those pending, and \
+            the rate. Settings come from the flags, else the config file, \
             else the environment ($RUNLOG_DIR, $MLFLOW_TRACKING_URI, $MLFLOW_TRACKING_TOKEN \
             or $MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD).
 
@@ -35,6 +37,8 @@ struct Run: ParsableCommand {
         "With --once: exit with status 6 when MLflow has not answered for this many seconds (a wrong URL, a server down).",
         valueName: "seconds"))
     var giveUpAfter: Double = 60
+    @Flag(inversion: .prefixedNo, help: "With --once: keep a line of progress on standard error (default: when it is a terminal).")
+    var progress: Bool?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -43,14 +47,23 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let logger = bootstrapLogging(logLevel)
+        let showProgress = once && (progress ?? (isatty(2) == 1))
+        let logger = bootstrapLogging(logLevel, progress: showProgress)
         let settings: SyncSettings
         do { settings = try options.settings() } catch { fail(error.message, code: 2) }
         logger.info("syncing \(settings.roots.joined(separator: ", ")) to \(settings.mlflowURL) (state in \(settings.stateDirectory), credentials: \(settings.http.credentials), \(settings.poll ? "polling" : "inotify"))")
         if once {
             do {
                 let engine = try SyncEngine(settings: settings, logger: logger)
-                let summary = try engine.runOnce(giveUpAfter: giveUpAfter)
+                // The total: every metric point not yet in MLflow, as `syncd status` counts them.
+                let total = showProgress ? ((try? StatusReport(settings: settings))?.rows.reduce(0) { $0 + $1.pending.points } ?? 0) : 0
+                let stop = showProgress ? ProgressLine.shared.start(engine, totalPoints: total) : {}
+                let summary: SyncEngine.Summary
+                do { summary = try engine.runOnce(giveUpAfter: giveUpAfter) } catch {
+                    stop()
+                    throw error
+                }
+                stop()
                 for q in summary.quarantined { logger.error("quarantined: \(q.run): \(q.reason)") }
                 logger.info("\(summary.synced.count) synced, \(summary.pending.count) pending, \(summary.quarantined.count) quarantined")
                 if !summary.quarantined.isEmpty { throw ExitCode(1) }

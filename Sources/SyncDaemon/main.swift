@@ -118,12 +118,13 @@ func exitStatus(for error: SyncError) -> Int32 {
     }
 }
 
-func bootstrapLogging(_ level: String) -> Logger {
+/// Logs to standard error; with `progress`, each line first erases the progress line.
+func bootstrapLogging(_ level: String, progress: Bool = false) -> Logger {
     let lvl = Logger.Level(rawValue: level) ?? .info
     LoggingSystem.bootstrap { label in
         var h = StreamLogHandler.standardError(label: label)
         h.logLevel = lvl
-        return h
+        return progress ? ProgressAwareLogHandler(inner: h) : h
     }
     return Logger(label: "syncd")
 }

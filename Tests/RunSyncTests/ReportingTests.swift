@@ -81,6 +81,29 @@ import Testing
         #expect(!statsLater[1].hasPrefix("mlflow"))
     }
 
+    @Test func onceShowsProgressWhenAskedOrOnATerminalOnly() throws {
+        let root = TestRun.makeRoot()
+        for id in ["p1", "p2"] {
+            let run = try TestRun(root: root, id: id, project: "progress")
+            try run.metrics(["loss", "acc"], steps: 0..<60) { _, s in Double(s) }
+            try run.end()
+        }
+        let (status, log) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once", "--progress"], timeout: 120, log: root + "/once.log")
+        #expect(status == 0, "\(log)")
+        // The last drawing, then the end of the line; log lines erase it before they are written.
+        let final = try #require(log.range(of: "\rsyncd: runs 2/2, points 240/240 (100.0%), "))
+        let rest = log[final.upperBound...]
+        #expect(rest.range(of: #"^\d+ points/s\x1B\[K\n"#, options: .regularExpression) != nil, "\(rest)")
+        #expect(log.contains("\r\u{1B}[K20"), "a log line erases the progress line first: \(log)")
+        // Not a terminal, no flag: no progress.
+        let again = TestRun.makeRoot()
+        let run = try TestRun(root: again, id: "p3", project: "progress")
+        try run.end()
+        let (quiet, plain) = try SyncdProcess.run(["--root", again, "--mlflow", server.url, "--once"], timeout: 120, log: again + "/once.log")
+        #expect(quiet == 0)
+        #expect(!plain.contains("syncd: runs") && !plain.contains("\u{1B}"), "\(plain)")
+    }
+
     @Test func credentialsInTheServerURLStayOutOfTheStateAndTheLinks() {
         let client = MLflowClient(baseURL: "https://alice:s3cret@mlflow.example:5000/")
         #expect(client.serverURL == "https://mlflow.example:5000")
