@@ -7,3 +7,5 @@ cd "$(dirname "$0")/../.."
 VENV="${RUNLOG_VENV:-$PWD/.venv}"
 "$VENV/bin/python" tools/crashstates/selftest.py
 tools/crashstates/run
+# Fault injection: a sample of the calls of each writer fails once (tools/faultinject/README.md).
+tools/faultinject/run
