@@ -206,7 +206,10 @@ def bench_histogram(root, count, reps):
         times["histogram"].append(cpu(histogram_alone) / count)
         times["log"].append(logged(rep) / count)
     base = statistics.median(times["numpy"])
-    ratio = lambda k: f"= {statistics.median(times[k]) / base:.2f}x numpy.histogram"
+
+    def ratio(k):
+        return f"= {statistics.median(times[k]) / base:.2f}x numpy.histogram"
+
     record = runlog.Histogram(pool[0], num_bins=64).record(key, 1, 1_764_171_652_123_456).encode()
     alone = len(zstandard.ZstdCompressor(level=1).compress(record))
     print(f"histogram: 64 bins of 100,000 float32 values, a different array each time ({len(pool)} arrays, "

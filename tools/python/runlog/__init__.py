@@ -13,6 +13,12 @@
 `dir/<run id>/logs/`.
 """
 
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, SupportsIndex
+
 from . import run as _run_module
 from .histogram import Histogram
 from .logfile import FormatError
@@ -22,30 +28,31 @@ from .run import Run, RunError, __version__
 __all__ = ["init", "log", "finish", "run", "Run", "RunError", "Histogram", "LogReader", "read_log", "FormatError",
            "__version__"]
 
-run = None
+run: Run | None = None
 """The run of the last `init`, or None."""
 
 
-def init(*args, **kwargs):
-    global run
-    run = _run_module.init(*args, **kwargs)
-    return run
+if TYPE_CHECKING:
+    init = _run_module.init  # to type checkers, exactly `runlog.run.init`
+else:
+    @functools.wraps(_run_module.init)
+    def init(*args, **kwargs):
+        global run
+        run = _run_module.init(*args, **kwargs)
+        return run
 
 
-init.__doc__ = _run_module.init.__doc__
-
-
-def _current():
+def _current() -> Run:
     if run is None:
         raise RunError("no run: call runlog.init() first")
     return run
 
 
-def log(data, step=None, commit=None):
+def log(data: Mapping[str, Any], step: SupportsIndex | None = None, commit: bool | None = None) -> int:
     """`Run.log` on the run of the last `init`."""
     return _current().log(data, step=step, commit=commit)
 
 
-def finish(exit_code=0):
+def finish(exit_code: int = 0) -> None:
     """`Run.finish` on the run of the last `init`."""
     _current().finish(exit_code=exit_code)

@@ -62,7 +62,7 @@ def _zeros_map(n, r):
     return r
 
 
-_BYTE_TABLES = {}
+_BYTE_TABLES: dict = {}
 
 
 def _byte_tables(j):

@@ -11,7 +11,7 @@ import traceback
 from .records import FAILED, KILLED
 
 _lock = threading.Lock()
-_runs = []
+_runs: list = []
 _installed = False
 _failure = None  # (exit code, status, message) of an unhandled exception
 

@@ -7,7 +7,7 @@ import struct
 try:
     import numpy as _np
 except ImportError:  # optional: faster encoding of long varint streams
-    _np = None
+    _np = None  # type: ignore[assignment]
 
 _U64 = 1 << 64
 _I64_MIN = -(1 << 63)

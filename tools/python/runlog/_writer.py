@@ -31,7 +31,7 @@ from .records import Metrics
 try:
     import numpy as _np
 except ImportError:  # optional: faster time conversion
-    _np = None
+    _np = None  # type: ignore[assignment]
 
 # Rows, and bytes of encoded records, waiting at which the writer is woken
 # before its interval ends.

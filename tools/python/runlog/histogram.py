@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """`Histogram`: a summary of many values, logged inside `Run.log`."""
 
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from . import records
 
 try:
     import numpy as _np
 except ImportError:  # pragma: no cover - numpy is optional
-    _np = None
+    _np = None  # type: ignore[assignment]
 
 # Bins per histogram: keeps a record well under the 16 MiB limit.
 MAX_BINS = 1 << 19
@@ -35,8 +39,19 @@ class Histogram:
     """
 
     __slots__ = ("counts", "low", "high", "edges", "count", "min", "max", "sum", "sum_squares", "nonfinite")
+    counts: list[int]
+    low: float
+    high: float
+    edges: list[float] | None
+    count: int
+    min: float
+    max: float
+    sum: float
+    sum_squares: float
+    nonfinite: int
 
-    def __init__(self, values=None, num_bins=64, np_histogram=None):
+    def __init__(self, values: Any = None, num_bins: int = 64,
+                 np_histogram: tuple[Sequence[float], Sequence[float]] | None = None) -> None:
         if not 1 <= int(num_bins) <= MAX_BINS:
             raise ValueError(f"num_bins must be between 1 and {MAX_BINS}")
         self.edges = None
@@ -68,7 +83,7 @@ class Histogram:
         else:
             self._from_sequence(values, int(num_bins))
 
-    def _from_numpy(self, a, bins):
+    def _from_numpy(self, a: Any, bins: int) -> None:
         np = _np
         a = a.ravel()
         if a.dtype.kind not in "fiu":
@@ -98,7 +113,7 @@ class Histogram:
         self.min, self.max = float(lo), float(hi)
         self.sum, self.sum_squares = _sums(a)
 
-    def _from_sequence(self, values, bins):
+    def _from_sequence(self, values: Iterable[Any], bins: int) -> None:
         xs = [float(v) for v in values]
         finite = [x for x in xs if math.isfinite(x)]
         self.nonfinite = len(xs) - len(finite)
@@ -118,18 +133,18 @@ class Histogram:
         self.sum = math.fsum(finite)
         self.sum_squares = math.fsum(x * x for x in finite)
 
-    def record(self, key, step, time):
+    def record(self, key: str, step: int, time: int) -> records.Histogram:
         """The histogram record of this histogram logged as `key`."""
         return records.Histogram(
             key=key, step=step, time=time, counts=self.counts, low=self.low, high=self.high, edges=self.edges,
             count=self.count, min=self.min, max=self.max, sum=self.sum, sum_squares=self.sum_squares,
             nonfinite=self.nonfinite)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Histogram(count={self.count}, bins={len(self.counts)}, min={self.min}, max={self.max})"
 
 
-def _sums(a):
+def _sums(a: Any) -> tuple[float, float]:
     """The sum and the sum of squares of the numpy array `a`, in float64,
     block by block: pairwise within a block of `_BLOCK` values, blocks added
     in order (hence the error bound stated on `Histogram`; a float32 value's

@@ -17,10 +17,15 @@ Keys and default steps are ignite's: `<tag>/<metric>`, `<tag>/lr/group_<i>`,
 iteration for ITERATION_* events and its epoch for EPOCH_* events.
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import ignite.distributed as idist
+from ignite.engine import Engine, Events
 from ignite.handlers.base_logger import (BaseLogger, BaseOptimizerParamsHandler, BaseOutputHandler,
                                          BaseWeightsHandler, BaseWeightsScalarHandler)
 from ignite.handlers.checkpoint import BaseSaveHandler
@@ -40,35 +45,35 @@ class RunLogLogger(BaseLogger):
     `save_checkpoint`, ...) are the run's, as `WandBLogger` passes to wandb.
     `close()` finishes the run."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("init", None)
         self._run = init(*args, **kwargs)
 
     @property
-    def run(self):
+    def run(self) -> Run:
         return self._run
 
-    def __getattr__(self, attr):
+    def __getattr__(self, attr: str) -> Any:
         if attr == "_run":  # not set yet: __init__ failed
             raise AttributeError(attr)
         return getattr(self._run, attr)
 
-    def close(self):
+    def close(self) -> None:
         self._run.finish()
 
-    def _create_output_handler(self, *args, **kwargs):
+    def _create_output_handler(self, *args: Any, **kwargs: Any) -> OutputHandler:
         return OutputHandler(*args, **kwargs)
 
-    def _create_opt_params_handler(self, *args, **kwargs):
+    def _create_opt_params_handler(self, *args: Any, **kwargs: Any) -> OptimizerParamsHandler:
         return OptimizerParamsHandler(*args, **kwargs)
 
 
-def _check_logger(handler, logger):
+def _check_logger(handler: object, logger: object) -> None:
     if not isinstance(logger, RunLogLogger):
         raise RuntimeError(f"Handler '{type(handler).__name__}' works only with RunLogLogger")
 
 
-def _event_step(engine, event_name):
+def _event_step(engine: Engine, event_name: str | Events) -> int:
     return engine.state.get_event_attrib_value(event_name)
 
 
@@ -77,7 +82,7 @@ class OutputHandler(BaseOutputHandler):
     at `global_step_transform(engine, event_name)` (default: the engine's
     iteration or epoch, by event)."""
 
-    def __call__(self, engine, logger, event_name):
+    def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         global_step = self.global_step_transform(engine, event_name)
         if not isinstance(global_step, int):
@@ -90,7 +95,7 @@ class OutputHandler(BaseOutputHandler):
 class OptimizerParamsHandler(BaseOptimizerParamsHandler):
     """Logs `param_name` of each parameter group as `[<tag>/]<param_name>/group_<i>`."""
 
-    def __call__(self, engine, logger, event_name):
+    def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         prefix = f"{self.tag}/" if self.tag else ""
         params = {f"{prefix}{self.param_name}/group_{i}": float(group[self.param_name])
@@ -98,14 +103,14 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
         logger.log(params, step=_event_step(engine, event_name))
 
 
-def _name(name):
+def _name(name: str) -> str:
     return name.replace(".", "/")
 
 
 class WeightsScalarHandler(BaseWeightsScalarHandler):
     """Logs `reduction(weights)` as `[<tag>/]weights_<reduction>/<module>/<param>`."""
 
-    def __call__(self, engine, logger, event_name):
+    def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         prefix = f"{self.tag}/" if self.tag else ""
         values = {f"{prefix}weights_{self.reduction.__name__}/{_name(n)}": self.reduction(p.data)
@@ -116,7 +121,7 @@ class WeightsScalarHandler(BaseWeightsScalarHandler):
 class GradsScalarHandler(BaseWeightsScalarHandler):
     """Logs `reduction(gradient)` as `[<tag>/]grads_<reduction>/<module>/<param>`."""
 
-    def __call__(self, engine, logger, event_name):
+    def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         prefix = f"{self.tag}/" if self.tag else ""
         values = {f"{prefix}grads_{self.reduction.__name__}/{_name(n)}": self.reduction(p.grad)
@@ -127,7 +132,7 @@ class GradsScalarHandler(BaseWeightsScalarHandler):
 class WeightsHistHandler(BaseWeightsHandler):
     """Logs a histogram of each parameter as `[<tag>/]weights/<module>/<param>`."""
 
-    def __call__(self, engine, logger, event_name):
+    def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         prefix = f"{self.tag}/" if self.tag else ""
         hists = {f"{prefix}weights/{_name(n)}": Histogram(p.data) for n, p in self.weights}
@@ -137,7 +142,7 @@ class WeightsHistHandler(BaseWeightsHandler):
 class GradsHistHandler(BaseWeightsHandler):
     """Logs a histogram of each gradient as `[<tag>/]grads/<module>/<param>`."""
 
-    def __call__(self, engine, logger, event_name):
+    def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         prefix = f"{self.tag}/" if self.tag else ""
         hists = {f"{prefix}grads/{_name(n)}": Histogram(p.grad) for n, p in self.weights if p.grad is not None}
@@ -153,15 +158,15 @@ class RunLogSaver(BaseSaveHandler):
     stays in the log, and a sync that had not uploaded it yet reports it as
     missing. Saves on rank 0 only, as ignite's `DiskSaver`."""
 
-    def __init__(self, logger):
+    def __init__(self, logger: RunLogLogger | Run) -> None:
         self._run = logger.run if isinstance(logger, RunLogLogger) else logger
         if not isinstance(self._run, Run):
             raise TypeError(f"RunLogSaver needs a RunLogLogger or a runlog Run, got {type(logger).__name__}")
-        self._saved = {}
-        self._best = {}
+        self._saved: dict[str, str] = {}
+        self._best: dict[str, float] = {}
 
     @idist.one_rank_only()
-    def __call__(self, checkpoint, filename, metadata=None):
+    def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
         import torch
 
         run = self._run
@@ -188,14 +193,14 @@ class RunLogSaver(BaseSaveHandler):
         rel = run._commit_checkpoint(tmp, filename, safe_name(name), size, digest.digest(), aliases, meta, None)
         self._saved[filename] = rel
 
-    def path(self, filename):
+    def path(self, filename: str) -> str | None:
         """The absolute path of the file saved for `filename` (e.g.
         `Checkpoint.last_checkpoint`), for `torch.load`; None if not kept."""
         rel = self._saved.get(filename)
         return None if rel is None else os.path.join(self._run.dir, rel)
 
     @idist.one_rank_only()
-    def remove(self, filename):
+    def remove(self, filename: str) -> None:
         rel = self._saved.pop(filename, None)
         if rel is None:
             return

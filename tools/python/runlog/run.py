@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`Run`: the object training code logs to, and `init` that makes one."""
 
+from __future__ import annotations
+
 import hashlib
 import os
 import secrets
@@ -8,7 +10,9 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex
 
 from . import _lifecycle
 from . import console as _console
@@ -21,12 +25,15 @@ from .rundir import (LiveFile, env_int, existing_attempts, fsync_dir, live_name,
                      safe_name)
 from .values import check_depth
 
+if TYPE_CHECKING:
+    from .watch import WatchHandle
+
 __version__ = "0.1.0"
 WRITER = f"runlog-python/{__version__}"
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def _now_us():
+def _now_us() -> int:
     return time.time_ns() // 1000
 
 
@@ -34,7 +41,9 @@ class RunError(Exception):
     """A run that cannot be created or written."""
 
 
-def init(project="", name="", config=None, tags=None, notes="", group="", dir=None, id=None, resume=None, **options):
+def init(project: str = "", name: str = "", config: Mapping[str, Any] | None = None, tags: Iterable[str] | None = None,
+         notes: str = "", group: str = "", dir: str | os.PathLike[str] | None = None, id: str | None = None,
+         resume: str | None = None, **options: Any) -> Run:
     """Starts a run (or a new attempt of run `id`) and returns its `Run`.
 
     The run lives in `dir` (else $RUNLOG_DIR, else ./runlogs) under its id
@@ -57,10 +66,12 @@ def init(project="", name="", config=None, tags=None, notes="", group="", dir=No
 class Run:
     """A run being written. Thread-safe. See `init` for the arguments."""
 
-    def __init__(self, project="", name="", config=None, tags=None, notes="", group="", dir=None, id=None,
-                 resume=None, attempt=None, rank=None, world_size=None, flush_interval=1.0,
-                 heartbeat_interval=5.0, frame_target=FRAME_TARGET, write_timeout=60.0, max_held_bytes=256 << 20,
-                 console=None):
+    def __init__(self, project: str = "", name: str = "", config: Mapping[str, Any] | None = None,
+                 tags: Iterable[str] | None = None, notes: str = "", group: str = "",
+                 dir: str | os.PathLike[str] | None = None, id: str | None = None, resume: str | None = None,
+                 attempt: int | None = None, rank: int | None = None, world_size: int | None = None,
+                 flush_interval: float = 1.0, heartbeat_interval: float = 5.0, frame_target: int = FRAME_TARGET,
+                 write_timeout: float = 60.0, max_held_bytes: int = 256 << 20, console: str | None = None) -> None:
         console_mode = _console.mode_from(console)
         run_id = id if id is not None else (os.environ.get("RUNLOG_RUN_ID") or new_run_id())
         if not is_valid_run_id(run_id) or run_id.startswith("."):
@@ -93,10 +104,10 @@ class Run:
         self._tags = list(dict.fromkeys(tags or []))
         self._notes = notes or ""
         self._step = 0
-        self._last_step = None
+        self._last_step: int | None = None
         self._closed = False
         self._pid = os.getpid()  # a forked child must not end its parent's run
-        self._warned_keys = set()
+        self._warned_keys: set[str] = set()
         self.config = ConfigView(self, Config)
         self.summary = ConfigView(self, Summary)
         start = RunStart(
@@ -114,7 +125,7 @@ class Run:
         self._console = _console.start(self, console_mode)
         _lifecycle.register(self)
 
-    def _create_log(self, logs, explicit):
+    def _create_log(self, logs: str, explicit: int | None) -> tuple[LogFileWriter, int]:
         """Claims the attempt by creating its log exclusively."""
         attempt = explicit if explicit is not None else max(existing_attempts(logs, self.rank), default=0) + 1
         while True:
@@ -130,12 +141,12 @@ class Run:
     # ------------------------------------------------------------ logging
 
     @property
-    def step(self):
+    def step(self) -> int:
         """The step the next `log` without a step will use: one more than the
         highest step logged so far (0 at the start)."""
         return self._step
 
-    def log(self, data, step=None, commit=None):
+    def log(self, data: Mapping[str, Any], step: SupportsIndex | None = None, commit: bool | None = None) -> int:
         """Logs the scalars and histograms of `data` at `step` (default:
         `run.step`). Every call is kept, also with a step lower than an
         earlier one. Numbers (Python, numpy, 0-d tensors) become metrics;
@@ -169,17 +180,18 @@ class Run:
             raise w.error
         return step
 
-    def _log_slow(self, data, step, t):
+    def _log_slow(self, data: Mapping[str, Any], step: SupportsIndex | None, t: int) -> int:
         if step is not None:
             step = _checked_step(step)
-        scalars, hists = {}, []
+        scalars: dict[str, float] = {}
+        hists: list[tuple[str, Histogram]] = []
         self._flatten(data, "", scalars, hists)
         step = self.log(scalars, step)
         if hists:
             self._add_histograms(hists, step, t)
         return step
 
-    def _add_histograms(self, hists, step, t):
+    def _add_histograms(self, hists: list[tuple[str, Histogram]], step: int | None, t: int) -> None:
         """Queues histogram records at `step` (None: `run.step`, left as it is)."""
         w = self._writer
         with w.lock:
@@ -190,7 +202,8 @@ class Run:
             for key, h in hists:
                 w.add_record(h.record(key, step, t // 1000).encode())
 
-    def _flatten(self, data, prefix, scalars, hists):
+    def _flatten(self, data: Mapping[Any, Any], prefix: str, scalars: dict[str, float],
+                 hists: list[tuple[str, Histogram]]) -> None:
         for k, v in data.items():
             key = prefix + str(k)
             if not key:
@@ -216,7 +229,7 @@ class Run:
                             warnings.warn(f"runlog: {key!r} is a {type(v).__name__}, not a number or histogram; "
                                           "not logged (put text in config or summary)", stacklevel=4)
 
-    def _enqueue(self, record):
+    def _enqueue(self, record: Any) -> None:
         with self._writer.lock:
             if self._closed:
                 raise RunError(f"run {self.id} is finished")
@@ -225,30 +238,31 @@ class Run:
     # ------------------------------------------------------------ tags, notes
 
     @property
-    def tags(self):
+    def tags(self) -> tuple[str, ...]:
         return tuple(self._tags)
 
     @tags.setter
-    def tags(self, new):
-        new = list(dict.fromkeys(new))
-        add = [t for t in new if t not in self._tags]
-        remove = [t for t in self._tags if t not in new]
-        self._tags = new
+    def tags(self, new: Iterable[str]) -> None:
+        unique = list(dict.fromkeys(new))
+        add = [t for t in unique if t not in self._tags]
+        remove = [t for t in self._tags if t not in unique]
+        self._tags = unique
         if add or remove:
             self._enqueue(Tags(add=add, remove=remove))
 
     @property
-    def notes(self):
+    def notes(self) -> str:
         return self._notes
 
     @notes.setter
-    def notes(self, text):
+    def notes(self, text: str) -> None:
         self._notes = str(text)
         self._enqueue(Tags(notes=self._notes))
 
     # ------------------------------------------------------------ checkpoints
 
-    def save_checkpoint(self, path, name=None, aliases=None, metadata=None, step=None):
+    def save_checkpoint(self, path: str | os.PathLike[str], name: str | None = None, aliases: Iterable[str] | None = None,
+                        metadata: Mapping[str, Any] | None = None, step: int | None = None) -> str:
         """Copies the file `path` into the run directory
         (`checkpoints/<name>/<step>-<file name>`), durably, then records it
         with its SHA-256. Returns the record's path, relative to `run.dir`.
@@ -271,12 +285,13 @@ class Run:
             os.fsync(dst.fileno())
         return self._commit_checkpoint(tmp, base, name, size, digest.digest(), aliases, metadata, step)
 
-    def _checkpoint_tmp(self):
+    def _checkpoint_tmp(self) -> str:
         folder = os.path.join(self.dir, "checkpoints")
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, f".tmp-{secrets.token_hex(8)}")
 
-    def _commit_checkpoint(self, tmp, file_name, name, size, sha256, aliases, metadata, step):
+    def _commit_checkpoint(self, tmp: str, file_name: str, name: str, size: int, sha256: bytes,
+                           aliases: Iterable[str] | None, metadata: Mapping[str, Any] | None, step: int | None) -> str:
         """Renames the complete, fsynced file `tmp` into place and writes its record."""
         if step is None:
             step = self._last_step if self._last_step is not None else 0
@@ -303,7 +318,8 @@ class Run:
 
     # ------------------------------------------------------------ run files
 
-    def save(self, glob_str, base_path=None, policy="live"):
+    def save(self, glob_str: str | os.PathLike[str], base_path: str | os.PathLike[str] | None = None,
+             policy: str = "live") -> list[str]:
         """As `wandb.save`: uploads the files matching `glob_str` as run files
         (`files/<path>` in MLflow) with `policy` "live", "now" or "end"; see
         `runlog.files.save`. Every file saved in `run.dir` is a run file
@@ -314,7 +330,7 @@ class Run:
 
     # ------------------------------------------------------------ models
 
-    def watch(self, model, log="gradients", log_freq=1000):
+    def watch(self, model: Any, log: str = "gradients", log_freq: int = 1000) -> WatchHandle:
         """Logs histograms of `model`'s gradients (`log="gradients"`),
         parameters (`"parameters"`) or both (`"all"`) every `log_freq`
         backward passes, at `run.step`, as `gradients/<name>` and
@@ -325,11 +341,11 @@ class Run:
 
     # ------------------------------------------------------------ ending
 
-    def flush(self):
+    def flush(self) -> None:
         """Blocks until everything logged so far is written and fsynced."""
         self._writer.sync()
 
-    def finish(self, exit_code=0, status=None, message=""):
+    def finish(self, exit_code: int = 0, status: int | None = None, message: str = "") -> None:
         """Stops console capture, writes the run end (finished for exit code
         0, else failed), makes it durable and removes the liveness file.
         Idempotent; does nothing in a forked child process."""
@@ -337,7 +353,7 @@ class Run:
             return
         self._finish(exit_code, status, message, stop_console=True)
 
-    def _finish(self, exit_code, status, message, stop_console):
+    def _finish(self, exit_code: int, status: int | None, message: str, stop_console: bool) -> None:
         if stop_console and self._console is not None:
             self._console.stop()
         if status is None:
@@ -355,10 +371,11 @@ class Run:
         if self._writer.error is not None:
             raise self._writer.error
 
-    def __enter__(self):
+    def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         if exc_type is None:
             self.finish()
             return False
@@ -374,11 +391,11 @@ class Run:
             self._finish(1, None, f"{exc_type.__name__}: {exc}", stop_console=False)
         return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Run(id={self.id!r}, attempt={self.attempt}, rank={self.rank}, dir={self.dir!r})"
 
 
-def _checked_step(step):
+def _checked_step(step: Any) -> int:
     try:
         step = int(step.__index__())
     except (AttributeError, TypeError):
@@ -388,7 +405,7 @@ def _checked_step(step):
     return step
 
 
-def _size(v):
+def _size(v: Any) -> int | None:
     """Number of elements of a numpy array or torch tensor, else None."""
     numel = getattr(v, "numel", None)
     if callable(numel):

@@ -172,7 +172,7 @@ def test_log_after_finish_is_an_error_and_finish_is_idempotent(rundir):
 def test_context_manager_marks_an_exception_as_failed(rundir):
     with pytest.raises(ZeroDivisionError):
         with runlog.init(dir=rundir) as run:
-            1 / 0
+            raise ZeroDivisionError("division by zero")
     records, _ = rows_of(run.path)
     assert (records[-1].status, records[-1].exit_code) == (2, 1)
     assert records[-1].message.startswith("ZeroDivisionError")
