@@ -61,4 +61,4 @@ if [ "$rows" -ne 1000 ] || [ "$checkpoints" -ne 4 ]; then
     echo "20-consumer: FAILED: $rows metrics rows (1000 logged), $checkpoints checkpoints (4 saved)" >&2
     exit 1
 fi
-echo "1 passed (20-consumer: runlog as a versioned dependency)"
+echo "20-consumer: ok: runlog builds and logs as a versioned dependency"
