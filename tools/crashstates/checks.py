@@ -65,8 +65,8 @@ class LogChecks:
                 continue
             got = lines or []
             if got != ref[:len(got)]:
-                first = next(i for i, (a, b) in enumerate(zip(got + [None], ref)) if a != b)
-                problems.append(f"{rel}: record {first} was never written: {str(got[first])[:120]}")
+                first = next((i for i, (a, b) in enumerate(zip(got, ref, strict=False)) if a != b), len(ref))
+                problems.append(f"{rel}: record {first} was never written: {got[first][:120]}")
             need = durable.get(rel) or []
             if len(got) < len(need):
                 problems.append(f"{rel}: {len(need) - len(got)} durable records missing ({len(got)} of {len(need)})")

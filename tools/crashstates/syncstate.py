@@ -17,7 +17,6 @@ import http.client
 import http.server
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess

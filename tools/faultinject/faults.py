@@ -227,7 +227,8 @@ def check_syncd(args, shim: str, work: str, report: List[str]) -> int:
                 shutil.rmtree(os.path.join(runs, run_id), ignore_errors=True)
     finally:
         mlflow.stop()
-    print(f"  syncd state: {sum(counted.counts.values())} calls under its state directory, {covered} injections checked")
+    print(f"  syncd state: {sum(counted.counts.values())} calls under its state directory, "
+          f"{covered} injections checked")
     return covered
 
 
