@@ -4,6 +4,7 @@
 // Modules are layered one way:
 //   RunLogFormat  ←  RunLayout  ←  RunLog (logger)     ←  runlog (CLI)
 //                              ←  RunSync (sync engine) ←  syncd
+//   RunLogFormat  ←  TensorBoardEvents (event files)  ←  runlog (CLI), RunSync
 // The format module does no policy: it encodes, decodes, frames and checks.
 // RunLayout knows where things are on disk and what they say: run
 // directories, segment names, liveness, run status and syncd's state files;
@@ -55,6 +56,7 @@ let package = Package(
         .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums", "CCrypto", "CDecimal"]),
         .target(name: "RunLayout", dependencies: ["RunLogFormat"]),
         .target(name: "RunLog", dependencies: ["RunLayout"]),
+        .target(name: "TensorBoardEvents", dependencies: ["RunLogFormat"]),
         .target(
             name: "RunSync",
             dependencies: [
@@ -65,7 +67,7 @@ let package = Package(
 
         .executableTarget(
             name: "RunLogCLI",
-            dependencies: ["RunLog", "RunLayout", "SeededRandom", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["RunLog", "RunLayout", "TensorBoardEvents", "SeededRandom", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "SyncDaemon",
             dependencies: [
@@ -83,6 +85,7 @@ let package = Package(
 
         .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat", "SeededRandom"]),
         .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
+        .testTarget(name: "TensorBoardEventsTests", dependencies: ["TensorBoardEvents"]),
         .testTarget(name: "RunSyncTests", dependencies: ["RunSync", "RunLog", "SeededRandom"]),
         .testTarget(name: "RunLogCLITests", dependencies: ["RunLog"]),
     ]

@@ -7,6 +7,8 @@ struct CLIError: Error, CustomStringConvertible {
         case damaged = 1
         /// The input cannot be read at all, or the command line is wrong.
         case cannotRead = 2
+        /// The output cannot be written (export: a directory not writable, a full disk).
+        case cannotWrite = 3
     }
 
     let status: Status

@@ -78,7 +78,7 @@ struct DemoCommand: ParsableCommand {
         guard let directory = run.directory else { throw CLIError.cannotRead("demo: logging is disabled (RUNLOG_MODE)") }
         StopSignals.install()
         let keys = run.keys("loss", "accuracy", "lr", "grad_norm")
-        let progress = Progress(total: steps, enabled: Diagnostics.isTerminal)
+        let progress = Progress(total: steps, enabled: Diagnostics.isTerminal) { "step \($0)/\($1)" }
         let start = monotonicSeconds()
         var best = 0.0
         var interrupted = false
@@ -125,32 +125,5 @@ struct DemoCommand: ParsableCommand {
         } catch {
             throw CLIError.cannotRead("demo: checkpoint at step \(step): \(error)")
         }
-    }
-}
-
-/// A progress line on standard error, on a terminal only.
-private final class Progress {
-    let total: Int
-    let enabled: Bool
-    private var last = 0.0
-
-    init(total: Int, enabled: Bool) {
-        self.total = total
-        self.enabled = enabled
-    }
-
-    func update(_ done: Int) {
-        guard enabled else { return }
-        let now = monotonicSeconds()
-        guard now - last >= 0.2 || done == total else { return }
-        last = now
-        var line = "\r\u{1B}[2Kstep \(done)/\(total)"
-        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    }
-
-    func done() {
-        guard enabled else { return }
-        var line = "\r\u{1B}[2K"
-        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 }

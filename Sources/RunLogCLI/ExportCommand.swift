@@ -5,9 +5,9 @@ import RunLog
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export metrics as CSV.",
+        abstract: "Export metrics as CSV, or runs as TensorBoard event files.",
         discussion: """
-            Long form (the default): a header line `step,time,key,value`, then one line per \
+            With --csv, one PATH: long form (the default): a header line `step,time,key,value`, then one line per \
             value. With --wide: `step,time,` and one column per key (in order of first \
             appearance), one line per logged row, empty cells where a row has no value. \
             Values are the shortest decimals that read back exactly, or nan, inf, -inf. Keys \
@@ -21,21 +21,32 @@ struct ExportCommand: ParsableCommand {
             PATH is a run directory, a .rlog file, or a run id as `runlog ls` shows it, \
             looked up under ROOT (--root, else $RUNLOG_DIR, else ./runlogs).
 
+            With --tensorboard OUTDIR, any number of PATHs: each run and rank becomes a \
+            TensorBoard run, OUTDIR/<project>/<name or id>[/rank<N>], holding its metrics (with \
+            their steps, times and full double values), histograms, config and summary (HParams), \
+            and tags, notes, checkpoints and run ends as text. Exporting a run again replaces \
+            its files. A progress line is shown on a terminal. If OUTDIR cannot be written \
+            (permissions, a full disk), one line names the file and the exit status is 3.
+
             Examples:
               runlog export --csv runlogs/3kx9a0qz > metrics.csv
               runlog export --csv --wide --key 'val/*' runlogs/3kx9a0qz
               runlog export --csv --time iso runlogs/3kx9a0qz
+              runlog export --tensorboard tb runlogs/*/ && tensorboard --logdir tb
 
             \(RunLogCommand.exitStatuses)
             """)
 
-    @Argument(help: "A run directory, a .rlog file or a run id under ROOT.")
-    var path: String
+    @Argument(help: "Run directories, .rlog files or run ids under ROOT (one for --csv).")
+    var paths: [String]
 
     @OptionGroup var runs: RunArguments
 
-    @Flag(help: "Write CSV (the only format, and required, so that scripts say what they expect).")
+    @Flag(help: "Write CSV to standard output.")
     var csv = false
+
+    @Option(help: ArgumentHelp("Write TensorBoard event files under this directory.", valueName: "outdir"))
+    var tensorboard: String?
 
     @Flag(help: "One column per key instead of one line per value.")
     var wide = false
@@ -50,11 +61,18 @@ struct ExportCommand: ParsableCommand {
     var steps: StepRange?
 
     func validate() throws {
-        guard csv else { throw ValidationError("say which format: --csv") }
+        guard csv != (tensorboard != nil) else { throw ValidationError("say which format: --csv or --tensorboard OUTDIR") }
+        if csv && paths.count != 1 { throw ValidationError("--csv exports one PATH") }
+        if tensorboard != nil && (wide || !key.isEmpty || steps != nil) {
+            throw ValidationError("--wide, --key and --steps go with --csv")
+        }
     }
 
     func run() throws {
-        let input = try runs.resolve(path)
+        if let tensorboard {
+            return try TensorBoardExport(outdir: tensorboard, paths: paths, runs: runs).run()
+        }
+        let input = try runs.resolve(paths[0])
         var filter = try RecordFilter(kinds: ["metrics"], keyGlobs: key, steps: steps)
         let output = Output()
         var csv = CSVWriter(times: time)

@@ -12,6 +12,7 @@ struct RunLogCommand: ParsableCommand {
           0  success (verify: intact; an incomplete tail is reported, not damage)
           1  damage found: verify lists it; dump, stats, export print what is readable
           2  PATH cannot be read (missing, not a run, not a log, I/O error); bad usage
+          3  export: the output cannot be written (not writable, disk full)
         """
 
     static let configuration = CommandConfiguration(

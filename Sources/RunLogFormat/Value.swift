@@ -74,6 +74,21 @@ extension Value {
         }
     }
 
+    /// `[("a.b", value), …]`: nested non-empty maps flattened, their keys joined with `.`,
+    /// each key with its last value at its first position.
+    public static func flattened(_ entries: [Entry], prefix: String = "") -> [(key: String, value: Value)] {
+        var out: [(key: String, value: Value)] = []
+        for e in collapsed(entries) {
+            let key = prefix.isEmpty ? e.key : prefix + "." + e.key
+            if case .map(let inner) = e.value, !inner.isEmpty {
+                out += flattened(inner, prefix: key)
+            } else {
+                out.append((key, e.value))
+            }
+        }
+        return out
+    }
+
     /// `entries` with each key keeping its last value at its first position.
     public static func collapsed(_ entries: [Entry]) -> [Entry] {
         var out: [Entry] = []

@@ -12,6 +12,19 @@ func zigzag(_ n: Int64) -> UInt64 { UInt64(bitPattern: (n << 1) ^ (n >> 63)) }
 @inline(__always)
 func unzigzag(_ n: UInt64) -> Int64 { Int64(bitPattern: n >> 1) ^ -Int64(bitPattern: n & 1) }
 
+extension Array where Element == UInt8 {
+    /// Appends `value` as a base-128 varint, low groups first (as Protocol Buffers writes them).
+    @inlinable @inline(__always)
+    public mutating func appendVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        append(UInt8(v))
+    }
+}
+
 /// Appends encoded fields to a byte array.
 struct WireWriter {
     var bytes: [UInt8]
@@ -22,14 +35,7 @@ struct WireWriter {
     }
 
     @inline(__always)
-    mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
+    mutating func varint(_ value: UInt64) { bytes.appendVarint(value) }
 
     @inline(__always)
     mutating func key(_ field: Int, _ type: WireType) {

@@ -120,17 +120,8 @@ struct RecordMapper {
     }
 
     /// `[("a.b", "1"), …]`: nested maps joined with `.`, leaves as parameter strings.
-    static func flatten(_ entries: [Entry], prefix: String = "") -> [(String, String)] {
-        var out: [(String, String)] = []
-        for e in Value.collapsed(entries) {
-            let key = prefix.isEmpty ? e.key : prefix + "." + e.key
-            if case .map(let inner) = e.value, !inner.isEmpty {
-                out += flatten(inner, prefix: key)
-            } else {
-                out.append((key, string(e.value)))
-            }
-        }
-        return out
+    static func flatten(_ entries: [Entry]) -> [(String, String)] {
+        Value.flattened(entries).map { ($0.key, string($0.value)) }
     }
 
     static func string(_ v: Value) -> String {
