@@ -1,11 +1,30 @@
 # SPDX-License-Identifier: Apache-2.0
 import os
+import subprocess
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 VECTORS = os.path.join(REPO, "spec", "vectors")
+BIN = os.environ.get("RUNLOG_BIN") or os.path.join(REPO, ".build", "debug", "runlog")
+
+
+@pytest.fixture(scope="module")
+def cli():
+    """The Swift `runlog` tool: `.build/debug/runlog` or $RUNLOG_BIN; under CI a missing binary fails."""
+    if not os.access(BIN, os.X_OK):
+        message = f"runlog binary not found at {BIN} (build it with `swift build`, or set RUNLOG_BIN)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    probe = subprocess.run([BIN, "dump", "--json", os.path.join(VECTORS, "minimal.rlog")], capture_output=True,
+                           text=True, timeout=60)
+    if probe.stdout == "not yet\n":  # the placeholder executable, before the tool's subcommands exist
+        pytest.skip(f"{BIN} is the placeholder without subcommands")
+    with open(os.path.join(VECTORS, "minimal.jsonl"), encoding="utf-8") as f:
+        assert probe.stdout == f.read(), f"{BIN} dump --json spec/vectors/minimal.rlog: {probe.stderr.strip()}"
+    return BIN
 
 
 @pytest.fixture

@@ -11,30 +11,10 @@ import os
 import subprocess
 import sys
 
-import pytest
 
-from conftest import REPO, VECTORS
+from conftest import REPO
 import runlog
 from runlog import canonical
-
-BIN = os.environ.get("RUNLOG_BIN") or os.path.join(REPO, ".build", "debug", "runlog")
-
-
-@pytest.fixture(scope="module")
-def cli():
-    if not os.access(BIN, os.X_OK):
-        message = f"runlog binary not found at {BIN} (build it with `swift build`, or set RUNLOG_BIN)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    probe = subprocess.run([BIN, "dump", "--json", os.path.join(VECTORS, "minimal.rlog")], capture_output=True,
-                           text=True, timeout=60)
-    if probe.stdout == "not yet\n":  # the placeholder executable, before the tool's subcommands exist
-        pytest.skip(f"{BIN} is the placeholder without subcommands")
-    with open(os.path.join(VECTORS, "minimal.jsonl"), encoding="utf-8") as f:
-        assert probe.stdout == f.read(), f"{BIN} dump --json spec/vectors/minimal.rlog: {probe.stderr.strip()}"
-    return BIN
-
 
 def written_run(root, tmp_path):
     ck = tmp_path / "model.pt"

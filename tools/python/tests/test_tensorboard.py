@@ -20,7 +20,6 @@ import urllib.request
 
 import pytest
 
-from test_cli_crosscheck import cli  # noqa: F401  (the fixture)
 import runlog
 
 tb = pytest.importorskip("tensorboard")
@@ -119,7 +118,6 @@ def test_every_scalar_and_histogram_reads_back_through_the_data_provider(cli, ex
     got = p.read_scalars(ctx, experiment_id="", plugin_name="scalars", downsample=10**9)
     records = dump(cli, root + "/tb-1")
     for rank, run in ((0, "tb_proj/same_name"), (1, "tb_proj/same_name/rank1")):
-        mine = [r for r in records if r.get("rank", rank) == rank]
         scalars, hists = expected(by_rank(records, rank))
         assert set(scalars) <= set(got[run])
         for key, points in scalars.items():
