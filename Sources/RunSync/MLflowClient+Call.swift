@@ -49,16 +49,21 @@ extension MLflowClient {
     /// What an HTTP error answer means for us.
     static func classify(_ r: HTTPClient.Response, what: String) -> SyncError {
         var detail = excerpt(r.text)
+        var code: MLflowErrorCode?
         if let json = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any] {
-            detail = "\(json["error_code"] as? String ?? "error"): \(excerpt(json["message"] as? String ?? ""))"
+            code = (json["error_code"] as? String).map(MLflowErrorCode.init(rawValue:))
+            detail = "\(code?.rawValue ?? "error"): \(excerpt(json["message"] as? String ?? ""))"
         }
         let message = "\(what): HTTP \(r.status) \(detail)"
+        if code == .temporarilyUnavailable || code == .requestLimitExceeded {
+            return SyncError(.unavailable, message, status: r.status, retryAfter: r.retryAfter, mlflowCode: code)
+        }
         switch r.status {
-        case 401: return SyncError(.unauthenticated, "\(what): HTTP 401: MLflow refused the credentials (set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or a credentials file)", status: 401)
-        case 403: return SyncError(.forbidden, "\(what): HTTP 403: permission denied by MLflow: \(detail)", status: 403)
-        case 408, 429, 500...599: return SyncError(.unavailable, message, status: r.status, retryAfter: r.retryAfter)
-        case 400...499: return SyncError(.refused, message, status: r.status)
-        default: return SyncError(.unavailable, message, status: r.status, retryAfter: r.retryAfter)
+        case 401: return SyncError(.unauthenticated, "\(what): HTTP 401: MLflow refused the credentials (set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or a credentials file)", status: 401, mlflowCode: code)
+        case 403: return SyncError(.forbidden, "\(what): HTTP 403: permission denied by MLflow: \(detail)", status: 403, mlflowCode: code)
+        case 408, 429, 500...599: return SyncError(.unavailable, message, status: r.status, retryAfter: r.retryAfter, mlflowCode: code)
+        case 400...499: return SyncError(.refused, message, status: r.status, mlflowCode: code)
+        default: return SyncError(.unavailable, message, status: r.status, retryAfter: r.retryAfter, mlflowCode: code)
         }
     }
 

@@ -84,7 +84,7 @@ public final class MLflowClient: @unchecked Sendable {
             let r = try call("POST", "experiments/create", j.bytes)
             if let id = r["experiment_id"] as? String { return id }
             throw SyncError(.refused, "experiments/create \(name): no experiment_id in the answer")
-        } catch where error.kind == .refused && error.message.contains("RESOURCE_ALREADY_EXISTS") {
+        } catch where error.mlflowCode == .resourceAlreadyExists {
             // Another client created it meanwhile.
             if let id = try experimentByName(name) { return id }
             throw error
@@ -213,7 +213,7 @@ public final class MLflowClient: @unchecked Sendable {
     public func deleteTag(_ runID: String, key: String) throws(SyncError) {
         var j = JSONText()
         j.raw("{"); j.key("run_id", first: true); j.string(runID); j.key("key"); j.string(key); j.raw("}")
-        do throws(SyncError) { _ = try call("POST", "runs/delete-tag", j.bytes) } catch where error.message.contains("RESOURCE_DOES_NOT_EXIST") {
+        do throws(SyncError) { _ = try call("POST", "runs/delete-tag", j.bytes) } catch where error.mlflowCode == .resourceDoesNotExist {
             // Already gone: deleting is idempotent for us.
         }
     }

@@ -65,7 +65,7 @@ final class RunFiles {
             do {
                 try client.uploadArtifact(experimentID: state.experimentID ?? "0", runID: state.mlflowRunID!,
                                           path: ArtifactPath(["files", rel]), file: source, size: UInt64(size), sha256: digest)
-            } catch where error.kind == .data {
+            } catch where error.code == .data {
                 logger("\(full): changed while uploading; tried again once stable")
                 seen[rel] = nil
                 continue

@@ -44,14 +44,14 @@ final class RunSyncer {
 
     var logger: Logger { context.logger }
 
-    /// Does one unit of work. Throws only `.unauthenticated`, `.cancelled`
-    /// and state-saving failures; refusals quarantine the run.
+    /// Does one unit of work. An error whose disposition is `.quarantine`
+    /// quarantines the run; only fatal errors and `.cancelled` are thrown.
     func step(_ client: MLflowClient) throws(SyncError) -> Outcome {
         client.onRetry = { [self] error in noteRetry(error) }
         defer { client.onRetry = nil }
         do {
             return try unit(client)
-        } catch where [.refused, .forbidden, .data].contains(error.kind) || (error.kind == .io && !error.message.hasPrefix(context.store.directory)) {
+        } catch where error.disposition == .quarantine {
             logger.error("run \(state.runID) quarantined: \(error.message)")
             state.status = .quarantined
             state.lastError = error.message
@@ -263,7 +263,7 @@ final class RunSyncer {
             do {
                 let file = try CheckpointUpload.allowedFile(source, in: directory)
                 try client.uploadArtifact(experimentID: experiment, runID: run, path: path, file: file, size: size, sha256: sha256)
-            } catch where error.kind == .data {
+            } catch where error.code == .data {
                 // One bad file does not stop the run: it is left out and noted.
                 let tag = CheckpointUpload.errorTag(path)
                 logger.error("run \(state.runID): checkpoint not uploaded: \(error.message); recorded as the tag \(tag)")

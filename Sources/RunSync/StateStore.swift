@@ -16,7 +16,7 @@ public struct StateStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw SyncError(.io, "\(directory): cannot create the state directory: \(error.localizedDescription)")
+            throw SyncError(.state, "\(directory): cannot create the state directory: \(error.localizedDescription)")
         }
     }
 
@@ -42,7 +42,7 @@ public struct StateStore: Sendable {
         let target = path(of: state.runID)
         let temp = target + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SyncError(.io, "\(temp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SyncError(.state, "\(temp): \(String(cString: strerror(errno)))") }
         var written = 0
         let ok = bytes.withUnsafeBytes { buf -> Bool in
             while written < buf.count {
@@ -54,8 +54,8 @@ public struct StateStore: Sendable {
         }
         let err = errno
         close(fd)
-        guard ok else { throw SyncError(.io, "\(temp): \(String(cString: strerror(err)))") }
-        guard rename(temp, target) == 0 else { throw SyncError(.io, "\(target): \(String(cString: strerror(errno)))") }
+        guard ok else { throw SyncError(.state, "\(temp): \(String(cString: strerror(err)))") }
+        guard rename(temp, target) == 0 else { throw SyncError(.state, "\(target): \(String(cString: strerror(errno)))") }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             _ = fsync(dfd)

@@ -240,10 +240,10 @@ public final class SyncEngine: @unchecked Sendable {
             } catch {
                 lock.withLock {
                     active.remove(key)
-                    if error.kind != .cancelled, fatal == nil {
+                    if error.disposition != .stop, fatal == nil {
                         fatal = error
                         // Given up: the caller says so in one line; the other workers stop waiting.
-                        if error.kind == .unreachable { pause.stop(abandonRequests: true) } else { logger.critical("\(error.message)") }
+                        if error.code == .unreachable { pause.stop(abandonRequests: true) } else { logger.critical("\(error.message)") }
                     }
                     lock.broadcast()
                 }

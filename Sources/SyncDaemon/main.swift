@@ -109,7 +109,7 @@ func fail(_ message: String, code: Int32) -> Never {
 }
 
 func exitStatus(for error: SyncError) -> Int32 {
-    switch error.kind {
+    switch error.code {
     case .config: return 2
     case .unauthenticated: return 3
     case .locked: return 5
