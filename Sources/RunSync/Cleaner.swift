@@ -67,7 +67,7 @@ public struct Cleaner: Sendable {
         guard [.finished, .failed, .killed].contains(status) else { return .keep("it is \(status.rawValue)") }
         let state: RunState
         do {
-            guard let s = try store.load(dir.runID) else { return .keep("never synced") }
+            guard let s = try store.load(dir.identity) else { return .keep("never synced") }
             state = s
         } catch {
             return .keep(error.message)

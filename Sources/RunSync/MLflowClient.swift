@@ -76,6 +76,9 @@ public final class MLflowClient: @unchecked Sendable {
     // MARK: - Experiments and runs
 
     /// The id of the experiment named `name`, created when there is none.
+    /// An experiment of that name that is deleted (in MLflow's trash) is
+    /// refused: syncd neither undoes the deletion nor can it create another
+    /// of the same name until the deleted one is purged.
     public func experimentID(named name: String) throws(SyncError) -> String {
         if let id = try experimentByName(name) { return id }
         var j = JSONText()
@@ -94,7 +97,12 @@ public final class MLflowClient: @unchecked Sendable {
     func experimentByName(_ name: String) throws(SyncError) -> String? {
         let q = "experiments/get-by-name?experiment_name=" + Self.query(name)
         let r = try call("GET", q, nil, missingIsNil: true)
-        return (r["experiment"] as? [String: Any])?["experiment_id"] as? String
+        let experiment = r["experiment"] as? [String: Any]
+        guard let id = experiment?["experiment_id"] as? String else { return nil }
+        if experiment?["lifecycle_stage"] as? String == "deleted" {
+            throw SyncError(.refused, "experiment \"\(name)\" (id \(id)) is deleted in MLflow: restore it (mlflow experiments restore --experiment-id \(id)) to sync into it, or purge it (mlflow gc) for syncd to create it anew")
+        }
+        return id
     }
 
     /// The run of `experimentID` tagged `tag = value`, if any (the oldest when several).

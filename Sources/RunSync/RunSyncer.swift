@@ -78,8 +78,9 @@ final class RunSyncer {
     }
 
     private func unit(_ client: MLflowClient) throws(SyncError) -> Outcome {
-        // A run directory deleted since: nothing more to send.
-        guard FileManager.default.fileExists(atPath: directory.logsPath) else { return .idle(recheck: nil) }
+        // A run directory deleted (or moved) since: nothing more to send from here.
+        guard FileManager.default.fileExists(atPath: directory.logsPath) else { return try directoryGone(client) }
+        goneSince = nil
         let segments: [RunDirectory.Segment]
         do { segments = try directory.segments() } catch {
             throw SyncError(.io, "\(directory.logsPath): cannot list: \(error.localizedDescription)")
@@ -108,6 +109,31 @@ final class RunSyncer {
     private func consoleSources(_ segments: [RunDirectory.Segment]) -> [(name: String, path: String)] {
         let consoles = (try? directory.consoleLogs()) ?? []
         return segments.map { ($0.name.fileName, $0.path) } + consoles.map { ($0.name.fileName, $0.path) }
+    }
+
+    // MARK: - A run directory that disappeared
+
+    /// When this run's directory was first seen gone, while its MLflow run was RUNNING.
+    private var goneSince: Date?
+
+    /// The run's directory is gone. An MLflow run left RUNNING would stay so
+    /// forever: after `lostAfter` seconds (time for a moved run to show up
+    /// at its new place, where it continues) it is set FAILED, with the tag
+    /// `runlog.status` = `lost`. A run MLflow already shows ended (e.g. one
+    /// `syncd clean` removed) is left as it is.
+    private func directoryGone(_ client: MLflowClient) throws(SyncError) -> Outcome {
+        guard let run = state.mlflowRunID, state.sentStatus == "RUNNING" else { return .idle(recheck: nil) }
+        let now = Date()
+        let since = goneSince ?? now
+        goneSince = since
+        let left = context.lostAfter - now.timeIntervalSince(since)
+        if left > 0 { return .idle(recheck: left) }
+        try client.logBatch(runID: run, metrics: [], tags: [("runlog.status", "lost")])
+        try client.updateRun(run, status: "FAILED", endTime: Int64(since.timeIntervalSince1970 * 1000))
+        logger.warning("run \(state.runID): \(directory.path) is gone; its MLflow run \(run) is set FAILED (runlog.status = lost)")
+        state.sentStatus = "FAILED"
+        try save()
+        return .idle(recheck: nil)
     }
 
     // MARK: - The MLflow run

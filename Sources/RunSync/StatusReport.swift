@@ -31,8 +31,9 @@ public struct StatusReport: Sendable {
         for s in states { byID[s.runID] = s }
         var seen: Set<String> = []
         for root in settings.roots {
-            for dir in (try? RunDirectory.list(root: root)) ?? [] where seen.insert(dir.runID).inserted {
-                rows.append(Self.row(dir, byID[dir.runID], now: now))
+            for dir in (try? RunDirectory.list(root: root)) ?? [] {
+                let id = dir.identity
+                if seen.insert(id).inserted { rows.append(Self.row(dir, id: id, byID[id], now: now)) }
             }
         }
         for s in states where !seen.contains(s.runID) {
@@ -43,10 +44,10 @@ public struct StatusReport: Sendable {
         }
     }
 
-    static func row(_ dir: RunDirectory, _ state: RunState?, now: Date) -> Row {
+    static func row(_ dir: RunDirectory, id: String, _ state: RunState?, now: Date) -> Row {
         let pending = PendingScan(dir, state: state)
         let name = state.map { pending.records > 0 && $0.status == .synced ? "pending" : $0.status.rawValue } ?? "new"
-        var row = row(id: dir.runID, state: state, name: name)
+        var row = row(id: id, state: state, name: name)
         row.pending = pending
         row.oldestUnsent = pending.oldestPointTime.map { max(0, now.timeIntervalSince1970 - Double($0) / 1e6) }
         return row

@@ -3,18 +3,19 @@ import Foundation
 import Logging
 import RunLayout
 
-/// What every run's syncer shares: settings, the state store, the logger,
-/// and the experiments already looked up.
+/// What every run's syncer shares: settings, the state store, the logger
+/// and how liveness is judged.
 final class SyncContext: @unchecked Sendable {
     let store: StateStore
     let logger: Logger
     let liveness: LivenessCheck
     /// Seconds between liveness checks of a run whose writer seems alive.
     let recheckInterval: Double
+    /// `SyncSettings.lostAfter`.
+    var lostAfter: Double = 60
     /// Seconds between uploads of a growing console part (0 with `--once`: everything at once).
     var consoleInterval: Double = 1
     private let lock = NSLock()
-    private var experiments: [String: String] = [:]
     private var points = 0
 
     /// Metric points MLflow acknowledged since the engine started.
@@ -29,12 +30,12 @@ final class SyncContext: @unchecked Sendable {
         self.recheckInterval = recheckInterval
     }
 
-    /// The MLflow experiment for a project (`MLflowNames.experimentName`), looked up or created once.
+    /// The MLflow experiment for a new run of a project: the one named
+    /// `MLflowNames.experimentName(project)` now, looked up by name each
+    /// time (never from memory), so that a running syncd and a fresh one
+    /// agree after an experiment is renamed. A run already created stays in
+    /// its experiment (its state holds the id), whatever its name becomes.
     func experimentID(project: String, client: MLflowClient) throws(SyncError) -> String {
-        let name = MLflowNames.experimentName(project)
-        if let id = lock.withLock({ experiments[name] }) { return id }
-        let id = try client.experimentID(named: name)
-        lock.withLock { experiments[name] = id }
-        return id
+        try client.experimentID(named: MLflowNames.experimentName(project))
     }
 }

@@ -20,6 +20,10 @@ public final class SyncEngine: @unchecked Sendable {
 
     private let lock = NSCondition()
     private var syncers: [String: RunSyncer] = [:]
+    /// The run id of each run directory with a syncer.
+    private var identities: [String: String] = [:]
+    /// Run directories skipped because their run id is also at another.
+    private var conflicts: Set<String> = []
     private var queue: [String] = []
     private var queueHead = 0
     private var queued: Set<String> = []
@@ -43,6 +47,7 @@ public final class SyncEngine: @unchecked Sendable {
         let store = try StateStore(directory: settings.stateDirectory)
         stateLock = try StateLock(directory: settings.stateDirectory)
         context = SyncContext(store: store, logger: logger, recheckInterval: settings.recheckInterval)
+        context.lostAfter = settings.lostAfter
         connection = ConnectionMonitor(server: URLUserInfo.redacted(settings.mlflowURL), giveUpAfter: nil, logger: logger)
     }
 
@@ -152,29 +157,60 @@ public final class SyncEngine: @unchecked Sendable {
     }
 
     /// Makes a syncer for the run at `path` if it is a run; false otherwise.
+    ///
+    /// A run is what its logs say (`RunDirectory.loggedRunID`): a run
+    /// directory moved or renamed, within a root or to another root, is the
+    /// same run, and its syncer at the old place gives way to one here that
+    /// continues from the saved cursors. Two directories that are there at
+    /// once with the same run id are a conflict: the second is skipped, and
+    /// said so once.
     @discardableResult
     private func ensure(_ path: String) -> Bool {
         if lock.withLock({ syncers[path] != nil }) { return true }
         let dir = RunDirectory(path: path)
-        guard dir.isRun, FileHeader.isValidRunID(dir.runID) else { return false }
+        guard dir.isRun, let runID = dir.loggedRunID(), FileHeader.isValidRunID(runID) else { return false }
+        let moved: String?? = lock.withLock {
+            guard let (other, _) = identities.first(where: { $0.value == runID && $0.key != path }) else { return .some(nil) }
+            if FileManager.default.fileExists(atPath: RunDirectory(path: other).logsPath) {
+                if conflicts.insert(path).inserted {
+                    logger.error("\(path): run id \(runID) is also at \(other); skipped while both are there (a run id names one run)")
+                }
+                return nil
+            }
+            // Taken over below from the state it saved, once no turn of it runs.
+            if active.contains(other) { return nil }
+            forget(other)
+            return .some(other)
+        }
+        guard let moved else { return false }
         var state: RunState
         do {
-            state = try context.store.load(dir.runID) ?? RunState(runID: dir.runID)
+            state = try context.store.load(runID) ?? RunState(runID: runID)
         } catch {
             logger.error("\(error.message)")
             return false
         }
+        if let moved { logger.notice("run \(runID) moved from \(moved) to \(path); continuing from its cursors") }
         return lock.withLock {
-            if let other = syncers.first(where: { $0.value.directory.runID == dir.runID && $0.key != path }) {
-                logger.error("\(path): run id \(dir.runID) is also at \(other.key); skipped (run ids must be unique across roots)")
-                return false
-            }
+            identities[path] = runID
+            conflicts.remove(path)
             let syncer = RunSyncer(directory: dir, state: state, context: context)
             // A new process tries again at once: the cause may have been fixed.
             syncer.retryAfterQuarantine()
             syncers[path] = syncer
             return true
         }
+    }
+
+    /// Drops the syncer of a run directory that is gone (called with the lock held).
+    private func forget(_ key: String) {
+        syncers[key] = nil
+        identities[key] = nil
+        queued.remove(key)
+        dirty.remove(key)
+        quarantined.remove(key)
+        rechecks[key] = nil
+        signatures[key] = nil
     }
 
     private func enqueue(_ key: String) { lock.withLock { enqueueLocked(key) } }
@@ -228,8 +264,11 @@ public final class SyncEngine: @unchecked Sendable {
                 queueHead = 0
             }
             queued.remove(key)
+            guard let syncer = syncers[key] else {
+                lock.unlock()  // forgotten while queued: its run moved
+                continue
+            }
             active.insert(key)
-            let syncer = syncers[key]!
             lock.unlock()
 
             // Taken before the turn: a change made during it shows at the next poll.

@@ -20,6 +20,10 @@ public struct SyncSettings: Sendable {
     public var quarantineRetry: Double = 3600
     /// Seconds a request in flight may take to finish at shutdown.
     public var shutdownGrace: Double = 10
+    /// Seconds after which a run whose directory disappeared while its
+    /// MLflow run was RUNNING is set FAILED with `runlog.status` = `lost`,
+    /// unless it reappears (moved) under a root first.
+    public var lostAfter: Double = 60
     public var http = HTTPClient.Options()
     /// A file holding credentials (mode 0600), see `Credentials.load`.
     public var credentialsFile: String?
@@ -49,8 +53,8 @@ public struct SyncSettings: Sendable {
         }
         if stateDirectory.isEmpty { stateDirectory = SyncStateDirectory(root: roots[0]).path }
         guard workers >= 1, workers <= 256 else { throw SyncError(.config, "workers: \(workers) is not in 1…256") }
-        guard pollInterval > 0, recheckInterval > 0, quarantineRetry > 0, shutdownGrace >= 0 else {
-            throw SyncError(.config, "poll_interval, recheck_interval, quarantine_retry and shutdown_grace must be positive")
+        guard pollInterval > 0, recheckInterval > 0, quarantineRetry > 0, shutdownGrace >= 0, lostAfter > 0 else {
+            throw SyncError(.config, "poll_interval, recheck_interval, quarantine_retry, shutdown_grace and lost_after must be positive")
         }
         if let ca = http.caBundle, !FileManager.default.isReadableFile(atPath: ca) {
             throw SyncError(.config, "ca_bundle: \(ca) is not a readable file")
@@ -79,11 +83,13 @@ public struct SyncSettings: Sendable {
             case ("recheck_interval", .number(let v)): recheckInterval = v
             case ("quarantine_retry", .number(let v)): quarantineRetry = v
             case ("shutdown_grace", .number(let v)): shutdownGrace = v
+            case ("lost_after", .number(let v)): lostAfter = v
             case ("timeout", .number(let v)): http.timeout = v
             case ("ca_bundle", .string(let v)): http.caBundle = v
             case ("credentials_file", .string(let v)): credentialsFile = v
             case ("roots", _), ("root", _), ("mlflow", _), ("state", _), ("poll", _), ("poll_interval", _), ("workers", _),
-                ("recheck_interval", _), ("quarantine_retry", _), ("shutdown_grace", _), ("timeout", _), ("ca_bundle", _), ("credentials_file", _):
+                ("recheck_interval", _), ("quarantine_retry", _), ("shutdown_grace", _), ("lost_after", _), ("timeout", _), ("ca_bundle", _),
+                ("credentials_file", _):
                 throw fail("wrong type")
             default:
                 throw fail("unknown setting")
