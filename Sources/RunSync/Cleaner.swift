@@ -55,6 +55,7 @@ public struct Cleaner: Sendable {
     }
 
     private static func judge(_ dir: RunDirectory, store: StateStore, olderThan: Double, now: Date) -> Verdict {
+        let id = dir.identity  // the state is named by the run id of the logs
         let status: RunStatus
         let latest: UInt64
         do {
@@ -67,7 +68,7 @@ public struct Cleaner: Sendable {
         guard [.finished, .failed, .killed].contains(status) else { return .keep("it is \(status.rawValue)") }
         let state: RunState
         do {
-            guard let s = try store.load(dir.identity) else { return .keep("never synced") }
+            guard let s = try store.load(id) else { return .keep("never synced") }
             state = s
         } catch {
             return .keep(error.message)
@@ -83,7 +84,7 @@ public struct Cleaner: Sendable {
         let (bytes, newest) = Self.usage(dir.path)
         let age = now.timeIntervalSince1970 - newest
         guard age >= olderThan else { return .keep("changed \(Int(age)) s ago") }
-        return .remove(Candidate(run: dir.runID, path: dir.path, status: status, mlflowRunID: mlflowRunID, bytes: bytes))
+        return .remove(Candidate(run: id, path: dir.path, status: status, mlflowRunID: mlflowRunID, bytes: bytes))
     }
 
     /// Total bytes of the files under `path` and the newest modification time (seconds since the epoch).

@@ -92,7 +92,10 @@ public enum MLflowNames {
 /// A path inside a run's artifact directory, built so that no name taken
 /// from a log can leave it: components are restricted to
 /// `[A-Za-z0-9._-]` (others become `_`), and an empty, `.` or `..`
-/// component becomes `_`, `_.` or `_..`.
+/// component becomes `_`, `_.` or `_..`. A component longer than 200
+/// characters (a file name the artifact store's file system would refuse
+/// past 255 bytes) keeps its first 191, then `_` and 8 hex digits of the
+/// SHA-256 of the component as it was.
 public struct ArtifactPath: Sendable, Hashable, CustomStringConvertible {
     public let components: [String]
 
@@ -101,6 +104,9 @@ public struct ArtifactPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init(_ path: String) { self.init([path]) }
+
+    /// Characters in one component of the path.
+    static let maxComponentLength = 200
 
     public var description: String { components.joined(separator: "/") }
 
@@ -112,6 +118,6 @@ public struct ArtifactPath: Sendable, Hashable, CustomStringConvertible {
             (c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "." || c == "_" || c == "-")) ? c : "_"
         }))
         if s.isEmpty || s.allSatisfy({ $0 == "." }) { s = "_" + s }
-        return s
+        return MLflowNames.shortened(s, original: String(part), limit: maxComponentLength)
     }
 }

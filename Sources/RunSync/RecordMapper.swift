@@ -114,9 +114,11 @@ struct RecordMapper {
         }
     }
 
+    /// The key of a run's tag: `tag.<tag>` when it would pass for one of
+    /// MLflow's or runlog's own (mapped after the prefix, so it stays within 250).
     static func tagKey(_ tag: String) -> String {
         let k = MLflowNames.key(tag)
-        return k.hasPrefix("mlflow.") || k.hasPrefix("runlog.") ? "tag." + k : k
+        return k.hasPrefix("mlflow.") || k.hasPrefix("runlog.") ? MLflowNames.key("tag." + k) : k
     }
 
     /// `[("a.b", "1"), …]`: nested maps joined with `.`, leaves as parameter strings.

@@ -112,4 +112,23 @@ struct NameMappingTests {
             #expect(try artifact(shown) == whole)
         }
     }
+
+    @Test func longHistogramKeysAndPrefixedTagsStayWithinWhatTheServerTakes() throws {
+        let root = TestRun.makeRoot()
+        let longKey = "grads/" + String(repeating: "w", count: 300)
+        let longTag = "mlflow." + String(repeating: "t", count: 243)  // 250: acceptable, but not once prefixed with tag.
+        let run = try TestRun(root: root, id: "long-names", project: "names", tags: [longTag])
+        var h = Histogram(key: longKey, step: 1, time: 1_764_000_000_000_000, bins: .edges([0, 1]), counts: [2])
+        h.count = 2
+        try run.append([.histogram(h)])
+        try run.end()
+        let (status, log) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once"], timeout: 60, log: root + "/once.log")
+        #expect(status == 0, "\(log)")
+        let state = try Sync.state(root: root, run: "long-names")
+        let client = server.client()
+        let data = try client.getRun(try #require(state.mlflowRunID))
+        #expect(data.tags.keys.contains { $0.hasPrefix("tag.mlflow.ttt") && $0.unicodeScalars.count == 250 }, "\(data.tags.keys)")
+        let listed = try client.listArtifacts(experimentID: state.experimentID!, runID: state.mlflowRunID!, dir: "histograms/grads")
+        #expect(listed.count == 1 && listed[0].path.split(separator: "/").last.map { $0.count == 200 } == true, "\(listed)")
+    }
 }
