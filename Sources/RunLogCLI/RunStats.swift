@@ -41,6 +41,10 @@ struct RunStats {
     var payloadBytes: Int64 = 0
     var contentBytes: Int64 = 0
     var problems = 0
+    /// Estimated bytes on disk of the metrics and of the histograms: each
+    /// frame's bytes shared among its records in proportion to their decoded bytes.
+    var metricsOnDisk = 0.0
+    var histogramsOnDisk = 0.0
 
     mutating func add(header: FileHeader) {
         files += 1
@@ -99,6 +103,25 @@ struct RunStats {
             break
         }
         kinds[record.kindName, default: 0] += 1
+    }
+
+    /// Shares the frame's bytes on disk between metrics, histograms and the
+    /// rest by their decoded sizes (the rest re-encoded: they are few and
+    /// small; the metrics take what remains of the frame's content).
+    mutating func share(_ frame: LogReader.DecodedFrame, contentBytes: Int64) {
+        guard contentBytes > 0 else { return }
+        var histograms = 0, others = 0
+        for record in frame.records {
+            switch record {
+            case .metrics: continue
+            case .histogram: histograms += record.encoded.count
+            default: others += record.encoded.count
+            }
+        }
+        let metrics = max(0, Int(contentBytes) - histograms - others)
+        let perByte = Double(frame.size) / Double(contentBytes)
+        metricsOnDisk += Double(metrics) * perByte
+        histogramsOnDisk += Double(histograms) * perByte
     }
 
     private mutating func time(_ t: Int64) {

@@ -12,8 +12,10 @@ struct StatsCommand: ParsableCommand {
             and last step, minimum and maximum (NaN left out), last value and a sparkline of \
             its curve; histograms and checkpoints by key and name; the time from the first \
             record to the last; bytes on disk, the same over the metric points (the whole \
-            log counts: histograms, checkpoints and every other record included) and the \
-            compression ratio (frame contents decoded / stored).
+            log counts: histograms, checkpoints and every other record included), an \
+            estimate of the bytes on disk of the metrics (per point) and of the histograms \
+            (each), sharing each frame's bytes among its records by their decoded sizes, \
+            and the compression ratio (frame contents decoded / stored).
 
             PATH is a run directory, a .rlog file, or a run id as `runlog ls` shows it, \
             looked up under ROOT (--root, else $RUNLOG_DIR, else ./runlogs). Several PATHs \
@@ -70,9 +72,12 @@ struct StatsCommand: ParsableCommand {
             stats.frames += 1
             stats.payloadBytes += Int64(frame.size - Frame.headerSize)
             // The content length is bytes 8..<12 of the frame header (spec §1).
+            var content: Int64 = 0
             if let source, (try? header.withUnsafeMutableBytes { try source.read(into: $0, at: frame.offset + 8) }) == 4 {
-                stats.contentBytes += Int64(header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) })
+                content = Int64(header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) })
+                stats.contentBytes += content
             }
+            stats.share(frame, contentBytes: content)
             for record in frame.records { stats.add(record) }
         })
         stats.problems = problems

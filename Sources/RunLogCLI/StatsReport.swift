@@ -42,6 +42,11 @@ struct StatsReport {
             size += ", \(Formatting.bytes(s.contentBytes)) decoded, compression ratio \(Formatting.fixed(ratio, digits: 2))"
         }
         line("size", size)
+        if s.points > 0, s.histogramsOnDisk > 0 {
+            let h = s.kinds["histogram"] ?? 1
+            line("", "of which metrics ≈ \(Formatting.bytes(Int64(s.metricsOnDisk))) (\(Formatting.fixed(s.metricsOnDisk / Double(s.points), digits: 2)) bytes per point), "
+                + "histograms ≈ \(Formatting.bytes(Int64(s.histogramsOnDisk))) (\(Int(s.histogramsOnDisk / Double(h))) bytes each)")
+        }
         if !s.series.isEmpty {
             out += "\n" + style.bold("metrics") + "\n"
             let rows = s.series.map { m in
@@ -125,6 +130,8 @@ struct StatsReport {
         j.raw(#","bytes_on_disk":"#); j.int(s.bytesOnDisk)
         j.raw(#","bytes_stored":"#); j.int(s.payloadBytes)
         j.raw(#","bytes_decoded":"#); j.int(s.contentBytes)
+        j.raw(#","metrics_bytes_on_disk":"#); j.int(Int64(s.metricsOnDisk.rounded()))
+        j.raw(#","histograms_bytes_on_disk":"#); j.int(Int64(s.histogramsOnDisk.rounded()))
         j.raw(#","compression_ratio":"#)
         if let r = s.compressionRatio { j.double(r) } else { j.raw("null") }
         j.raw("}\n")

@@ -141,7 +141,9 @@ import Testing
         #expect(lines[2] == "records     header 1, run_start 1, metrics 640 rows in 7 blocks, histogram 2, checkpoint 1, run_end 1")
         #expect(lines[3] == "time        2025-11-26T15:40:52.000000Z to 2025-11-26T15:41:01.000000Z (9.00s)")
         #expect(lines[4].hasPrefix("size        \(String(format: "%.1f KiB", Double(size) / 1024)) on disk ("))
-        #expect(Array(lines[5...]) == """
+        #expect(lines[5].hasPrefix("            of which metrics ≈ "))
+        #expect(lines[5].contains(" bytes per point), histograms ≈ "))
+        #expect(Array(lines[6...]) == """
 
             metrics
               KEY       COUNT  FIRST STEP  LAST STEP       MIN        MAX       LAST  CURVE

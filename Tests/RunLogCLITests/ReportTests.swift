@@ -52,6 +52,20 @@ import Testing
         let perPoint = String(format: "%.2f", Double(size) / 200)
         let onDisk = size < 1024 ? "\(size) B" : String(format: "%.1f KiB", Double(size) / 1024)
         #expect(line.hasPrefix("size        \(onDisk) on disk (\(perPoint) bytes per metric point, all records included), "))
+        // The split: the frame's bytes shared by decoded size, so the metrics get less than all of it.
+        let json = try #require(try CLI.jsonLines(try CLI.run(["stats", "--json", dir + "/h.rlog"]).stdout).first)
+        let metrics = try #require(json["metrics_bytes_on_disk"] as? Int)
+        let histograms = try #require(json["histograms_bytes_on_disk"] as? Int)
+        let frameBytes = Double((json["bytes_stored"] as! Int) + Frame.headerSize)
+        let content = Double(json["bytes_decoded"] as! Int)
+        let histogramBytes = Double(Record.histogram(h).encoded.count)
+        #expect(abs(Double(histograms) - frameBytes * histogramBytes / content) <= 1)
+        #expect(abs(Double(metrics) - frameBytes * (content - histogramBytes) / content) <= 1)
+        let split = try #require(r.stdoutLines.first { $0.hasPrefix("            of which metrics ≈ ") })
+        #expect(split.hasSuffix("(\(String(format: "%.2f", Double(metrics) / 200)) bytes per point), histograms ≈ \(histograms) B (\(histograms) bytes each)"))
+        // Without histograms there is nothing to split.
+        try Fixtures.writeLog(dir + "/m.rlog", header: Fixtures.header("m"), frames: [Fixtures.metrics(rows: 100)])
+        #expect(!(try CLI.run(["stats", dir + "/m.rlog"]).stdout.contains("of which")))
     }
 
     @Test func kindsNamedWithKeyOrStepsAreKept() throws {
