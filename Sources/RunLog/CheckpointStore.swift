@@ -55,8 +55,11 @@ struct CheckpointStore {
 
     /// Copies `source` to `destination` (a new file), fsyncs it, and returns its size and SHA-256.
     private func copy(from source: String, to destination: String) throws -> (UInt64, [UInt8]) {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw RunError(.io, "\(source): cannot open the checkpoint: \(lastErrno())") }
+        // A FIFO or device given as the checkpoint would block training: regular files only.
+        let input: Int32
+        do { input = try RegularFile.open(source, followingLink: true) } catch {
+            throw RunError(error.code == .notRegularFile ? .invalidArgument : .io, "\(source): cannot open the checkpoint: \(error.message)")
+        }
         defer { close(input) }
         let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw RunError(.io, "\(destination): cannot create: \(lastErrno())") }

@@ -43,7 +43,7 @@ struct RunInfo {
         }
         info.lastUpdate = newestModification(in: run.logsPath)
         info.size = diskUsage(run.path)
-        info.sync = SyncState.load(directory: syncStateDirectory, runID: run.runID)
+        info.sync = SyncState.load(directory: syncStateDirectory, runID: run.identity)  // named by the run id of its logs
         return info
     }
 

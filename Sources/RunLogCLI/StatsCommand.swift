@@ -85,7 +85,7 @@ struct StatsCommand: ParsableCommand {
         if let run = input.run {
             let parent = (run.path as NSString).deletingLastPathComponent
             let directory = syncState ?? SyncStateDirectory(root: parent.isEmpty ? "." : parent).path
-            report.mlflowURL = SyncState.load(directory: directory, runID: run.runID)?.mlflowURL
+            report.mlflowURL = SyncState.load(directory: directory, runID: run.identity)?.mlflowURL
         }
         if wrote && !json { output.write("\n") }
         wrote = true

@@ -37,6 +37,11 @@ import Testing
         #expect((json[0]["sync"] as? [String: Any])?["pending_bytes"] as? Int == 2048)
         #expect(json[1]["name"] as? String == "resnet\u{1B}[31m")
         #expect(json[1]["sync"] is NSNull)
+        // A run is what its logs say: renamed, it keeps its sync state.
+        try FileManager.default.moveItem(atPath: root + "/aaa111", toPath: root + "/renamed")
+        let renamed = try CLI.jsonLines(try CLI.run(["ls", "--json", root]).stdout)
+        #expect(renamed.map { $0["id"] as? String } == ["bbb222", "renamed"])
+        #expect((renamed[1]["sync"] as? [String: Any])?["pending_bytes"] as? Int == 2048)
     }
 
     /// A live file for process `pid`, as a writer on this host writes it.

@@ -27,10 +27,10 @@ def _require_regular(path, mode):
         raise NotRegularFile(f"{path}: {kind}, not a regular file; not read")
 
 
-def read_regular(path):
-    """The bytes of the regular file at `path`. A path given through a
-    symbolic link is read at its target; anything but a regular file raises
-    NotRegularFile without being opened for reading."""
+def open_regular(path):
+    """The regular file at `path`, open for reading in binary. A path given
+    through a symbolic link is opened at its target; anything but a regular
+    file raises NotRegularFile without being opened for reading."""
     path = os.fspath(path)
     target = os.path.realpath(path) if os.path.islink(path) else path
     _require_regular(path, os.lstat(target).st_mode)
@@ -38,12 +38,13 @@ def read_regular(path):
     fd = os.open(target, flags)
     try:
         _require_regular(path, os.fstat(fd).st_mode)
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path):
+    """The bytes of the regular file at `path` (see `open_regular`)."""
+    with open_regular(path) as f:
+        return f.read()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, SupportsIndex
 
 from . import _lifecycle
 from . import console as _console
+from ._regular import open_regular
 from ._writer import WAKE_AT, BackgroundWriter
 from .config import ConfigView
 from .histogram import Histogram
@@ -273,7 +274,7 @@ class Run:
         tmp = self._checkpoint_tmp()
         digest = hashlib.sha256()
         size = 0
-        with open(path, "rb") as src, open(tmp, "wb") as dst:
+        with open_regular(path) as src, open(tmp, "wb") as dst:
             while True:
                 chunk = src.read(1 << 20)
                 if not chunk:

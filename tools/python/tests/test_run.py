@@ -442,3 +442,15 @@ def test_records_waiting_beyond_4_mib_are_written_before_the_interval_ends(rundi
         written = [r for r in runlog.LogReader(run.path).records() if r.kind == HISTOGRAM]
     assert len(written) == 5, f"{len(written)} of 5 large histograms written within 30 s"
     run.finish()
+
+
+def test_a_fifo_given_as_the_checkpoint_is_refused_at_once(tmp_path):
+    import runlog
+    from runlog._regular import NotRegularFile
+
+    fifo = tmp_path / "model.pt"
+    os.mkfifo(fifo)
+    with runlog.init(project="p", dir=str(tmp_path / "runs"), id="r", console=False) as run:
+        with pytest.raises(NotRegularFile, match="a FIFO, not a regular file"):
+            run.save_checkpoint(str(fifo))
+    assert not [n for n in os.listdir(tmp_path / "runs" / "r" / "checkpoints") if not n.startswith(".")]
