@@ -4,20 +4,20 @@ import RunLogFormat
 /// Encodes TensorBoard `Event` protos (tensorboard/compat/proto/event.proto),
 /// each framed as a TFRecord, into `bytes`.
 ///
-/// - Scalars are tensor summaries of one `DT_DOUBLE` with the scalars plugin's
-///   metadata, so values keep all 64 bits (a `simple_value` would round them
-///   to float32); TensorBoard's data provider reads both forms.
+/// - Scalars are `simple_value`s, float32: the one form every TensorBoard
+///   reader takes (its Rust data server, the default loader, reads scalars
+///   as float32 only, and no other form), so values are rounded to float32.
 /// - Histograms are `HistogramProto`s: `bucket_limit` holds each bin's upper
 ///   edge, `bucket` its count, `min`, `max`, `num`, `sum` and `sum_squares`
 ///   the record's statistics of its finite values.
 /// - Text is a `DT_STRING` tensor with the text plugin's metadata (Markdown).
 /// - Hyperparameters are the HParams plugin's `SessionStartInfo`.
 ///
-/// A summary's metadata is written with the first value of each tag since
-/// the last `startBatch()` (TensorBoard keeps the first it sees per tag), so
-/// the bytes of a batch depend on the batch alone: a batch sent again after
-/// a crash is encoded exactly as before, and a longer batch starting at the
-/// same place begins with the same bytes.
+/// A text summary's metadata is written with the first value of its tag
+/// since the last `startBatch()` (TensorBoard keeps the first it sees per
+/// tag), so the bytes of a batch depend on the batch alone: a batch sent
+/// again after a crash is encoded exactly as before, and a longer batch
+/// starting at the same place begins with the same bytes.
 public struct EventEncoder {
     /// The framed events encoded so far.
     public var bytes: [UInt8] = []
@@ -25,12 +25,11 @@ public struct EventEncoder {
     public private(set) var events = 0
 
     private var described: Set<String> = []
-    private var scalarPrefixes: [String: (plain: ScalarTag, described: ScalarTag)] = [:]
+    private var scalarPrefixes: [String: ScalarTag] = [:]
 
-    /// The bytes of a scalar event's summary around its value, made once per tag.
+    /// The bytes of a scalar event's summary before its value, made once per tag.
     public struct ScalarTag: Sendable {
         let prefix: [UInt8]
-        let suffix: [UInt8]
     }
 
     public init() { bytes.reserveCapacity(1 << 16) }
@@ -49,23 +48,26 @@ public struct EventEncoder {
         event(wallTime: wallTime, step: nil) { $0.string(3, "brain.Event:2") }
     }
 
-    /// One scalar: the tag's metadata the first time in the batch, then the value.
+    /// One scalar.
     public mutating func scalar(tag: String, step: Int64, wallTime: Double, value: Double) {
         scalar(scalarTag(tag), step: step, wallTime: wallTime, value: value)
     }
 
-    /// The bytes of a scalar's summary around its value, with or without
-    /// metadata as the batch needs; for callers that write many points of few tags.
+    /// The bytes of a scalar's summary before its value; for callers that
+    /// write many points of few tags.
     public mutating func scalarTag(_ tag: String) -> ScalarTag {
-        let tags: (plain: ScalarTag, described: ScalarTag)
-        if let t = scalarPrefixes[tag] {
-            tags = t
-        } else {
-            tags = (Self.makeScalarTag(tag, metadata: false), Self.makeScalarTag(tag, metadata: true))
-            if scalarPrefixes.count > 100_000 { scalarPrefixes.removeAll() }
-            scalarPrefixes[tag] = tags
+        if let t = scalarPrefixes[tag] { return t }
+        var w = ProtoWriter()
+        w.message(5) { summary in
+            summary.message(1) { value in
+                value.string(1, tag)
+                value.bytes.append(contentsOf: [0x15, 0, 0, 0, 0])  // simple_value, 4 bytes
+            }
         }
-        return described.insert(tag).inserted ? tags.described : tags.plain
+        let t = ScalarTag(prefix: Array(w.bytes.dropLast(4)))
+        if scalarPrefixes.count > 100_000 { scalarPrefixes.removeAll() }
+        scalarPrefixes[tag] = t
+        return t
     }
 
     /// One scalar event of a tag made by `scalarTag`.
@@ -77,30 +79,9 @@ public struct EventEncoder {
         bytes.append(0x10)
         bytes.appendVarint(UInt64(bitPattern: step))
         bytes.append(contentsOf: tag.prefix)
-        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: tag.suffix)
+        withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         TFRecord.end(&bytes, from: start)
         events += 1
-    }
-
-    /// Fields in field-number order, as protobuf's own serializers write them.
-    private static func makeScalarTag(_ tag: String, metadata: Bool) -> ScalarTag {
-        let marker = Double(bitPattern: 0x7FF8_DEAD_BEEF_CAFE)
-        var w = ProtoWriter()
-        w.message(5) { summary in
-            summary.message(1) { value in
-                value.string(1, tag)
-                value.message(8) { tensor in
-                    tensor.int(1, 2)  // DT_DOUBLE
-                    tensor.doubles(6, [marker])
-                }
-                if metadata { value.message(9, Self.metadata(plugin: "scalars", dataClass: 1)) }
-            }
-        }
-        var m = ProtoWriter()
-        m.rawDouble(marker)
-        let at = w.bytes.indices.first { w.bytes[$0...].starts(with: m.bytes) }!
-        return ScalarTag(prefix: Array(w.bytes[..<at]), suffix: Array(w.bytes[(at + 8)...]))
     }
 
     /// `SummaryMetadata` naming a plugin, with empty content and a data class

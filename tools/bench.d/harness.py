@@ -287,10 +287,7 @@ class Bench:
         for label, sub, args in readers:
             try:
                 cli = self.runlog_cli(sub)
-                log, logged = self.cache.get("a-swift") or (None, 0)
-                if log is None or logged != steps:
-                    self.write("swift", "a", steps, 1)
-                    log, logged = self.cache["a-swift"] = self.last_swift_log(), steps
+                log = self.swift_log_a(steps)
                 samples = [self.timed([cli] + args + [log]) for _ in range(reps)]
                 results[sub] = (label, steps * 4, reps, samples)
             except (NotThere, Failed) as e:
@@ -299,17 +296,7 @@ class Bench:
         tb_steps = self.size("read_steps_tensorboard")
         try:
             self.python_module("tensorboard")
-            event, logged = self.cache.get("a-tensorboardx") or (None, 0)
-            if event is None or logged != tb_steps:
-                self.python_module("tensorboardX")
-                event = self.write("tensorboardx", "a", tb_steps, 1)[-1]["path"]
-                self.cache["a-tensorboardx"] = event, tb_steps
-            samples = []
-            for _ in range(self.size("reps_slow")):
-                r = self.run([PY, os.path.join(HERE, "read_tensorboard.py"), event], what="read_tensorboard.py")[0]
-                if r["items"] != tb_steps * 4:
-                    raise Failed(f"read {r['items']} points, {tb_steps * 4} were written")
-                samples.append((r["cpu_s"], r["wall_s"]))
+            samples = self.read_events(self.tensorboardx_a(tb_steps), tb_steps * 4)
             results["tensorboard"] = (label, tb_steps * 4, len(samples), samples)
         except (NotThere, Failed) as e:
             table.append(self.row_error(label, e, 5))
@@ -327,12 +314,118 @@ class Bench:
         self.table(["reader", "measured on", "points/s per CPU second: median (min–max)", "points/s (wall)",
                     "÷ TensorBoard loader"], table)
 
+    def tensorboardx_a(self, steps):
+        """tensorboardX's event file of workload A's first `steps` steps (written once per size)."""
+        path, logged = self.cache.get("a-tensorboardx") or (None, 0)
+        if path is None or logged != steps:
+            self.python_module("tensorboardX")
+            path = self.write("tensorboardx", "a", steps, 1)[-1]["path"]
+            self.cache["a-tensorboardx"] = path, steps
+        return path
+
+    def read_events(self, path, points):
+        """(cpu_s, wall_s) of TensorBoard's loader reading `path`, which must hold `points` scalar values."""
+        samples = []
+        for _ in range(self.size("reps_slow")):
+            r = self.run([PY, os.path.join(HERE, "read_tensorboard.py"), path], what="read_tensorboard.py")[0]
+            if r["items"] < points:
+                raise Failed(f"read {r['items']} values, {points} points were written")
+            samples.append((r["cpu_s"], r["wall_s"]))
+        return samples
+
     def last_swift_log(self):
         d = os.path.join(self.work, "write-swift-a")
         logs = [os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs if f.endswith(".rlog")]
         if not logs:
             raise Failed("the Swift logger wrote no .rlog")
         return logs[0]
+
+    # -- TensorBoard
+
+    def swift_log_a(self, steps):
+        """The Swift logger's workload A log of `steps` steps (written once per size)."""
+        log, logged = self.cache.get("a-swift") or (None, 0)
+        if log is None or logged != steps:
+            self.write("swift", "a", steps, 1)
+            log = self.last_swift_log()
+            self.cache["a-swift"] = log, steps
+        return log
+
+    def export_tensorboard(self, log, name):
+        """`runlog export --tensorboard` of one log: (cpu_s, wall_s) and the event file written."""
+        cli = self.built("runlog", ["export", "--help"], "--tensorboard", "`runlog export --tensorboard` not built yet")
+        out = self.fresh(name)
+        cpu, wall = self.timed([cli, "export", "--tensorboard", out, log])
+        files = [os.path.join(r, f) for r, _, fs in os.walk(out) for f in fs if "tfevents" in f]
+        if len(files) != 1:
+            raise Failed(f"export wrote {len(files)} event files")
+        return cpu, wall, files[0]
+
+    def section_tensorboard(self):
+        steps = self.size("a_steps")
+        points = steps * 4
+        table = []
+        export = tbx = None
+        label = "`runlog export --tensorboard` of the Swift logger's log"
+        try:
+            log = self.swift_log_a(steps)
+            export = [self.export_tensorboard(log, "tb-export")[:2] for _ in range(self.size("reps_fast"))]
+        except (NotThere, Failed) as e:
+            table.append(self.row_error(label, e, 5))
+        tbx_label = "tensorboardX `add_scalar` (the same points, from Python)"
+        tbx_steps = self.size("a_steps_tensorboardx")
+        try:
+            self.python_module("tensorboardX")
+            tbx = self.write("tensorboardx", "a", tbx_steps, self.size("reps_slow"))
+            self.cache["a-tensorboardx"] = tbx[-1]["path"], tbx_steps
+        except (NotThere, Failed) as e:
+            table.append(self.row_error(tbx_label, e, 5))
+        base = statistics.median(c / points for c, _ in export) if export else None
+        if export:
+            cpu = [c / points for c, _ in export]
+            table.append([label, f"{figure(points)} points × {len(export)}", spread(cpu, 1e6, 3),
+                          figure(points / statistics.median(w for _, w in export)), "1.00×"])
+        if tbx:
+            cpu = per_item(tbx, "cpu_s")
+            run_on = f"{figure(tbx_steps * 4)} points × {len(tbx)}"
+            if tbx_steps < steps:
+                run_on += f" (capped at {figure(tbx_steps)} steps)"
+            table.append([tbx_label, run_on, spread(cpu, 1e6, 3), figure(1 / statistics.median(per_item(tbx, "wall_s"))),
+                          f"{figure(statistics.median(cpu) / base, 0)}×" if base else "n/a"])
+        self.out(f"### TensorBoard event files: workload A ({figure(steps)} steps × 4 scalars)")
+        self.out()
+        self.table(["writer", "measured on", "CPU µs/point: median (min–max)", "points/s (wall)",
+                    "CPU ÷ `runlog export`"], table)
+        self.section_tensorboard_read()
+
+    def section_tensorboard_read(self):
+        """TensorBoard's own loader reading our event file and tensorboardX's, of the same points."""
+        steps = self.size("read_steps_tensorboard")
+        table = []
+        results = {}
+        sources = [("event file of `runlog export --tensorboard`", "runlog"), ("event file of tensorboardX", "tbx")]
+        for label, source in sources:
+            try:
+                self.python_module("tensorboard")
+                if source == "runlog":
+                    path = self.export_tensorboard(self.swift_log_a(steps), "tb-read")[2]
+                else:
+                    path = self.tensorboardx_a(steps)
+                samples = self.read_events(path, steps * 4)
+                results[source] = (label, samples, os.path.getsize(path))
+            except (NotThere, Failed) as e:
+                table.append(self.row_error(label, e, 5))
+        anchor = results.get("tbx")
+        anchor_rate = statistics.median(steps * 4 / c for c, _ in anchor[1]) if anchor else None
+        for label, samples, size in results.values():
+            rates = [steps * 4 / c for c, _ in samples]
+            table.append([label, f"{figure(steps * 4)} points × {len(samples)}", spread_rate(rates),
+                          figure(size / (steps * 4), 1),
+                          f"{figure(statistics.median(rates) / anchor_rate, 2)}×" if anchor else "n/a"])
+        self.out(f"### TensorBoard's `EventFileLoader` reading {figure(steps)} steps × 4 scalars")
+        self.out()
+        self.table(["file", "measured on", "points/s per CPU second: median (min–max)", "bytes/point",
+                    "÷ tensorboardX's file"], table)
 
     # -- sync
 
@@ -629,7 +722,7 @@ class Bench:
         self.header()
         try:
             sections = {"write-a": lambda: self.section_write("a"), "write-b": lambda: self.section_write("b"),
-                        "read": self.section_read, "sync": self.section_sync, "components": self.section_components}
+                        "read": self.section_read, "tensorboard": self.section_tensorboard, "sync": self.section_sync, "components": self.section_components}
             for name, section in sections.items():
                 if not self.only or name in self.only:
                     started = time.perf_counter()
@@ -691,7 +784,7 @@ def main():
     parser.add_argument("--bin", required=True, help="directory of runlog-bench, runlog and syncd")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--output", help="also write the tables to this file")
-    parser.add_argument("--only", action="append", choices=["write-a", "write-b", "read", "sync", "components"],
+    parser.add_argument("--only", action="append", choices=["write-a", "write-b", "read", "tensorboard", "sync", "components"],
                         help="run only this section (repeatable)")
     args = parser.parse_args()
     bench = Bench(args)

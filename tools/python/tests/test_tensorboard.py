@@ -18,6 +18,7 @@ import time
 import urllib.parse
 import urllib.request
 
+import numpy
 import pytest
 
 import runlog
@@ -78,6 +79,12 @@ def same(a, b):
     return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
 
 
+def f32(x):
+    """What TensorBoard holds of a value: scalars are float32."""
+    with numpy.errstate(over="ignore"):
+        return float(numpy.float32(x))
+
+
 def upper_edges(h):
     if "edges" in h:
         return h["edges"][1:]
@@ -124,7 +131,7 @@ def test_every_scalar_and_histogram_reads_back_through_the_data_provider(cli, ex
             series = got[run][key]
             assert len(series) == len(points), key
             for d, (step, t, v) in zip(series, points):
-                assert d.step == step and d.wall_time == t and same(d.value, v), (key, d, step, t, v)
+                assert d.step == step and d.wall_time == t and same(d.value, f32(v)), (key, d, step, t, v)
         if rank == 0:  # the Python client writes config and summary in rank 0 only
             assert [(d.step, d.value) for d in got[run]["summary/best"]] == [(299, 0.75)]
         histos = p.read_tensors(ctx, experiment_id="", plugin_name="histograms", downsample=10**9)[run]
@@ -193,12 +200,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_a_real_tensorboard_server_serves_the_scalars_and_histograms(cli, exported):
+@pytest.mark.parametrize("load_fast", ["true", "false"])  # its Rust data server (the default), its Python loader
+def test_a_real_tensorboard_server_serves_the_scalars_and_histograms(cli, exported, load_fast):
     root, out = exported
     port = free_port()
     exe = os.path.join(os.path.dirname(sys.executable), "tensorboard")
     server = subprocess.Popen([exe, "--logdir", out, "--host", "127.0.0.1", "--port", str(port),
-                               "--samples_per_plugin", "scalars=100000,histograms=1000", "--load_fast", "false",
+                               "--samples_per_plugin", "scalars=100000,histograms=1000", "--load_fast", load_fast,
                                "--reload_interval", "1"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -228,11 +236,19 @@ def test_a_real_tensorboard_server_serves_the_scalars_and_histograms(cli, export
             assert [(s, w) for w, s, _ in points] == [(s, t) for s, t, _ in scalars[key]]
             for (_, _, v), (_, _, want) in zip(points, scalars[key]):
                 v = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}.get(v, v)
-                assert same(float(v), want), (key, v, want)
+                assert same(float(v), f32(want)), (key, v, want)
         got = get("histograms/histograms", run="tb_proj/same_name", tag="grads")
         assert [(s, w) for w, s, _ in got] == [(h["step"], h["time"]) for h in hists["grads"]]
         for (_, _, buckets), h in zip(got, hists["grads"]):
             assert sum(b[2] for b in buckets) == h["count"]
+        texts = get("text/tags")["tb_proj/same_name"]
+        assert {"runlog/notes", "runlog/tags", "runlog/config", "runlog/summary", "runlog/run"} <= set(texts)
+        request = urllib.request.Request(f"{base}/hparams/experiment", data=b'{"experimentName":""}',
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            experiment = json.loads(r.read().decode())
+        assert {"lr", "opt.name", "on", "layers"} <= {h["name"] for h in experiment["hparamInfos"]}
+        assert "summary/best" in {m["name"]["tag"] for m in experiment["metricInfos"]}
     finally:
         server.terminate()
         try:
