@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 
-/// What syncd knows of one run: where it is in each log, and what MLflow
-/// holds. Serialized as described in spec/sync-state.md; a cursor moves only
-/// after MLflow acknowledged everything before it.
+/// What syncd knows of one run at one destination: where it is in each
+/// log, and what the destination holds. Saved, with the run's other
+/// destinations, in the run's state file (`RunStateFile`, spec/sync-state.md);
+/// a cursor moves only after the destination acknowledged everything before it.
 public struct RunState: Codable, Sendable, Equatable {
-    public static let currentVersion = 1
+    /// The version of the state file format this build writes.
+    public static let currentVersion = RunStateFile.currentVersion
+    /// The destination a version 1 state file (which had one) was for.
+    public static let firstDestination = "mlflow"
 
     public enum Status: String, Codable, Sendable {
         /// Everything in the logs is in MLflow (a live run may write more).
@@ -78,6 +82,9 @@ public struct RunState: Codable, Sendable, Equatable {
 
     public var version: Int = RunState.currentVersion
     public var runID: String
+    /// The destination this state is for (the key of its part of the state
+    /// file): "mlflow", "tensorboard".
+    public var destination: String = RunState.firstDestination
     public var mlflowRunID: String?
     public var experimentID: String?
     /// The MLflow tracking server the run goes to, as configured but without
@@ -106,7 +113,10 @@ public struct RunState: Codable, Sendable, Equatable {
     /// Run files uploaded (`files/<path>` in MLflow), by their path in the run directory: the version sent.
     public var files: [String: FileVersion] = [:]
 
-    public init(runID: String) { self.runID = runID }
+    public init(runID: String, destination: String = RunState.firstDestination) {
+        self.runID = runID
+        self.destination = destination
+    }
 
     /// The MLflow run's page, `<server>/#/experiments/<experiment>/runs/<run>`,
     /// once syncd knows the server, the experiment and the run.
@@ -141,8 +151,6 @@ public struct RunState: Codable, Sendable, Equatable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(version, forKey: .version)
-        try c.encode(runID, forKey: .runID)
         try c.encode(mlflowRunID, forKey: .mlflowRunID)
         try c.encode(experimentID, forKey: .experimentID)
         try c.encode(mlflowURL, forKey: .mlflowURL)
@@ -161,9 +169,16 @@ public struct RunState: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        version = try c.decode(Int.self, forKey: .version)
-        guard version == Self.currentVersion else { throw VersionError(version: version) }
-        runID = try c.decode(String.self, forKey: .runID)
+        // Inside a version 2 file the run id and version are the file's;
+        // a version 1 file is one state with both at its top.
+        if let nested = decoder.userInfo[RunStateFile.runIDKey] as? String {
+            runID = nested
+        } else {
+            version = try c.decode(Int.self, forKey: .version)
+            guard version == 1 else { throw VersionError(version: version) }
+            runID = try c.decode(String.self, forKey: .runID)
+            version = Self.currentVersion
+        }
         mlflowRunID = try c.decodeIfPresent(String.self, forKey: .mlflowRunID)
         experimentID = try c.decodeIfPresent(String.self, forKey: .experimentID)
         mlflowURL = try c.decodeIfPresent(String.self, forKey: .mlflowURL)

@@ -26,7 +26,7 @@ public struct SyncStateDirectory: Sendable, Hashable {
     /// run, it is the newer state. A state file that cannot be decoded is an
     /// error naming it (never silently taken for a fresh start). Only a
     /// regular file is read: a FIFO or device is an error, never opened.
-    public func load(_ runID: String) throws(LayoutError) -> RunState? {
+    public func load(_ runID: String) throws(LayoutError) -> RunStateFile? {
         let main = file(of: runID)
         if let bytes = try? RegularFile.contents(main + ".tmp", limit: Self.maxFileSize), let s = try? Self.decode(Data(bytes), path: main + ".tmp"),
             s.runID == runID
@@ -45,9 +45,9 @@ public struct SyncStateDirectory: Sendable, Hashable {
     }
 
     /// Every state in the directory, sorted by run id; files that cannot be read are listed in `errors`.
-    public func loadAll() -> (states: [RunState], errors: [LayoutError]) {
+    public func loadAll() -> (states: [RunStateFile], errors: [LayoutError]) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        var states: [RunState] = []
+        var states: [RunStateFile] = []
         var errors: [LayoutError] = []
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             do {
@@ -60,10 +60,9 @@ public struct SyncStateDirectory: Sendable, Hashable {
     }
 
     /// Decodes a state file's bytes; `path` names the file in the error.
-    public static func decode(_ data: Data, path: String) throws(LayoutError) -> RunState {
-        let decoder = JSONDecoder()
+    public static func decode(_ data: Data, path: String) throws(LayoutError) -> RunStateFile {
         do {
-            return try decoder.decode(RunState.self, from: data)
+            return try RunStateFile.decode(data)
         } catch let e as RunState.VersionError {
             throw LayoutError(.unsupportedStateVersion, path: path, "\(path): state version \(e.version) is not one this syncd reads (up to \(RunState.currentVersion)); move it away to sync the run from the start")
         } catch {

@@ -105,12 +105,12 @@ struct SyncState {
     var mlflowURL: String?
 
     static func load(directory: String, runID: String) -> SyncState? {
-        guard let state = try? SyncStateDirectory(path: directory).load(runID) else { return nil }
+        guard let state = try? SyncStateDirectory(path: directory).load(runID), !state.destinations.isEmpty else { return nil }
         var s = SyncState()
         s.status = state.status.rawValue
         s.pendingBytes = state.pendingBytes
         s.lastError = state.lastError
-        s.mlflowURL = state.mlflowRunURL
+        s.mlflowURL = state.destinations[RunState.firstDestination]?.mlflowRunURL
         if s.lastError?.isEmpty == true { s.lastError = nil }
         return s
     }

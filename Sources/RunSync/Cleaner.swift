@@ -66,21 +66,25 @@ public struct Cleaner: Sendable {
             return .keep("cannot read its logs: \(error)")
         }
         guard [.finished, .failed, .killed].contains(status) else { return .keep("it is \(status.rawValue)") }
-        let state: RunState
+        let file: RunStateFile
         do {
-            guard let s = try store.load(id) else { return .keep("never synced") }
-            state = s
+            guard let f = try store.loadFile(id), !f.destinations.isEmpty else { return .keep("never synced") }
+            file = f
         } catch {
             return .keep(error.message)
         }
-        guard state.status == .synced, let mlflowRunID = state.mlflowRunID else { return .keep("its state is \(state.status.rawValue)") }
-        guard state.sentAttempt == latest, state.sentStatus != nil, state.sentStatus != "RUNNING" else {
-            return .keep("MLflow does not have its end status yet")
+        for (name, state) in file.destinations.sorted(by: { $0.key < $1.key }) {
+            let at = file.destinations.count > 1 ? " at \(name)" : ""
+            guard state.status == .synced else { return .keep("its state\(at) is \(state.status.rawValue)") }
+            guard state.sentAttempt == latest, state.sentStatus != nil, state.sentStatus != "RUNNING" else {
+                return .keep(name == RunState.firstDestination ? "MLflow does not have its end status yet" : "\(name) does not have its end status yet")
+            }
+            let pending = PendingScan(dir, state: state)
+            guard pending.records == 0, pending.bytes == 0 else {
+                return .keep("\(pending.records) records not in \(name == RunState.firstDestination ? "MLflow" : name) yet")
+            }
         }
-        let pending = PendingScan(dir, state: state)
-        guard pending.records == 0, pending.bytes == 0 else {
-            return .keep("\(pending.records) records not in MLflow yet")
-        }
+        let mlflowRunID = file.destinations[RunState.firstDestination]?.mlflowRunID ?? "-"
         let (bytes, newest) = Self.usage(dir.path)
         let age = now.timeIntervalSince1970 - newest
         guard age >= olderThan else { return .keep("changed \(Int(age)) s ago") }

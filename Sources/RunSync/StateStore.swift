@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 
-/// The state directory: one file `<run-id>.json` per run (spec/sync-state.md).
+/// The state directory: one file `<run-id>.json` per run (spec/sync-state.md),
+/// holding the run's state at each destination.
 ///
 /// A save writes `<run-id>.json.tmp`, fsyncs it, renames it over
 /// `<run-id>.json` and fsyncs the directory, so that a crash at any instant
@@ -10,6 +11,8 @@ import Foundation
 /// rename).
 public struct StateStore: Sendable {
     public let directory: String
+    /// The last file saved or read of each run, which a save of one destination's state updates.
+    private let files = Files()
 
     public init(directory: String) throws(SyncError) {
         self.directory = directory
@@ -24,29 +27,54 @@ public struct StateStore: Sendable {
 
     private var reader: SyncStateDirectory { SyncStateDirectory(path: directory) }
 
-    /// The saved state of a run, nil when there is none; see `SyncStateDirectory.load`.
-    public func load(_ runID: String) throws(SyncError) -> RunState? {
+    /// The saved state of a run at `destination`, nil when there is none;
+    /// see `SyncStateDirectory.load`.
+    public func load(_ runID: String, destination: String = RunState.firstDestination) throws(SyncError) -> RunState? {
+        try loadFile(runID)?.destinations[destination]
+    }
+
+    /// The saved state file of a run, every destination's state in it.
+    public func loadFile(_ runID: String) throws(SyncError) -> RunStateFile? {
         do { return try reader.load(runID) } catch { throw SyncError(error) }
     }
 
-    /// Every state in the directory, by run id; unreadable files are reported in `errors`.
-    public func loadAll() -> (states: [RunState], errors: [String]) {
+    /// Every state file in the directory, by run id; unreadable files are reported in `errors`.
+    public func loadAll() -> (states: [RunStateFile], errors: [String]) {
         let (states, errors) = reader.loadAll()
         return (states, errors.map(\.message))
     }
 
-    /// Saves durably; sets `updated`.
+    /// Saves one destination's state of a run durably, with the run's other
+    /// destinations' states as last saved; sets `updated`. Saves of one run
+    /// are serialized, so that destinations synced by different workers do
+    /// not undo each other's saves.
     public func save(_ state: inout RunState) throws(SyncError) {
+        let entry = files.entry(state.runID)
+        entry.lock.lock()
+        defer { entry.lock.unlock() }
+        var file: RunStateFile
+        if let cached = entry.file {
+            file = cached
+        } else {
+            // Never written over when unreadable (the error names the file).
+            do { file = try reader.load(state.runID) ?? RunStateFile(runID: state.runID) } catch { throw SyncError(error) }
+        }
         state.updated = Self.timestamp(Date())
-        let bytes = Self.encode(state)
-        let target = path(of: state.runID)
+        file.version = RunStateFile.currentVersion
+        file.updated = state.updated
+        file.destinations[state.destination] = state
+        try write(file.encoded(), to: path(of: state.runID))
+        entry.file = file
+    }
+
+    private func write(_ bytes: [UInt8], to target: String) throws(SyncError) {
         let temp = target + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SyncError(.state, "\(temp): \(String(cString: strerror(errno)))") }
         var written = 0
         let ok = bytes.withUnsafeBytes { buf -> Bool in
             while written < buf.count {
-                let n = write(fd, buf.baseAddress! + written, buf.count - written)
+                let n = Foundation.write(fd, buf.baseAddress! + written, buf.count - written)
                 if n < 0 { if errno == EINTR { continue }; return false }
                 written += n
             }
@@ -63,12 +91,31 @@ public struct StateStore: Sendable {
         }
     }
 
-    /// The serialized form: sorted keys, two-space indents, a final newline.
+    /// The serialized form of a state file holding `state` alone.
     public static func encode(_ state: RunState) -> [UInt8] {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let data = (try? e.encode(state)) ?? Data()
-        return Array(data) + [0x0A]
+        var file = RunStateFile(runID: state.runID)
+        file.updated = state.updated
+        file.destinations[state.destination] = state
+        return file.encoded()
+    }
+
+    /// The last saved file of each run, with a lock serializing its saves.
+    private final class Files: @unchecked Sendable {
+        final class Entry: @unchecked Sendable {
+            let lock = NSLock()
+            var file: RunStateFile?
+        }
+        private let lock = NSLock()
+        private var entries: [String: Entry] = [:]
+
+        func entry(_ runID: String) -> Entry {
+            lock.withLock {
+                if let e = entries[runID] { return e }
+                let e = Entry()
+                entries[runID] = e
+                return e
+            }
+        }
     }
 
     static func timestamp(_ date: Date) -> String {

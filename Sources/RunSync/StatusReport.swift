@@ -27,7 +27,7 @@ public struct StatusReport: Sendable {
         let store = try StateStore(directory: settings.stateDirectory)
         let (states, errors) = store.loadAll()
         self.errors = errors
-        var byID: [String: RunState] = [:]
+        var byID: [String: RunStateFile] = [:]
         for s in states { byID[s.runID] = s }
         var seen: Set<String> = []
         for root in settings.roots {
@@ -37,17 +37,23 @@ public struct StatusReport: Sendable {
             }
         }
         for s in states where !seen.contains(s.runID) {
-            var row = Self.row(id: s.runID, state: s, name: s.status.rawValue)
+            var row = Self.row(id: s.runID, state: s.destinations[RunState.firstDestination], name: s.status.rawValue)
+            row.lastError = s.lastError ?? ""
             row.pending.bytes = s.pendingBytes
-            row.lastError = (s.lastError ?? "") + " (run directory not found)"
+            row.lastError += " (run directory not found)"
             rows.append(row)
         }
     }
 
-    static func row(_ dir: RunDirectory, id: String, _ state: RunState?, now: Date) -> Row {
-        let pending = PendingScan(dir, state: state)
-        let name = state.map { pending.records > 0 && $0.status == .synced ? "pending" : $0.status.rawValue } ?? "new"
-        var row = row(id: id, state: state, name: name)
+    /// A run's row: its MLflow columns from the MLflow destination, what is
+    /// pending from the destination furthest behind, its state combined
+    /// over its destinations (quarantined, else pending, else synced).
+    static func row(_ dir: RunDirectory, id: String, _ file: RunStateFile?, now: Date) -> Row {
+        let scans = (file?.destinations.values).map { $0.map { PendingScan(dir, state: $0) } } ?? []
+        let pending = scans.max { ($0.points, $0.records, $0.bytes) < ($1.points, $1.records, $1.bytes) } ?? PendingScan(dir, state: nil)
+        let name = file.map { pending.records > 0 && $0.status == .synced ? "pending" : $0.status.rawValue } ?? "new"
+        var row = row(id: id, state: file?.destinations[RunState.firstDestination], name: name)
+        if let file, file.destinations.count > 1 { row.lastError = file.lastError ?? row.lastError }
         row.pending = pending
         row.oldestUnsent = pending.oldestPointTime.map { max(0, now.timeIntervalSince1970 - Double($0) / 1e6) }
         return row
