@@ -63,6 +63,12 @@ public enum MLflowNames {
         project.isEmpty ? "Default" : shortened(project, original: project, limit: maxExperimentNameLength)
     }
 
+    /// A run's name as MLflow's runs table holds it (`String(250)`): one
+    /// longer than 250 code points is cut like a long key.
+    public static func runName(_ name: String) -> String {
+        shortened(name, original: name, limit: maxKeyLength)
+    }
+
     /// `s` when it has at most `limit` code points, else its first
     /// `limit - 9`, `_` and 8 hex digits of the SHA-256 of `original`.
     static func shortened(_ s: String, original: String, limit: Int) -> String {

@@ -153,9 +153,9 @@ final class RunSyncer {
         let (id, created) = try client.findOrCreateRun(experimentID: experiment, tag: "runlog.run_id", value: runID) { () throws(SyncError) in
             var tags = [("runlog.run_id", runID), ("runlog.host", start.host), ("runlog.attempt", String(start.attempt))]
             if let owner { tags.append(("mlflow.user", owner)) }
-            tags.append(("mlflow.source.name", start.argv.first ?? "runlog"))
+            tags.append(("mlflow.source.name", RecordMapper.clip(start.argv.first ?? "runlog")))
             return try client.createRun(
-                experimentID: experiment, name: start.name.isEmpty ? runID : start.name,
+                experimentID: experiment, name: MLflowNames.runName(start.name.isEmpty ? runID : start.name),
                 startTime: max(0, start.startTime / 1000), tags: tags)
         }
         if created { logger.debug("run \(runID): created MLflow run \(id) in experiment \(experiment)") }

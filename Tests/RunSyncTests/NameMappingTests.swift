@@ -117,7 +117,8 @@ struct NameMappingTests {
         let root = TestRun.makeRoot()
         let longKey = "grads/" + String(repeating: "w", count: 300)
         let longTag = "mlflow." + String(repeating: "t", count: 243)  // 250: acceptable, but not once prefixed with tag.
-        let run = try TestRun(root: root, id: "long-names", project: "names", tags: [longTag])
+        let longName = String(repeating: "\u{1100}\u{1161}", count: 130)  // 260 code points: more than MLflow's runs table holds
+        let run = try TestRun(root: root, id: "long-names", project: "names", name: longName, tags: [longTag])
         var h = Histogram(key: longKey, step: 1, time: 1_764_000_000_000_000, bins: .edges([0, 1]), counts: [2])
         h.count = 2
         try run.append([.histogram(h)])
@@ -128,6 +129,7 @@ struct NameMappingTests {
         let client = server.client()
         let data = try client.getRun(try #require(state.mlflowRunID))
         #expect(data.tags.keys.contains { $0.hasPrefix("tag.mlflow.ttt") && $0.unicodeScalars.count == 250 }, "\(data.tags.keys)")
+        #expect(data.name.unicodeScalars.count == 250 && longName.unicodeScalars.starts(with: data.name.unicodeScalars.prefix(241)), "\(data.name)")
         let listed = try client.listArtifacts(experimentID: state.experimentID!, runID: state.mlflowRunID!, dir: "histograms/grads")
         #expect(listed.count == 1 && listed[0].path.split(separator: "/").last.map { $0.count == 200 } == true, "\(listed)")
     }

@@ -35,12 +35,12 @@ final class TestRun {
             let liveFile = LiveFile.current(locked: false, heartbeatInterval: 5)
             try liveFile.encoded().write(to: URL(fileURLWithPath: logs + "/" + SegmentName.liveFileName(attempt: attempt, rank: rank)))
         }
-        let name = SegmentName(attempt: attempt, rank: rank, segment: 0)
-        writer = try LogWriter(creating: logs + "/" + name.fileName,
+        let segment = SegmentName(attempt: attempt, rank: rank, segment: 0)
+        writer = try LogWriter(creating: logs + "/" + segment.fileName,
                                header: FileHeader(runID: id, attempt: attempt, rank: rank, created: start, writer: "runlog-tests/1"))
         var s = RunStart(runID: id)
         s.project = project
-        s.name = "run \(id)"
+        s.name = name.isEmpty ? "run \(id)" : name
         s.host = Host.name
         s.startTime = start
         s.attempt = attempt
