@@ -75,6 +75,7 @@ public final class Run: Sendable {
     public var logPath: String? { pipeline?.sink.path }
 
     let pipeline: Pipeline?
+    let console: ConsoleCapture?
     let metadata: RunMetadata
     let checkpoints: CheckpointStore?
 
@@ -102,6 +103,7 @@ public final class Run: Sendable {
             self.attempt = attempt ?? 1
             self.rank = rank ?? 0
             pipeline = nil
+            console = nil
             checkpoints = nil
             return
         }
@@ -137,6 +139,7 @@ public final class Run: Sendable {
         start.argv = CommandLine.arguments
         start.writer = Run.writer
         pipeline.append(record: .runStart(start))
+        console = options.captureConsole ? ConsoleCapture(pipeline: pipeline) : nil
         if !config.isEmpty {
             let entries = Run.entries(config)
             metadata.merge(config: entries)
@@ -216,8 +219,8 @@ public final class Run: Sendable {
         finish(status: exitCode == 0 ? .finished : .failed, exitCode: exitCode)
     }
 
-    /// Writes the run end, syncs, stops the writer and removes the liveness
-    /// file. A failing disk is retried for `RunOptions.finishTimeout` seconds.
+    /// Stops console capture, writes the run end, syncs, stops the writer and
+    /// removes the liveness file. A failing disk is retried for `RunOptions.finishTimeout` seconds.
     /// Returns whether the run end is durable (always true when disabled);
     /// later calls do nothing and return false. Records logged afterwards are
     /// ignored (reported once).
@@ -230,6 +233,7 @@ public final class Run: Sendable {
     private func end(status: RunEnd.Status, exitCode: Int32, message: String) -> Bool {
         guard let pipeline else { return true }
         TerminationSignal.shared.unregister(self)
+        console?.stop()
         pipeline.append(record: .runEnd(RunEnd(status: status, exitCode: Int64(exitCode), endTime: Monitor.wallMicros(), message: message)), last: true)
         let durable = pipeline.close(timeout: pipeline.options.finishTimeout)
         if !durable {

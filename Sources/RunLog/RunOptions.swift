@@ -77,6 +77,10 @@ public struct RunOptions: Sendable {
     /// Only when SIGTERM has its default action at the first run's start: a
     /// program with its own SIGTERM handler keeps it. See `Run`.
     public var finishOnSIGTERM = true
+    /// Record what the process writes to its standard output and error as
+    /// console records in the run's log (`ConsoleCapture`), while it still
+    /// reaches them unchanged; stopped by `finish`. Off by default.
+    public var captureConsole = false
     /// Receives one line when writing starts failing, when it resumes, and when
     /// records are dropped; nil writes the line to standard error.
     public var onError: (@Sendable (String) -> Void)? = nil

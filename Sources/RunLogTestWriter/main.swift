@@ -3,6 +3,7 @@
 //   format PATH   append frames of metrics rows to a new log at PATH, forever;
 //                 after each frame is written, print its end offset on stdout.
 //   logger ROOT RUN_ID [ROWS]  log rows through the Swift logger (see LoggerMode.swift).
+//   console ROOT RUN_ID  print through the logger's console capture (see ConsoleMode.swift).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,6 +36,7 @@ switch args[1] {
 case "format":
     guard args.count == 3 else { fail("usage: runlog-testwriter format PATH") }
     runFormatWriter(path: args[2])
+case "console": runConsoleWriter(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "")
 case "logger": runLoggerWriter(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "", rows: args.count > 4 ? Int64(args[4]) : nil)
 default:
     fail("runlog-testwriter: unknown mode '\(args[1])'")

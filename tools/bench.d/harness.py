@@ -49,6 +49,8 @@ SIZES = {
     "read_steps_tensorboard": (20_000, 1_000),
     "sync_steps": (10_000, 500),
     "lag_seconds": (30, 6),
+    "console_lines": (1_000_000, 20_000),
+    "console_lines_wandb": (100_000, 20_000),
     "idle_runs": (1_000, 20),
     "idle_seconds": (30, 5),
     "reps_fast": (5, 2),
@@ -57,6 +59,9 @@ SIZES = {
 
 
 class Bench:
+    NotThere, Failed = NotThere, Failed
+    stop_daemon = staticmethod(lambda daemon: stop_daemon(daemon))
+
     def __init__(self, args):
         self.quick = args.quick
         self.bin = args.bin
@@ -605,12 +610,7 @@ class Bench:
                     last_step = m["step"]
         finally:
             writer.wait(timeout=60)
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
+            stop_daemon(daemon)
         if writer.returncode != 0:
             raise Failed(f"live_writer.py exit {writer.returncode}: {writer.stderr.read().strip()[-200:]}")
         if len(lags) < 3:
@@ -691,6 +691,11 @@ class Bench:
             if not ok:
                 self.failures.append(f"{title}: {(text.splitlines() or ['no output'])[-1][:200]}")
 
+    def section_console(self):
+        import console_bench
+
+        console_bench.section_console(self)
+
     # -- all
 
     def header(self):
@@ -722,7 +727,8 @@ class Bench:
         self.header()
         try:
             sections = {"write-a": lambda: self.section_write("a"), "write-b": lambda: self.section_write("b"),
-                        "read": self.section_read, "tensorboard": self.section_tensorboard, "sync": self.section_sync, "components": self.section_components}
+                        "read": self.section_read, "tensorboard": self.section_tensorboard, "sync": self.section_sync,
+                        "components": self.section_components, "console": self.section_console}
             for name, section in sections.items():
                 if not self.only or name in self.only:
                     started = time.perf_counter()
@@ -738,6 +744,16 @@ class Bench:
             self.out("FAILED: " + "; ".join(self.failures))
             return 1
         return 0
+
+
+def stop_daemon(daemon):
+    """SIGTERM, then SIGKILL after 30 s."""
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
 
 
 def per_item(results, field):
@@ -784,7 +800,7 @@ def main():
     parser.add_argument("--bin", required=True, help="directory of runlog-bench, runlog and syncd")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--output", help="also write the tables to this file")
-    parser.add_argument("--only", action="append", choices=["write-a", "write-b", "read", "tensorboard", "sync", "components"],
+    parser.add_argument("--only", action="append", choices=["write-a", "write-b", "read", "tensorboard", "sync", "components", "console"],
                         help="run only this section (repeatable)")
     args = parser.parse_args()
     bench = Bench(args)

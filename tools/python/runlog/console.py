@@ -6,9 +6,9 @@ terminal shows it unchanged.
 - `redirect` (the default): file descriptors 1 and 2 become pipes read by a
   helper process (`_console_helper`) that writes a console log of its own,
   so output of C extensions and child processes is caught too, and the last
-  lines before a hard death (`kill -9`, a segfault, an OOM kill) are kept.
-  `sys.stdout` is made line-buffered, as on a terminal, so that a printed
-  line is in the pipe at once.
+  lines before a hard death (`kill -9`, a segfault, an OOM kill) are kept:
+  everything that reached the descriptors. Buffering is left as it was
+  (Python line-buffers a terminal, block-buffers a file or pipe).
 - `wrap`: `sys.stdout` and `sys.stderr` are wrapped, for where descriptors
   cannot be redirected (notebooks); the records go to the run's own log,
   and what a hard death cuts off is what the writer had not written yet.
@@ -32,6 +32,7 @@ from .rundir import console_log_name
 MODES = ("redirect", "wrap", "off")
 START_TIMEOUT = 10.0  # seconds the helper may take to start
 STOP_TIMEOUT = 10.0  # seconds to wait for it to write everything at the end
+BATCH_CHARS = 1 << 16  # wrap: lines recorded together, at least every 0.25 s
 
 
 def mode_from(console):
@@ -112,11 +113,6 @@ class Redirect:
         os.dup2(err_w, 2)
         os.close(out_w)
         os.close(err_w)
-        self._line_buffering = getattr(sys.stdout, "line_buffering", None)
-        try:
-            sys.stdout.reconfigure(line_buffering=True)
-        except (AttributeError, ValueError):
-            pass
         self._pid = os.getpid()
         self._stopped = False
 
@@ -132,11 +128,6 @@ class Redirect:
         os.dup2(tee_err, 2)
         os.close(tee_out)
         os.close(tee_err)
-        if self._line_buffering is False:
-            try:
-                sys.stdout.reconfigure(line_buffering=False)
-            except (AttributeError, ValueError):
-                pass
         try:
             self.helper.wait(timeout)
         except subprocess.TimeoutExpired:  # a child process still holds the pipes
@@ -197,6 +188,8 @@ class Wrap:
         self.lock = threading.Lock()
         self.folders = {STDOUT: LineFolder(), STDERR: LineFolder()}
         self.dropped = {STDOUT: 0, STDERR: 0}
+        self.ready = {STDOUT: [], STDERR: []}  # lines waiting to be recorded together
+        self.ready_chars = {STDOUT: 0, STDERR: 0}
         self.originals = (sys.stdout, sys.stderr)
         sys.stdout = _Stream(sys.stdout, self, STDOUT)
         sys.stderr = _Stream(sys.stderr, self, STDERR)
@@ -208,7 +201,17 @@ class Wrap:
         with self.lock:
             out = self.folders[stream].feed(s, time.monotonic())
             if out:
-                self._record(stream, out)
+                self.ready[stream].append(out)
+                self.ready_chars[stream] += len(out)
+                if self.ready_chars[stream] >= BATCH_CHARS:
+                    self._take(stream)
+
+    def _take(self, stream):
+        """Records the lines ready on `stream` as one record. Call with `lock` held."""
+        if self.ready[stream]:
+            self._record(stream, "".join(self.ready[stream]))
+            self.ready[stream] = []
+            self.ready_chars[stream] = 0
 
     def feed_exception(self, exc_type, exc, tb):
         """Records the traceback the interpreter is about to print (to the
@@ -236,7 +239,8 @@ class Wrap:
             with self.lock:
                 for stream, folder in self.folders.items():
                     if folder.due(now, self.partial_after, self.bar_after):
-                        self._record(stream, folder.take_partial(now))
+                        self.ready[stream].append(folder.take_partial(now))
+                    self._take(stream)
 
     def stop(self, timeout=None):
         """Puts the original streams back and records what is left."""
@@ -249,6 +253,7 @@ class Wrap:
             sys.stderr = self.originals[1]
         with self.lock:
             for stream, folder in self.folders.items():
+                self._take(stream)
                 rest = folder.take_partial()
                 if rest or self.dropped[stream]:
                     self._record(stream, rest, force=True)
