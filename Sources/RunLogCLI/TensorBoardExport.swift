@@ -12,25 +12,6 @@ struct TensorBoardExport {
     /// Where run ids among `paths` are looked up.
     let runs: RunArguments
 
-    /// One TensorBoard run being written.
-    private final class Target {
-        let file: EventFile
-        var mapper = EventMapper()
-
-        init(file: EventFile) {
-            self.file = file
-            let path = file.path
-            mapper.onClash = { key in
-                Diagnostics.warning("\(path): key \"\(key)\" is both a metric and a histogram: the later kind is written as \"\(key)/metric\" or \"\(key)/histogram\"")
-            }
-        }
-
-        func flush() throws {
-            try file.append(mapper.encoder.bytes)
-            mapper.encoder.removeBytes()
-        }
-    }
-
     func run() throws {
         let inputs = try paths.map { try runs.resolve($0) }
         let total = inputs.flatMap(\.files).reduce(Int64(0)) { $0 + (LogInput.fileSize($1.path) ?? 0) }
@@ -38,7 +19,7 @@ struct TensorBoardExport {
             "exported \(Formatting.bytes(Int64($0))) of \(Formatting.bytes(Int64($1)))"
         }
         var done: Int64 = 0
-        var targets: [String: Target] = [:]
+        var writers: [String: TensorBoardRunWriter] = [:]
         var damaged = false
         do {
             for input in inputs {
@@ -53,11 +34,14 @@ struct TensorBoardExport {
                     },
                     frame: { _, frame in
                         guard let header else { return }
+                        let writer = self.writer(for: header, in: &writers)
                         for record in frame.records {
-                            let target = try self.target(for: header, record: record, in: &targets)
-                            target.mapper.add(record)
+                            var start = RunStart(runID: header.runID)
+                            start.startTime = header.created
+                            if case .runStart(let s) = record { start = s }
+                            try writer.add(record, rank: header.rank, start: start)
                         }
-                        if let t = targets[Self.key(header)], t.mapper.encoder.bytes.count >= 1 << 20 { try t.flush() }
+                        if writer.pendingBytes >= 1 << 20 { try writer.commit(sync: false) }
                         progress.update(Int(done + frame.end))
                         fileDone = frame.end
                     },
@@ -67,10 +51,7 @@ struct TensorBoardExport {
                     })
                 damaged = damaged || scan.sawDamage
             }
-            for t in targets.values {
-                try t.flush()
-                try t.file.sync()
-            }
+            for w in writers.values { try w.commit() }
         } catch let e as EventFileError {
             progress.done()
             throw CLIError(.cannotWrite, e.description)
@@ -79,21 +60,13 @@ struct TensorBoardExport {
         if damaged { throw CLIError.damageReported }
     }
 
-    private static func key(_ h: FileHeader) -> String { "\(h.runID)\u{0}\(h.rank)" }
-
-    private func target(for header: FileHeader, record: Record, in targets: inout [String: Target]) throws -> Target {
-        if let t = targets[Self.key(header)] { return t }
-        var start = RunStart(runID: header.runID)
-        start.rank = header.rank
-        start.startTime = header.created
-        if case .runStart(let s) = record { start = s }
-        let dir = TensorBoardLayout.runDirectory(
-            root: outdir, project: start.project, name: start.name, runID: start.runID, rank: start.rank)
-        let file = try EventFile(
-            directory: outdir + "/" + dir, name: TensorBoardLayout.fileName(runID: start.runID, startTime: start.startTime))
-        let t = Target(file: file)
-        t.mapper.encoder.fileVersion(wallTime: EventEncoder.seconds(start.startTime))
-        targets[Self.key(header)] = t
-        return t
+    private func writer(for header: FileHeader, in writers: inout [String: TensorBoardRunWriter]) -> TensorBoardRunWriter {
+        if let w = writers[header.runID] { return w }
+        let w = TensorBoardRunWriter(root: outdir)
+        w.onClash = { path, key in
+            Diagnostics.warning("\(path): key \"\(key)\" is both a metric and a histogram: the later kind is written as \"\(key)/metric\" or \"\(key)/histogram\"")
+        }
+        writers[header.runID] = w
+        return w
     }
 }

@@ -35,6 +35,8 @@ public struct EventFileError: Error, CustomStringConvertible, Sendable {
 /// file never holds part of a batch after an error.
 public final class EventFile {
     public let path: String
+    /// The file's name in its directory.
+    public let name: String
     public private(set) var length: Int64
     private var fd: Int32
 
@@ -43,6 +45,7 @@ public final class EventFile {
     public init(directory: String, name: String, length: Int64? = nil) throws {
         try Self.makeDirectories(directory)
         path = directory + "/" + name
+        self.name = name
         fd = SystemOpen(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw EventFileError(path: path, operation: .open, errno: errno) }
         self.length = length ?? 0
@@ -74,6 +77,11 @@ public final class EventFile {
             done += n
         }
         length += Int64(bytes.count)
+    }
+
+    /// Cuts the file back to `length` bytes (after a batch that failed part-way); best effort.
+    public func cut(to length: Int64) {
+        if ftruncate(fd, off_t(length)) == 0 { self.length = length }
     }
 
     /// Makes what was appended durable.
