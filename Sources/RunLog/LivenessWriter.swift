@@ -21,7 +21,9 @@ final class LivenessWriter {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         let tmp = directory + "/.tmp-\(getpid())-" + (path as NSString).lastPathComponent
-        let fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // A link planted at the temporary name (in a shared root) is removed, never followed.
+        unlink(tmp)
+        let fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RunError(.io, "\(tmp): cannot create the liveness file: \(lastErrno())") }
         let locked = Self.lock(fd)
         let body = [UInt8](LiveFile.current(locked: locked, heartbeatInterval: heartbeatInterval).encoded()) + [0x0A]

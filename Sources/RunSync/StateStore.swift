@@ -69,7 +69,10 @@ public struct StateStore: Sendable {
 
     private func write(_ bytes: [UInt8], to target: String) throws(SyncError) {
         let temp = target + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // Whatever is at the temporary name (the state directory may be in a
+        // shared root: a planted link) is removed, never followed or truncated.
+        unlink(temp)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SyncError(.state, "\(temp): \(String(cString: strerror(errno)))") }
         var written = 0
         let ok = bytes.withUnsafeBytes { buf -> Bool in

@@ -25,3 +25,19 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/fifo-ckpt/checkpoints").isEmpty)
     }
 }
+
+/// The liveness file's temporary name is predictable (the writer's PID):
+/// a link planted there in a shared root must not make the writer truncate its target.
+@Suite struct LivenessLinkTests {
+    @Test func aLinkPlantedAtTheLivenessFilesTemporaryNameIsNeverFollowed() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let victim = dir.path + "/victim.txt"
+        try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.path + "/linked/logs", withIntermediateDirectories: true)
+        #expect(symlink(victim, dir.path + "/linked/logs/.tmp-\(getpid())-a0001-r0000.live") == 0)
+        let run = try Run(id: "linked", root: dir.path, options: testOptions())
+        #expect(run.finish())
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+    }
+}

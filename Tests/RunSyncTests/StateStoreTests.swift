@@ -122,3 +122,18 @@ import Testing
         #expect(try String(contentsOfFile: store.path(of: "x"), encoding: .utf8).contains("\"version\": 3"))
     }
 }
+
+@Suite struct StateStoreLinkTests {
+    @Test func aLinkPlantedAtTheTemporaryNameIsNeverFollowed() throws {
+        let dir = TestRun.makeRoot()
+        let victim = dir + "/victim.txt"
+        try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        let store = try StateStore(directory: dir + "/state")
+        #expect(symlink(victim, dir + "/state/linked.json.tmp") == 0)
+        var state = RunState(runID: "linked")
+        state.status = .synced
+        try store.save(&state)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(try store.load("linked")?.status == .synced)
+    }
+}

@@ -10,6 +10,8 @@ import os
 import secrets
 import shutil
 
+from ._regular import read_regular
+
 POLICIES = ("live", "now", "end")
 POLICY_FILE = ".runlog-save.json"
 
@@ -59,8 +61,8 @@ def _copy_in(source, target):
 def _add_policy(root, rel_glob, policy):
     path = os.path.join(root, POLICY_FILE)
     try:
-        with open(path, encoding="utf-8") as f:
-            entries = json.load(f)
+        # A FIFO planted under that name must not block training: regular files only.
+        entries = json.loads(read_regular(path).decode("utf-8"))
     except (OSError, ValueError):
         entries = []
     entries = [e for e in entries if e.get("glob") != rel_glob] + [{"glob": rel_glob, "policy": policy}]

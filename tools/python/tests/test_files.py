@@ -49,3 +49,11 @@ def test_save_refuses_runlogs_own_files_and_bad_policies(rundir, glob, error):
     with pytest.raises(ValueError, match="policy must be one of live, now, end, got 'sometimes'"):
         run.save("*.pt", policy="sometimes")
     run.finish()
+
+
+def test_a_fifo_planted_as_the_policy_file_does_not_block_save(rundir):
+    run = runlog.init(dir=rundir, id="f-fifo")
+    os.mkfifo(os.path.join(run.dir, ".runlog-save.json"))
+    assert run.save("*.pt") == []  # a plain open() would wait for a writer forever
+    assert policies(run) == [{"glob": "*.pt", "policy": "live"}]
+    run.finish()
