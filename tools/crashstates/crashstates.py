@@ -147,8 +147,8 @@ def main() -> int:
         if "swift" in workloads:
             work = os.path.join(tmp, "swift")
             os.makedirs(work)
-            steps = "2000" if args.full else "150"
-            argv = [args.runlog, "demo", "--steps", steps, "--rate", "300", "--histograms-every", "50",
+            steps = "5000" if args.full else "150"
+            argv = [args.runlog, "demo", "--steps", steps, "--rate", "500", "--histograms-every", "50",
                     "--checkpoint-every", "100", "--dir", os.path.join(work, "root"), "--id", "swift1"]
 
             def reopen_swift(root: str) -> List[str]:
@@ -170,7 +170,7 @@ def main() -> int:
         if "python" in workloads:
             work = os.path.join(tmp, "python")
             os.makedirs(work)
-            steps = "1500" if args.full else "80"
+            steps = "3000" if args.full else "80"
             argv = [python, os.path.join(HERE, "workload_python.py"), os.path.join(work, "root"), "py1", steps]
 
             def reopen_python(root: str) -> List[str]:

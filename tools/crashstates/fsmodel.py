@@ -21,7 +21,18 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from fstrace import Op, Trace
 
-TORN_AT = (1, 0.5, 4096)  # where a write is torn: after 1 byte, in its middle, at a 4 KiB boundary
+SECTOR = 512        # a torn write keeps a prefix that ends at a sector boundary, or after its first byte
+MAX_TEARS = 48      # tear points per write at most, spread evenly over its sectors
+
+
+def tear_points(size: int) -> list:
+    """Where a write of `size` bytes may be torn: after 1 byte, at each
+    sector boundary (at most MAX_TEARS of them, evenly spread), in its middle."""
+    sectors = list(range(SECTOR, size, SECTOR))
+    if len(sectors) > MAX_TEARS:
+        step = len(sectors) / MAX_TEARS
+        sectors = [sectors[int(i * step)] for i in range(MAX_TEARS)]
+    return sorted({b for b in [1, size // 2] + sectors if 0 < b < size})
 
 
 @dataclass
@@ -151,11 +162,8 @@ class Explorer:
         for c in range(n + 1):                      # a prefix of the writes
             yield _Cut(tuple(range(c))), f"{c}/{n} writes"
             if c < n:
-                size = len(writes[c].data)
-                for t in TORN_AT:
-                    b = int(size * t) if isinstance(t, float) else t
-                    if 0 < b < size:
-                        yield _Cut(tuple(range(c)), (c, b)), f"{c}/{n} writes, the next torn at {b}"
+                for b in tear_points(len(writes[c].data)):
+                    yield _Cut(tuple(range(c)), (c, b)), f"{c}/{n} writes, the next torn at {b}"
         if self.model == "weak":
             for skip in range(n - 1):               # a later write without an earlier one
                 yield _Cut(tuple(j for j in range(n) if j != skip)), f"all writes but #{skip}"

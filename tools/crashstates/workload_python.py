@@ -17,7 +17,7 @@ def main() -> None:
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 120
     source = os.path.join(os.path.dirname(root.rstrip("/")) or ".", f"ckpt-source-{run_id}.bin")
     with open(source, "wb") as fh:
-        fh.write(bytes(range(256)) * 64)   # 16 KiB
+        fh.write(bytes(range(256)) * 256)   # 64 KiB
     run = runlog.init(project="crash", name="python", id=run_id, dir=root, config={"lr": 0.01, "layers": [64, 32]},
                       tags=["crash"], notes="crash-state workload", flush_interval=0.05)
     for step in range(steps):
@@ -25,8 +25,9 @@ def main() -> None:
         time.sleep(0.004)   # a training step: lets the writer thread write several frames
         if step % 40 == 0:
             run.log({"weights": runlog.Histogram([float(i % 17) for i in range(200)], num_bins=8)}, step=step)
-        if step == steps // 2:
+        if step % 100 == 50:
             run.save_checkpoint(source, name="best", aliases=["best"])
+        if step == steps // 2:
             run.tags = list(run.tags) + ["halfway"]
             run.notes = "past halfway"
             run.flush()
