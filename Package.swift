@@ -83,10 +83,13 @@ let package = Package(
         // A process for crash tests to SIGKILL: writes logs until killed.
         .executableTarget(name: "RunLogTestWriter", dependencies: ["RunLog"]),
 
-        .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat", "SeededRandom"]),
-        .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
-        .testTarget(name: "TensorBoardEventsTests", dependencies: ["TensorBoardEvents"]),
-        .testTarget(name: "RunSyncTests", dependencies: ["RunSync", "RunLog", "SeededRandom"]),
-        .testTarget(name: "RunLogCLITests", dependencies: ["RunLog"]),
+        // What the test targets share: paths of the package and its products,
+        // seeds that a failing test names, the condition of the MLflow suites.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat", "SeededRandom", "TestSupport"]),
+        .testTarget(name: "RunLogTests", dependencies: ["RunLog", "TestSupport"]),
+        .testTarget(name: "TensorBoardEventsTests", dependencies: ["TensorBoardEvents", "TestSupport"]),
+        .testTarget(name: "RunSyncTests", dependencies: ["RunSync", "RunLog", "SeededRandom", "TestSupport"]),
+        .testTarget(name: "RunLogCLITests", dependencies: ["RunLog", "TestSupport"]),
     ]
 )

@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import TestSupport
 import RunLog
 
 /// Runs the built `runlog` (and `runlog-testwriter`) as subprocesses.
 enum CLI {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = TestPaths.packageRoot
 
-    static let vectors = packageRoot.appendingPathComponent("spec/vectors").path
+    static let vectors = TestPaths.vectors.path
 
-    /// The directory holding the built products: next to the test bundle, else .build/debug.
-    static let productsDirectory: URL = {
-        let nextToTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [nextToTests, Bundle.main.bundleURL.deletingLastPathComponent(), packageRoot.appendingPathComponent(".build/debug")]
-        where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("runlog").path) {
-            return dir
-        }
-        return packageRoot.appendingPathComponent(".build/debug")
-    }()
+    /// The directory holding the built products.
+    static let productsDirectory = TestPaths.products
 
     static var runlog: String { productsDirectory.appendingPathComponent("runlog").path }
     /// The crash-test writer: the executable target RunLogTestWriter (`runlog-testwriter` when it is a product).

@@ -1,19 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import TestSupport
 import SeededRandom
 import RunLogFormat
 import Testing
 
-/// Finds an executable built next to the test bundle.
-func builtExecutable(_ name: String) -> String {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for dir in [here, here.deletingLastPathComponent()] {
-        let candidate = dir.appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug/\(name)").path
-}
+/// Finds a built executable.
+func builtExecutable(_ name: String) -> String { TestPaths.executable(name) }
 
 /// A writer process SIGKILLed at random moments leaves a log that reads back
 /// to its last complete frame, with no damage, and that can be continued.

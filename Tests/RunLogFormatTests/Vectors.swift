@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import TestSupport
 import RunLogFormat
 
 /// The golden vectors of spec/vectors: how each is built, deterministically.
 enum Vectors {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("spec/vectors")
+    static let directory = TestPaths.vectors
 
     static let t0: Int64 = 1_764_171_652_123_456
 

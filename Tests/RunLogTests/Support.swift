@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import TestSupport
 import RunLog
 import Testing
 
@@ -72,16 +73,8 @@ func readRun(_ run: RunDirectory) throws -> [ReadLog] {
     try run.segments().map { try ReadLog(path: $0.path) }
 }
 
-/// The built `RunLogTestWriter` executable, next to the test bundle.
-func testWriterPath() -> String {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    for dir in [here, here.deletingLastPathComponent()] {
-        let candidate = dir.appendingPathComponent("RunLogTestWriter").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return package.appendingPathComponent(".build/debug/RunLogTestWriter").path
-}
+/// The built `RunLogTestWriter` executable.
+func testWriterPath() -> String { TestPaths.executable("RunLogTestWriter") }
 
 /// A child process whose stdout lines can be read as they come.
 final class Child {

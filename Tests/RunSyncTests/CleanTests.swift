@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunSync
+import TestSupport
 import Testing
 
-@Suite("syncd clean against a real MLflow server")
+@Suite("syncd clean against a real MLflow server", .needsMLflow)
 struct CleanTests {
     let server = MLflowServer.shared
 

@@ -2,10 +2,11 @@
 import Foundation
 import RunLayout
 import RunSync
+import TestSupport
 import Testing
 
 /// Console records reach MLflow as text artifacts, exactly once.
-@Suite("Console output in MLflow")
+@Suite("Console output in MLflow", .needsMLflow)
 struct ConsoleSyncTests {
     let server = MLflowServer.shared
 

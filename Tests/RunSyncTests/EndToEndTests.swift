@@ -2,9 +2,10 @@
 import Foundation
 import RunLog
 import RunSync
+import TestSupport
 import Testing
 
-@Suite("End to end against a real MLflow server")
+@Suite("End to end against a real MLflow server", .needsMLflow)
 struct EndToEndTests {
     let server = MLflowServer.shared
 
@@ -159,7 +160,7 @@ extension Mirror {
     }
 }
 
-@Suite("A runlog demo run in MLflow")
+@Suite("A runlog demo run in MLflow", .needsMLflow)
 struct DemoRunTests {
     @Test func everythingOfARunlogDemoRunEqualsWhatMLflowReturns() throws {
         let server = MLflowServer.shared
@@ -184,7 +185,7 @@ struct DemoRunTests {
     }
 }
 
-@Suite("Checkpoints whose bytes changed")
+@Suite("Checkpoints whose bytes changed", .needsMLflow)
 struct CheckpointIntegrityTests {
     @Test func aCheckpointWhoseBytesNoLongerMatchItsSHA256IsNotUploadedAndTheRestOfTheRunIs() throws {
         let server = MLflowServer.shared

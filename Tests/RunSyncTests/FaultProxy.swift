@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import SeededRandom
+import TestSupport
 
 /// An HTTP proxy on 127.0.0.1 that injects faults between syncd and MLflow.
 ///
-/// It reads each request whole, then, by a seeded random draw: forwards it;
+/// It reads each request whole, then, by a draw from a seeded generator
+/// (`seed`: `TestSeed.make()`, named by a failing test with `.namesSeed`;
+/// requests in the same order get the same faults): forwards it;
 /// resets the connection before forwarding; forwards it and resets instead
 /// of answering (the server applied a request the client never sees
 /// acknowledged); answers 503, or 429 with `Retry-After: 1`; adds latency;
@@ -15,17 +19,19 @@ final class FaultProxy: @unchecked Sendable {
     private let upstreamPort: Int
     private let listener: Int32
     private let lock = NSLock()
-    private var rng: SystemRandomNumberGenerator
+    let seed: UInt64
+    private var rng: SplitMix64
     private var weights: [(Fault, Int)]
     private(set) var counts: [Fault: Int] = [:]
     private var stopped = false
     let stallSeconds: Double
 
     /// `faultRate` of the requests get a fault, spread over the kinds.
-    init(upstreamPort: Int, faultRate: Double = 0.3, stallSeconds: Double = 4) throws {
+    init(upstreamPort: Int, faultRate: Double = 0.3, stallSeconds: Double = 4, seed: UInt64 = TestSeed.make()) throws {
         self.upstreamPort = upstreamPort
         self.stallSeconds = stallSeconds
-        rng = SystemRandomNumberGenerator()
+        self.seed = seed
+        rng = SplitMix64(seed: seed)
         let faulty = Int(faultRate * 1000)
         let kinds = Fault.allCases.filter { $0 != .none }
         weights = [(.none, 1000 - faulty)] + kinds.map { ($0, faulty / kinds.count) }
@@ -75,7 +81,8 @@ final class FaultProxy: @unchecked Sendable {
         }
     }
 
-    private func draw() -> Fault {
+    /// The fault for the next request (one draw from the generator).
+    func draw() -> Fault {
         lock.withLock {
             let total = weights.reduce(0) { $0 + $1.1 }
             var r = Int.random(in: 0..<max(1, total), using: &rng)

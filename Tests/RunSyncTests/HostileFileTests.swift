@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunSync
+import TestSupport
 import Testing
 
 /// What anyone who can write to a shared root, or start a second syncd, can
 /// do to syncd: FIFOs where files belong, checkpoints that fail their check
 /// or link out of the run, a second syncd on the same state directory.
-@Suite("syncd against hostile files and a second syncd", .serialized)
+@Suite("syncd against hostile files and a second syncd", .serialized, .needsMLflow)
 struct HostileFileTests {
     let server = MLflowServer.shared
 

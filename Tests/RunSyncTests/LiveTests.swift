@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunSync
+import TestSupport
 import Testing
 
-@Suite("syncd following live runs", .serialized)
+@Suite("syncd following live runs", .serialized, .needsMLflow)
 struct LiveTests {
     let server = MLflowServer.shared
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import TestSupport
 import RunSync
 import Testing
 
@@ -25,11 +26,7 @@ final class MLflowServer: @unchecked Sendable {
         return packageRoot + "/.venv"
     }()
 
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static let packageRoot: String = TestPaths.packageRoot.path
 
     /// The server most tests share.
     static let shared: MLflowServer = {

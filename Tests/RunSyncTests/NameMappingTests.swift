@@ -2,12 +2,13 @@
 import Foundation
 import RunSync
 import SeededRandom
+import TestSupport
 import Testing
 
 /// Names and values MLflow refuses or cuts, tried against the real server:
 /// every mapped key, experiment name and shortened value must be taken as it
 /// is, and every value it would cut must be whole in an artifact.
-@Suite("Names and values against MLflow's validators", .serialized)
+@Suite("Names and values against MLflow's validators", .serialized, .needsMLflow)
 struct NameMappingTests {
     let server = MLflowServer.shared
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunSync
+import TestSupport
 import Testing
 
 /// What syncd tells its user: a line per run started and completed, with the
 /// MLflow run's page, `syncd status` as columns named for what they hold,
 /// and the page in `runlog ls` and `runlog stats`.
-@Suite struct ReportingTests {
+@Suite(.needsMLflow) struct ReportingTests {
     let server = MLflowServer.shared
 
     func runlog(_ arguments: [String]) throws -> String {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunSync
+import TestSupport
 import Testing
 
-@Suite("syncd against faults, refusals and authentication", .serialized)
+@Suite("syncd against faults, refusals and authentication", .serialized, .needsMLflow, .namesSeed)
 struct ResilienceTests {
     @Test func faultsBetweenSyncdAndMLflowAndARestartOfMLflowLoseAndDuplicateNothing() throws {
         let server = MLflowServer()

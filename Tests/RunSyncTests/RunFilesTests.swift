@@ -2,10 +2,11 @@
 import Foundation
 import RunLayout
 import RunSync
+import TestSupport
 import Testing
 
 /// Files saved in the run directory reach MLflow as `files/<path>`.
-@Suite("Run files in MLflow")
+@Suite("Run files in MLflow", .needsMLflow)
 struct RunFilesTests {
     let server = MLflowServer.shared
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunSync
+import TestSupport
 import Testing
 
 /// MLflow that does not answer: `--once` gives up in bounded time with its
 /// own status; the daemon retries, shows the error in `status`, and says once
 /// when MLflow answers again.
-@Suite struct UnreachableTests {
+@Suite(.needsMLflow) struct UnreachableTests {
     let server = MLflowServer.shared
 
     func finishedRun(_ root: String, _ id: String) throws {
