@@ -2,12 +2,13 @@
 import Foundation
 import RunLayout
 import RunSync
+import TestSupport
 import Testing
 
 /// Ignite's W&B MNIST example, switched to runlog by its import
 /// (tools/python/examples/mnist_with_runlog_logger.py), ends in MLflow with
 /// everything W&B would have kept: metrics, histograms, console, best models.
-@Suite("Ignite's W&B example in MLflow")
+@Suite("Ignite's W&B example in MLflow", .needsMLflow)
 struct IgniteExampleTests {
     let server = MLflowServer.shared
 

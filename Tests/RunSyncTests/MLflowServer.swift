@@ -45,6 +45,10 @@ final class MLflowServer: @unchecked Sendable {
 
     /// Starts the server and waits until `/health` answers (at most 120 s).
     func start() throws {
+        guard TestEnvironment.mlflow else {
+            Issue.record("this test starts MLflow but runs in the fast run: mark its suite .needsMLflow")
+            throw SyncError(.config, "RUNLOG_TEST_MLFLOW=0: no MLflow server in the fast run")
+        }
         let mlflow = Self.venv + "/bin/mlflow"
         guard FileManager.default.isExecutableFile(atPath: mlflow) else {
             throw SyncError(.config, "\(mlflow) not found: run tools/setup")

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunSync
+import TestSupport
 import Testing
 
 /// A run is what its logs say, wherever its directory goes; a run directory
 /// that disappears does not leave its MLflow run RUNNING; experiments that
 /// were deleted or renamed in MLflow follow one documented rule.
-@Suite("Runs that move or vanish, experiments that change", .serialized)
+@Suite("Runs that move or vanish, experiments that change", .serialized, .needsMLflow)
 struct RunIdentityTests {
     let server = MLflowServer.shared
 
