@@ -55,8 +55,10 @@ struct SeriesStats {
         nonfinite += bad
     }
 
-    /// The curve as unicode block characters, at most `Downsampler.width` wide.
-    var sparkline: String { curve.sparkline() }
+    /// The curve as unicode block characters, at most `Downsampler.width` wide:
+    /// flat when every value is the same (their means may still differ in
+    /// their last bits once summed and divided).
+    var sparkline: String { curve.sparkline(flat: min == max) }
 }
 
 /// Keeps the means of a series over at most 2 × `width` consecutive runs of
@@ -70,10 +72,6 @@ struct Downsampler {
     private var current = 0.0
     private var currentFinite = 0
     private var currentPoints = 0
-    /// The extremes of the finite values: equal for a constant series, whose
-    /// means may still differ in their last bits once summed and divided.
-    private var lowest = Double.infinity
-    private var highest = -Double.infinity
 
     mutating func add(_ values: UnsafeBufferPointer<Double>) {
         var i = 0
@@ -84,8 +82,6 @@ struct Downsampler {
             for k in i..<(i + take) where values[k].isFinite {
                 sum += values[k]
                 finite += 1
-                lowest = Swift.min(lowest, values[k])
-                highest = Swift.max(highest, values[k])
             }
             current += sum
             currentFinite += finite
@@ -113,8 +109,8 @@ struct Downsampler {
 
     /// Each character is the mean of its share of the points, scaled between
     /// the lowest and highest mean; a space where every value was NaN or
-    /// infinite. A constant series is a flat line at mid height.
-    func sparkline() -> String {
+    /// infinite. `flat` (a constant series) draws a line at mid height.
+    func sparkline(flat: Bool = false) -> String {
         var s = sums, c = counts
         if currentPoints > 0 {
             s.append(current)
@@ -135,7 +131,7 @@ struct Downsampler {
         let bars = Array("▁▂▃▄▅▆▇█")
         return String(means.map { m -> Character in
             guard let m else { return " " }
-            guard hi > lo, highest > lowest else { return bars[3] }
+            guard hi > lo, !flat else { return bars[3] }
             let level = Int(((m - lo) / (hi - lo) * Double(bars.count - 1)).rounded())
             return bars[Swift.max(0, Swift.min(bars.count - 1, level))]
         })
