@@ -374,3 +374,29 @@ def test_damaged_input_is_exported_as_far_as_it_reads_and_gives_status_1(cli, tm
 def dump_lenient(cli, path):
     out = subprocess.run([cli, "dump", "--json", path], capture_output=True, text=True, timeout=60)
     return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_a_progress_line_on_a_terminal_only(cli, exported, tmp_path):
+    import pty
+
+    root, _ = exported
+    out = str(tmp_path / "tb")
+    leader, follower = pty.openpty()
+    p = subprocess.Popen([cli, "export", "--tensorboard", out, root + "/tb-1"], stdout=subprocess.DEVNULL,
+                         stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert p.wait(timeout=60) == 0
+    os.close(leader)
+    text = b"".join(chunks).decode()
+    size = sum(os.path.getsize(os.path.join(root, "tb-1", "logs", f)) for f in os.listdir(root + "/tb-1/logs"))
+    assert "\r\x1b[2Kexported " in text and text.endswith("\r\x1b[2K")
+    assert f" of {size / 1024:.1f} KiB" in text
