@@ -13,115 +13,20 @@ state directory is then checked:
   that state was written, give or take the one request in flight:
   nothing lost, nothing sent twice beyond that request."""
 
-import http.client
-import http.server
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
 from typing import Dict, List, Optional, Tuple
 
 import fstrace
 from fsmodel import Explorer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "soak.d"))
+from proxy import FaultProxy  # noqa: E402
+from servers import MLflowServer  # noqa: E402
+
 BATCH = 1000  # metric points in one log-batch request: what one request in flight may resend
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MLflow:
-    """A lean MLflow server on 127.0.0.1 with a SQLite store, in its own process group."""
-
-    def __init__(self, directory: str):
-        self.port = free_port()
-        os.makedirs(directory, exist_ok=True)
-        venv_bin = os.path.dirname(sys.executable)
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-        self.log = open(os.path.join(directory, "server.log"), "wb")
-        self.proc = subprocess.Popen(
-            [os.path.join(venv_bin, "mlflow"), "server", "--workers", "1", "--host", "127.0.0.1",
-             "--port", str(self.port), "--backend-store-uri", f"sqlite:///{directory}/mlflow.db",
-             "--artifacts-destination", f"{directory}/artifacts", "--serve-artifacts"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.5)
-        self.stop()
-        raise SystemExit(f"crashstates: MLflow did not start; see {directory}/server.log")
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-class CountingProxy:
-    """Forwards HTTP to MLflow and tallies the metric points of each
-    acknowledged runs/log-batch, with the time of the acknowledgement."""
-
-    def __init__(self, upstream_port: int):
-        self.acks: List[Tuple[float, int]] = []
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _forward(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                up = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                up.request(self.command, self.path, body=body, headers=headers)
-                resp = up.getresponse()
-                data = resp.read()
-                if resp.status == 200 and self.path.endswith("/runs/log-batch") and body:
-                    n = len(json.loads(body).get("metrics") or [])
-                    proxy.acks.append((time.time(), n))
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def sent_since(self, mark: int) -> int:
-        return sum(n for _, n in self.acks[mark:])
-
-    def acked_before(self, t: float, first: int) -> int:
-        """Points acknowledged before time t among the first `first` requests."""
-        return sum(n for at, n in self.acks[:first] if at < t)
 
 
 def versions_written(trace: fstrace.Trace, name: str) -> List[Tuple[bytes, float, float]]:
@@ -178,9 +83,10 @@ def explore(args, work: str, report) -> None:
     subprocess.run([args.runlog, "demo", "--steps", steps, "--histograms-every", "1000", "--checkpoint-every", "0",
                     "--dir", root, "--id", "sync1"], check=True, capture_output=True, timeout=300)
     total = count_points(args.runlog, os.path.join(root, "sync1"))
-    mlflow = MLflow(os.path.join(work, "mlflow"))
+    mlflow_dir = os.path.join(work, "mlflow")
+    mlflow = MLflowServer(mlflow_dir, f"sqlite:///{mlflow_dir}/mlflow.db", 1)
     try:
-        proxy = CountingProxy(mlflow.port)
+        proxy = FaultProxy(mlflow.port)
         url = f"http://127.0.0.1:{proxy.port}"
         start = fstrace.snapshot(state_dir)
         trace_path = os.path.join(work, "trace")

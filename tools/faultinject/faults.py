@@ -171,10 +171,11 @@ def check_syncd(args, shim: str, work: str, report: List[str]) -> int:
     base = os.path.join(work, "syncd")
     runs = os.path.join(base, "runs")
     os.makedirs(base)
-    mlflow = syncstate.MLflow(os.path.join(base, "mlflow"))
+    mlflow_dir = os.path.join(base, "mlflow")
+    mlflow = syncstate.MLflowServer(mlflow_dir, f"sqlite:///{mlflow_dir}/mlflow.db", 1)
     covered = 0
     try:
-        proxy = syncstate.CountingProxy(mlflow.port)
+        proxy = syncstate.FaultProxy(mlflow.port)
         url = f"http://127.0.0.1:{proxy.port}"
 
         def make_run(run_id: str) -> int:

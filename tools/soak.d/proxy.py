@@ -8,7 +8,7 @@ import json
 import random
 import threading
 import time
-from typing import List
+from typing import List, Tuple
 
 
 class FaultProxy:
@@ -17,7 +17,7 @@ class FaultProxy:
     stall of 1–4 s, or an answer lost after MLflow processed the request
     (the one case that makes a client send the same points twice)."""
 
-    def __init__(self, upstream_port: int, seed: int, rate: float):
+    def __init__(self, upstream_port: int, seed: int = 0, rate: float = 0.0):
         self.upstream = upstream_port
         self.rng = random.Random(seed)
         self.rate = rate
@@ -27,6 +27,7 @@ class FaultProxy:
         self.answers_lost = 0
         self.faults = {"503": 0, "reset": 0, "stall": 0, "lost": 0}
         self.lags_ms: List[float] = []
+        self.acks: List[Tuple[float, int]] = []   # (when, metric points) of each acknowledged log-batch
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -70,6 +71,7 @@ class FaultProxy:
                         proxy.points_processed += len(metrics)
                         if kind != "lost":
                             proxy.points_acked += len(metrics)
+                            proxy.acks.append((now / 1000, len(metrics)))
                             proxy.lags_ms.extend(now - m["timestamp"] for m in metrics)
                 if kind == "lost":
                     with proxy.lock:
@@ -97,6 +99,14 @@ class FaultProxy:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def sent_since(self, mark: int) -> int:
+        """Metric points acknowledged since the first `mark` acknowledgements."""
+        return sum(n for _, n in self.acks[mark:])
+
+    def acked_before(self, t: float, first: int) -> int:
+        """Points acknowledged before time t among the first `first` acknowledgements."""
+        return sum(n for at, n in self.acks[:first] if at < t)
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -29,7 +29,8 @@ def _as_postgres() -> List[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        raise SystemExit("soak: running as root needs the 'postgres' user (Debian: apt-get install postgresql)")
+        raise SystemExit("soak: running as root needs the 'postgres' user (Debian: apt-get install postgresql)") \
+            from None
     return ["runuser", "-u", "postgres", "--"]
 
 
@@ -69,7 +70,8 @@ class PostgreSQL:
 
 
 class MLflowServer:
-    """`mlflow server` with a PostgreSQL store and `workers` workers, in its own process group."""
+    """`mlflow server` with the store at `store_uri` (PostgreSQL, or sqlite:///…) and
+    `workers` workers, on 127.0.0.1, in its own process group."""
 
     def __init__(self, directory: str, store_uri: str, workers: int):
         self.dir = directory
@@ -96,7 +98,7 @@ class MLflowServer:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.5)
-        raise SystemExit(f"soak: MLflow did not start; see {self.dir}/server.log")
+        raise SystemExit(f"MLflow did not start; see {self.dir}/server.log")
 
     def healthy(self) -> bool:
         try:

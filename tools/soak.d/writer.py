@@ -22,8 +22,8 @@ def main() -> None:
     start = time.monotonic()
     for step in range(steps):
         loss = 2.5 * math.exp(-step / max(1, steps / 4)) + 0.1 + rng.gauss(0, 0.02)
-        run.log({"train/loss": loss, "train/acc": 1 - loss / 3, "lr": 3e-4 * (1 + math.cos(math.pi * step / steps)) / 2},
-                step=step)
+        lr = 3e-4 * (1 + math.cos(math.pi * step / steps)) / 2
+        run.log({"train/loss": loss, "train/acc": 1 - loss / 3, "lr": lr}, step=step)
         if step % 100 == 0:
             run.log({"weights": runlog.Histogram([rng.gauss(0, 1) for _ in range(256)], num_bins=16)}, step=step)
         delay = start + (step + 1) / rate - time.monotonic()
