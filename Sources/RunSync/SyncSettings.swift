@@ -32,6 +32,9 @@ public struct SyncSettings: Sendable {
 
     public init() {}
 
+    /// Whether `url` holds a user and password (taken out of it by `validate`).
+    public static func hasCredentials(url: String) -> Bool { URLUserInfo.split(url) != nil }
+
     /// Checks the settings and fills in defaults; the error names the setting.
     public mutating func validate() throws(SyncError) {
         guard !roots.isEmpty else { throw SyncError(.config, "root: at least one root directory is needed (--root DIR)") }

@@ -51,6 +51,9 @@ struct Run: ParsableCommand {
         let logger = bootstrapLogging(logLevel, progress: showProgress)
         let settings: SyncSettings
         do { settings = try options.settings() } catch { fail(error.message, code: 2) }
+        if options.mlflow.map(SyncSettings.hasCredentials(url:)) == true {
+            logger.warning("--mlflow holds a password: every user of this machine can read a command line (ps); prefer credentials_file")
+        }
         logger.info("syncing \(settings.roots.joined(separator: ", ")) to \(settings.mlflowURL) (state in \(settings.stateDirectory), credentials: \(settings.http.credentials), \(settings.poll ? "polling" : "inotify"))")
         if once {
             do {

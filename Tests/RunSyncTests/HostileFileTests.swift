@@ -124,6 +124,7 @@ struct HostileFileTests {
         let (once, log) = try SyncdProcess.run(["--root", root, "--mlflow", url, "--once", "--log-level", "trace"], timeout: 60, log: root + "/once.log")
         #expect(once == 0, "\(log)")
         #expect(log.contains("to http://127.0.0.1:\(server.port) ") && log.contains("basic auth as alice"), "\(log)")
+        #expect(log.contains("warning syncd: [SyncDaemon] --mlflow holds a password: every user of this machine can read a command line (ps); prefer credentials_file"), "\(log)")
         outputs.append(log)
         outputs.append(try SyncdProcess.run(["validate", "--root", root, "--mlflow", url], log: root + "/validate.log").1)
         outputs.append(try SyncdProcess.run(["status", "--root", root], log: root + "/status.log").1)
