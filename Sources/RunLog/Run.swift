@@ -76,6 +76,7 @@ public final class Run: Sendable {
 
     let pipeline: Pipeline?
     let console: ConsoleCapture?
+    let sampler: SystemSampler?
     let metadata: RunMetadata
     let checkpoints: CheckpointStore?
 
@@ -104,6 +105,7 @@ public final class Run: Sendable {
             self.rank = rank ?? 0
             pipeline = nil
             console = nil
+            sampler = nil
             checkpoints = nil
             return
         }
@@ -139,6 +141,7 @@ public final class Run: Sendable {
         start.argv = CommandLine.arguments
         start.writer = Run.writer
         pipeline.append(record: .runStart(start))
+        if options.recordsEnvironment { pipeline.append(record: .environment(EnvironmentProbe.entries())) }
         console = options.captureConsole ? ConsoleCapture(pipeline: pipeline) : nil
         if !config.isEmpty {
             let entries = Run.entries(config)
@@ -147,13 +150,16 @@ public final class Run: Sendable {
         }
         do {
             try pipeline.flush()
-            if options.finishOnSIGTERM { TerminationSignal.shared.register(self) }
         } catch {
             _ = metadata.markFinished()  // deinit must not end the run again
             _ = pipeline.close(timeout: 0)
             pipeline.release()
             throw error
         }
+        let interval = SystemSampler.interval(
+            option: options.systemMetricsInterval, environment: environmentVariable("RUNLOG_SYSTEM_METRICS_INTERVAL"))
+        sampler = interval.map { SystemSampler(pipeline: pipeline, diskPath: place.directory.path, interval: $0) }
+        if options.finishOnSIGTERM { TerminationSignal.shared.register(self) }
     }
 
     deinit {
@@ -234,6 +240,7 @@ public final class Run: Sendable {
         guard let pipeline else { return true }
         TerminationSignal.shared.unregister(self)
         console?.stop()
+        sampler?.stop()
         pipeline.append(record: .runEnd(RunEnd(status: status, exitCode: Int64(exitCode), endTime: Monitor.wallMicros(), message: message)), last: true)
         let durable = pipeline.close(timeout: pipeline.options.finishTimeout)
         if !durable {

@@ -81,6 +81,14 @@ public struct RunOptions: Sendable {
     /// console records in the run's log (`ConsoleCapture`), while it still
     /// reaches them unchanged; stopped by `finish`. Off by default.
     public var captureConsole = false
+    /// Seconds between samples of system metrics (CPU, memory, disk,
+    /// network, GPUs; logged as `system/…` metrics, step = sample index);
+    /// 0 turns sampling off, values under 0.1 are taken as 0.1. nil:
+    /// `$RUNLOG_SYSTEM_METRICS_INTERVAL`, else 10.
+    public var systemMetricsInterval: Double? = nil
+    /// Whether the attempt's environment (program, git, OS, CPU, GPUs,
+    /// scheduler; spec format.md §4.10) is recorded after the run start.
+    public var recordsEnvironment = true
     /// Receives one line when writing starts failing, when it resumes, and when
     /// records are dropped; nil writes the line to standard error.
     public var onError: (@Sendable (String) -> Void)? = nil

@@ -57,6 +57,10 @@ struct TextFormatter {
             kind("summary")
             pairs(entries)
             newline()
+        case .environment(let entries):
+            kind("environment")
+            pairs(entries)
+            newline()
         case .metrics(let block):
             appendRows(block)
         case .histogram(let h):
@@ -153,7 +157,7 @@ struct TextFormatter {
 
     private mutating func kind(_ name: StaticString) {
         name.withUTF8Buffer { json.output.append(contentsOf: $0) }
-        for _ in name.utf8CodeUnitCount..<11 { json.output.append(UInt8(ascii: " ")) }
+        for _ in name.utf8CodeUnitCount..<max(11, name.utf8CodeUnitCount + 1) { json.output.append(UInt8(ascii: " ")) }
     }
 
     private mutating func word(_ s: String) {

@@ -43,6 +43,8 @@ public struct CanonicalJSON {
             raw(#"{"kind":"config","values":"#); map(entries); raw("}\n")
         case .summary(let entries):
             raw(#"{"kind":"summary","values":"#); map(entries); raw("}\n")
+        case .environment(let entries):
+            raw(#"{"kind":"environment","values":"#); map(entries); raw("}\n")
         case .metrics(let block):
             appendRows(block)
         case .histogram(let h):

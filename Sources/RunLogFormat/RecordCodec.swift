@@ -7,7 +7,7 @@ extension Record {
         var w = WireWriter(capacity: 64)
         switch self {
         case .runStart(let s): s.encodeBody(into: &w)
-        case .config(let entries), .summary(let entries):
+        case .config(let entries), .summary(let entries), .environment(let entries):
             for e in entries { w.message(1) { e.encode(into: &$0) } }
         case .metrics(let m): m.encodeBody(into: &w)
         case .histogram(let h): h.encodeBody(into: &w)
@@ -50,6 +50,7 @@ extension Record {
         case 7: return Entry.decodeList(r).map(Record.summary)
         case 8: return RunEnd.decode(r).map(Record.runEnd)
         case 10: return ConsoleText.decode(r).map(Record.console)
+        case 11: return Entry.decodeList(r).map(Record.environment)
         case 0: return nil
         default: return .unknown(kind: kind, body: r.byteArray(r.index..<r.end))
         }

@@ -10,6 +10,8 @@ public enum Record: Sendable, Equatable {
     case summary([Entry])
     case runEnd(RunEnd)
     case console(ConsoleText)
+    /// The machine, program and job an attempt runs in (spec §4.10).
+    case environment([Entry])
     /// A record of a kind this reader does not know, kept as raw bytes.
     case unknown(kind: UInt8, body: [UInt8])
 
@@ -25,6 +27,7 @@ public enum Record: Sendable, Equatable {
         case .summary: return 7
         case .runEnd: return 8
         case .console: return 10
+        case .environment: return 11
         case .unknown(let k, _): return k
         }
     }
@@ -43,6 +46,7 @@ public enum Record: Sendable, Equatable {
         case 7: return "summary"
         case 8: return "run_end"
         case 10: return "console"
+        case 11: return "environment"
         default: return "unknown"
         }
     }

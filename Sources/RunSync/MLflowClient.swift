@@ -79,10 +79,14 @@ public final class MLflowClient: @unchecked Sendable {
     /// An experiment of that name that is deleted (in MLflow's trash) is
     /// refused: syncd neither undoes the deletion nor can it create another
     /// of the same name until the deleted one is purged.
+    /// A created experiment has the tag `mlflow.experimentKind` =
+    /// `custom_model_development`, which makes MLflow 3's UI show it as model
+    /// training (without it, runs are filed under GenAI "Evaluation runs").
     public func experimentID(named name: String) throws(SyncError) -> String {
         if let id = try experimentByName(name) { return id }
         var j = JSONText()
-        j.raw("{"); j.key("name", first: true); j.string(name); j.raw("}")
+        j.raw("{"); j.key("name", first: true); j.string(name)
+        j.raw(#","tags":[{"key":"mlflow.experimentKind","value":"custom_model_development"}]}"#)
         do throws(SyncError) {
             let r = try call("POST", "experiments/create", j.bytes)
             if let id = r["experiment_id"] as? String { return id }

@@ -28,6 +28,7 @@ import RunLayout
 ///   `mlflow.` or `runlog.`); removed tags are deleted; notes →
 ///   `mlflow.note.content`;
 /// - summary → tags `summary.<key>` (flattened like config), latest value wins;
+/// - environment → MLflow's source tags and `runlog.env.*` (RecordMapper+Environment.swift);
 /// - run end → remembered; once every log is read, the run's status decides
 ///   the MLflow status (see `RunSyncer`).
 enum Item {
@@ -109,6 +110,8 @@ struct RecordMapper {
             return Self.flatten(entries).flatMap { Self.tagItems(MLflowNames.key("summary." + $0.0), $0.1) }
         case .runEnd(let e):
             return [.op(.runEnd(key: "\(attempt)/\(rank)", .init(status: RunStatus(runEnd: e.status).rawValue, endTime: e.endTime)))]
+        case .environment(let entries):
+            return environmentItems(entries)
         case .console, .unknown:
             return []
         }

@@ -117,6 +117,8 @@ public struct EventMapper {
                 encoder.scalar(tag: Self.tag("summary/" + k), step: context.step, wallTime: wall, value: number)
             }
             text("runlog/summary", Self.table(flat))
+        case .environment(let entries):
+            text("runlog/environment", Self.table(Value.flattened(entries)))
         case .histogram(let h):
             encoder.histogram(tag: histogramTag(h.key), h)
             context.moved(step: h.step, time: h.time)

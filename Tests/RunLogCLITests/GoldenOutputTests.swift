@@ -47,6 +47,16 @@ import Testing
             """#)
     }
 
+    @Test func dumpPrintsTheEnvironmentAsKeyValuePairs() throws {
+        let r = try CLI.run(["dump", "--kind", "environment", "environment.rlog"], in: CLI.vectors)
+        #expect(r.status == 0)
+        #expect(r.stderr == "")
+        #expect(r.stdout == #"""
+            environment program="/home/ada/mnist/train.py" cwd="/home/ada/mnist" git={"commit":"0123456789abcdef0123456789abcdef01234567","branch":"main","remote":"https://github.com/ada/mnist.git","dirty":true} runtime="python 3.11.2" os="Linux 6.1.0-18-amd64 x86_64" cpu={"model":"AMD EPYC 7763 64-Core Processor","count":128} memory=540000000000 gpu={"count":2,"names":["NVIDIA A100-SXM4-80GB","NVIDIA A100-SXM4-80GB"],"memory":[85899345920,85899345920],"driver":"550.54.15","cuda":"12.4"} scheduler={"name":"slurm","job_id":"812345","array_task_id":"3","nodes":"gpu[01-02]","partition":"a100"} packages=["numpy==1.26.4","torch==2.3.0"]
+
+            """#)
+    }
+
     @Test func dumpJSONIsTheCanonicalFormOfTheSpecVectors() throws {
         for name in ["minimal", "all-kinds", "multi-frame", "console"] {
             let r = try CLI.run(["dump", "--json", "\(name).rlog"], in: CLI.vectors)

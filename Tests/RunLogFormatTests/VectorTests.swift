@@ -58,6 +58,11 @@ import Testing
         try check(v.name, bytes: try Vectors.bytes(of: v).bytes, jsonl: try Vectors.jsonl(of: v))
     }
 
+    @Test func environment() throws {
+        let v = Vectors.environment
+        try check(v.name, bytes: try Vectors.bytes(of: v).bytes, jsonl: try Vectors.jsonl(of: v))
+    }
+
     @Test func multiFrame() throws {
         let v = Vectors.multiFrame
         try check(v.name, bytes: try Vectors.bytes(of: v).bytes, jsonl: try Vectors.jsonl(of: v))

@@ -131,6 +131,35 @@ enum Vectors {
             codec: .none)
     }
 
+    /// A run start followed by the environment record (kind 11) a writer puts after it.
+    static var environment: Vector {
+        var start = runStart("env_1")
+        start.argv = ["/home/ada/mnist/train.py", "--lr", "0.01"]
+        start.jobID = "812345"
+        let env: [Entry] = [
+            Entry("program", "/home/ada/mnist/train.py"),
+            Entry("cwd", "/home/ada/mnist"),
+            Entry("git", [
+                "commit": "0123456789abcdef0123456789abcdef01234567", "branch": "main",
+                "remote": "https://github.com/ada/mnist.git", "dirty": true,
+            ]),
+            Entry("runtime", "python 3.11.2"),
+            Entry("os", "Linux 6.1.0-18-amd64 x86_64"),
+            Entry("cpu", ["model": "AMD EPYC 7763 64-Core Processor", "count": 128]),
+            Entry("memory", .int(540_000_000_000)),
+            Entry("gpu", [
+                "count": 2, "names": ["NVIDIA A100-SXM4-80GB", "NVIDIA A100-SXM4-80GB"],
+                "memory": [85_899_345_920, 85_899_345_920], "driver": "550.54.15", "cuda": "12.4",
+            ]),
+            Entry("scheduler", ["name": "slurm", "job_id": "812345", "array_task_id": "3", "nodes": "gpu[01-02]", "partition": "a100"]),
+            Entry("packages", ["numpy==1.26.4", "torch==2.3.0"]),
+        ]
+        return Vector(
+            name: "environment",
+            frames: [[.runStart(start), .environment(env)], [.runEnd(RunEnd(status: .finished, endTime: t0 + 1000))]],
+            codec: .zstd)
+    }
+
     /// Several frames of metrics rows: the base of the torn and damaged vectors.
     static var multiFrame: Vector {
         var frames: [[Record]] = [[.runStart(runStart("multi"))]]

@@ -40,7 +40,8 @@ import Testing
         #expect(log.header.runID == "e2e-1" && log.header.attempt == 1 && log.header.writer == Run.writer)
         let kinds = log.records.map(\.kindName)
         #expect(kinds.first == "run_start" && kinds.last == "run_end")
-        #expect(Set(kinds) == ["run_start", "config", "metrics", "histogram", "checkpoint", "tags", "summary", "run_end"])
+        #expect(Set(kinds) == ["run_start", "environment", "config", "metrics", "histogram", "checkpoint", "tags", "summary", "run_end"])
+        #expect(kinds[1] == "environment")
 
         guard case .runStart(let start) = log.records[0] else { Issue.record("no run start"); return }
         #expect(start.project == "mnist" && start.name == "cnn" && start.group == "g1")

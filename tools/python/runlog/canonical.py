@@ -4,8 +4,8 @@
 
 import math
 
-from .records import (CHECKPOINT, CONFIG, CONSOLE, HISTOGRAM, METRICS, RUN_END, RUN_START, STATUS_NAMES, STREAM_NAMES,
-                      SUMMARY, TAGS, Unknown)
+from .records import (CHECKPOINT, CONFIG, CONSOLE, ENVIRONMENT, HISTOGRAM, KIND_NAMES, METRICS, RUN_END, RUN_START,
+                      STATUS_NAMES, STREAM_NAMES, SUMMARY, TAGS, Unknown)
 
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(0x20)}
 _ESCAPES.update({0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x22: '\\"', 0x5C: "\\\\"})
@@ -90,8 +90,8 @@ def record_lines(r):
             f'"world_size":{r.world_size},"job_id":{string(r.job_id)},"argv":{strings(r.argv)},'
             f'"writer":{string(r.writer)}}}\n'
         ]
-    if k in (CONFIG, SUMMARY):
-        name = "config" if k == CONFIG else "summary"
+    if k in (CONFIG, SUMMARY, ENVIRONMENT):
+        name = KIND_NAMES[k]
         return [f'{{"kind":"{name}","values":{entries(r.entries)}}}\n']
     if k == HISTOGRAM:
         if r.edges is None:

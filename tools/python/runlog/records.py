@@ -17,8 +17,9 @@ from .values import decode_entries, encode_entries, encode_entry
 
 RUN_START, CONFIG, METRICS, HISTOGRAM, CHECKPOINT, TAGS, SUMMARY, RUN_END = range(1, 9)
 CONSOLE = 10
+ENVIRONMENT = 11
 KIND_NAMES = {1: "run_start", 2: "config", 3: "metrics", 4: "histogram", 5: "checkpoint", 6: "tags", 7: "summary", 8: "run_end",
-              10: "console"}
+              10: "console", 11: "environment"}
 
 # ---------------------------------------------------------------- records
 
@@ -104,6 +105,13 @@ class Config:
 @dataclass
 class Summary(Config):
     kind = SUMMARY
+
+
+@dataclass
+class Environment(Config):
+    """The machine, program and job an attempt runs in (spec section 4.10)."""
+
+    kind = ENVIRONMENT
 
 
 @dataclass
@@ -379,7 +387,7 @@ class Unknown:
 
 
 _DECODERS = {RUN_START: RunStart, CONFIG: Config, METRICS: Metrics, HISTOGRAM: Histogram, CHECKPOINT: Checkpoint,
-             TAGS: Tags, SUMMARY: Summary, RUN_END: RunEnd, CONSOLE: Console}
+             TAGS: Tags, SUMMARY: Summary, RUN_END: RunEnd, CONSOLE: Console, ENVIRONMENT: Environment}
 
 
 def decode_records(content, malformed):

@@ -25,7 +25,7 @@ def expected(name, ext):
 
 
 def test_all_vectors_are_present():
-    assert {"minimal", "all-kinds", "multi-frame", "torn-tail", "damaged-middle", "deep-config"} <= set(NAMES)
+    assert {"minimal", "all-kinds", "multi-frame", "torn-tail", "damaged-middle", "deep-config", "environment"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
