@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import RunLayout
 
-/// Syncs one run directory to its MLflow run, one request per `step`.
+/// Delivers one run directory to its MLflow run, one request per `step`:
+/// the `RunDelivery` of `MLflowDestination`.
 ///
 /// Every step reads from the saved cursors, sends one request (a log-batch
 /// of at most 1000 items, an artifact, or a status change), and moves the
@@ -11,15 +12,8 @@ import RunLayout
 /// step. A crash at any instant therefore re-sends at most the one request
 /// that was in flight, with the same points (MLflow stores an identical
 /// point once). Only one worker steps a given syncer at a time.
-final class RunSyncer {
-    enum Outcome: Equatable {
-        /// More work is ready: step again (after other runs had their turn).
-        case more
-        /// Caught up; check again after `recheck` seconds (a live writer that may crash), or on a change.
-        case idle(recheck: Double?)
-        /// MLflow refused this run's data for good; see `state.lastError`.
-        case quarantined
-    }
+final class RunSyncer: RunDelivery {
+    typealias Outcome = DeliveryOutcome
 
     let directory: RunDirectory
     private(set) var state: RunState
@@ -46,7 +40,8 @@ final class RunSyncer {
 
     /// Does one unit of work. An error whose disposition is `.quarantine`
     /// quarantines the run; only fatal errors and `.cancelled` are thrown.
-    func step(_ client: MLflowClient) throws(SyncError) -> Outcome {
+    func step(_ link: AnyObject) throws(SyncError) -> Outcome {
+        let client = link as! MLflowClient
         client.onRetry = { [self] error in noteRetry(error) }
         defer { client.onRetry = nil }
         do {

@@ -3,11 +3,13 @@ import Foundation
 import Logging
 import RunLayout
 
-/// Syncs the runs under some roots to an MLflow server, with a pool of
-/// workers that take turns: each turn of a run is one request, after which
-/// the run goes to the back of the queue, so a busy run does not starve the
-/// others. Files are opened only during a turn, so descriptors stay bounded
-/// by the number of workers whatever the number of runs.
+/// Syncs the runs under some roots to their destinations (`Destination`:
+/// MLflow, …), with a pool of workers that take turns: each turn of a
+/// (run, destination) pair is one request, after which the pair goes to the
+/// back of the queue, so a busy run does not starve the others, and a
+/// destination that is slow or down holds back no other. Files are opened
+/// only during a turn, so descriptors stay bounded by the number of workers
+/// whatever the number of runs.
 public final class SyncEngine: @unchecked Sendable {
     public let settings: SyncSettings
     private let context: SyncContext
@@ -19,31 +21,51 @@ public final class SyncEngine: @unchecked Sendable {
     private let stateLock: StateLock
 
     private let lock = NSCondition()
-    private var syncers: [String: RunSyncer] = [:]
+    /// Per run directory, its delivery to each destination (by index in `destinations`).
+    private var syncers: [String: [any RunDelivery]] = [:]
     /// The run id of each run directory with a syncer.
     private var identities: [String: String] = [:]
     /// Run directories skipped because their run id is also at another.
     private var conflicts: Set<String> = []
-    private var queue: [String] = []
+    private var queue: [Turn] = []
     private var queueHead = 0
-    private var queued: Set<String> = []
-    private var active: Set<String> = []
-    private var dirty: Set<String> = []
-    /// Runs MLflow refused: left alone until their retry is due (`quarantineRetry`).
-    private var quarantined: Set<String> = []
-    private var rechecks: [String: Date] = [:]
+    private var queued: Set<Turn> = []
+    private var active: Set<Turn> = []
+    private var dirty: Set<Turn> = []
+    /// Pairs a destination refused: left alone until their retry is due (`quarantineRetry`).
+    private var quarantined: Set<Turn> = []
+    private var rechecks: [Turn: Date] = [:]
     private var fatal: SyncError?
     private var stopping = false
     private var once = false
     private var runningWorkers = 0
-    /// Runs a `runOnce` pass has finished with (caught up or quarantined).
-    private var settled: Set<String> = []
+    /// Pairs a `runOnce` pass has finished with (caught up or quarantined).
+    private var settled: Set<Turn> = []
     /// Poll signatures: the sizes of each run's logs when last looked at.
     private var signatures: [String: [Int64]] = [:]
 
-    public init(settings: SyncSettings, logger: Logger) throws(SyncError) {
+    /// A run directory and one of its destinations: what a turn is for.
+    struct Turn: Hashable {
+        var path: String
+        var destination: Int
+    }
+
+    /// Destinations added by the module's tests, after those of the settings.
+    private let extraDestinations: [any Destination]
+
+    /// The destinations every run goes to, from the settings.
+    private var destinations: [any Destination] {
+        [MLflowDestination(settings: settings, connection: connection, logger: logger)] + extraDestinations
+    }
+
+    public convenience init(settings: SyncSettings, logger: Logger) throws(SyncError) {
+        try self.init(settings: settings, logger: logger, extraDestinations: [])
+    }
+
+    init(settings: SyncSettings, logger: Logger, extraDestinations: [any Destination]) throws(SyncError) {
         self.settings = settings
         self.logger = logger
+        self.extraDestinations = extraDestinations
         let store = try StateStore(directory: settings.stateDirectory)
         stateLock = try StateLock(directory: settings.stateDirectory)
         context = SyncContext(store: store, logger: logger, recheckInterval: settings.recheckInterval)
@@ -99,7 +121,7 @@ public final class SyncEngine: @unchecked Sendable {
             lock.withLock {
                 let due = rechecks.filter { $0.value <= Date() }.map(\.key)
                 for key in due { rechecks[key] = nil }
-                for key in due where quarantined.remove(key) != nil { syncers[key]?.retryAfterQuarantine() }
+                for key in due where quarantined.remove(key) != nil { delivery(key)?.retryAfterQuarantine() }
                 for key in due { enqueueLocked(key) }
             }
         }
@@ -178,14 +200,15 @@ public final class SyncEngine: @unchecked Sendable {
                 return nil
             }
             // Taken over below from the state it saved, once no turn of it runs.
-            if active.contains(other) { return nil }
+            if active.contains(where: { $0.path == other }) { return nil }
             forget(other)
             return .some(other)
         }
         guard let moved else { return false }
-        var state: RunState
+        var states: [RunState] = []
         do {
-            state = try context.store.load(runID) ?? RunState(runID: runID)
+            let file = try context.store.loadFile(runID)
+            for d in destinations { states.append(file?.destinations[d.name] ?? RunState(runID: runID, destination: d.name)) }
         } catch {
             logger.error("\(error.message)")
             return false
@@ -194,29 +217,45 @@ public final class SyncEngine: @unchecked Sendable {
         return lock.withLock {
             identities[path] = runID
             conflicts.remove(path)
-            let syncer = RunSyncer(directory: dir, state: state, context: context)
-            // A new process tries again at once: the cause may have been fixed.
-            syncer.retryAfterQuarantine()
-            syncers[path] = syncer
+            syncers[path] = zip(destinations, states).map { destination, state in
+                let delivery = destination.delivery(for: dir, state: state, context: context)
+                // A new process tries again at once: the cause may have been fixed.
+                delivery.retryAfterQuarantine()
+                return delivery
+            }
             return true
         }
     }
 
     /// Drops the syncer of a run directory that is gone (called with the lock held).
-    private func forget(_ key: String) {
-        syncers[key] = nil
-        identities[key] = nil
-        queued.remove(key)
-        dirty.remove(key)
-        quarantined.remove(key)
-        rechecks[key] = nil
-        signatures[key] = nil
+    private func forget(_ path: String) {
+        for key in turns(path) {
+            queued.remove(key)
+            dirty.remove(key)
+            quarantined.remove(key)
+            rechecks[key] = nil
+            settled.remove(key)
+        }
+        syncers[path] = nil
+        identities[path] = nil
+        signatures[path] = nil
     }
 
-    private func enqueue(_ key: String) { lock.withLock { enqueueLocked(key) } }
+    /// The turns of a run directory: one per destination.
+    private func turns(_ path: String) -> [Turn] {
+        (0..<(syncers[path]?.count ?? 0)).map { Turn(path: path, destination: $0) }
+    }
 
-    private func enqueueLocked(_ key: String) {
-        guard syncers[key] != nil, !quarantined.contains(key) else { return }
+    private func delivery(_ key: Turn) -> (any RunDelivery)? {
+        guard let all = syncers[key.path], key.destination < all.count else { return nil }
+        return all[key.destination]
+    }
+
+    /// Gives every destination of the run at `path` a turn.
+    private func enqueue(_ path: String) { lock.withLock { for key in turns(path) { enqueueLocked(key) } } }
+
+    private func enqueueLocked(_ key: Turn) {
+        guard delivery(key) != nil, !quarantined.contains(key) else { return }
         if active.contains(key) {
             dirty.insert(key)
         } else if queued.insert(key).inserted {
@@ -244,7 +283,7 @@ public final class SyncEngine: @unchecked Sendable {
     }
 
     private func worker() throws {
-        let client = MLflowClient(baseURL: settings.mlflowURL, options: settings.http, pause: pause, logger: logger, connection: connection)
+        let links = destinations.map { $0.makeLink(pause: pause) }
         lock.withLock { runningWorkers += 1 }
         defer { lock.withLock { runningWorkers -= 1; lock.broadcast() } }
         while true {
@@ -264,7 +303,7 @@ public final class SyncEngine: @unchecked Sendable {
                 queueHead = 0
             }
             queued.remove(key)
-            guard let syncer = syncers[key] else {
+            guard let syncer = delivery(key) else {
                 lock.unlock()  // forgotten while queued: its run moved
                 continue
             }
@@ -272,10 +311,10 @@ public final class SyncEngine: @unchecked Sendable {
             lock.unlock()
 
             // Taken before the turn: a change made during it shows at the next poll.
-            let signature = once ? [] : Self.signature(key)
-            let outcome: RunSyncer.Outcome
+            let signature = once ? [] : Self.signature(key.path)
+            let outcome: DeliveryOutcome
             do {
-                outcome = try syncer.step(client)
+                outcome = try syncer.step(links[key.destination])
             } catch {
                 lock.withLock {
                     active.remove(key)
@@ -290,7 +329,7 @@ public final class SyncEngine: @unchecked Sendable {
             }
             lock.withLock {
                 active.remove(key)
-                if !once { signatures[key] = signature }
+                if !once { signatures[key.path] = signature }
                 switch outcome {
                 case .more:
                     enqueueLocked(key)
@@ -324,19 +363,22 @@ public final class SyncEngine: @unchecked Sendable {
 
     /// How far the engine is; safe to read from any thread while it works.
     public var progress: Progress {
-        let (runs, done) = lock.withLock { (syncers.count, settled.count) }
+        let (runs, done) = lock.withLock {
+            (syncers.count, syncers.keys.filter { path in turns(path).allSatisfy { settled.contains($0) } }.count)
+        }
         return Progress(runs: runs, runsDone: done, pointsSent: context.pointsSent)
     }
 
     private func summary() -> Summary {
         lock.withLock {
             var s = Summary()
-            for (_, syncer) in syncers.sorted(by: { $0.key < $1.key }) {
-                let st = syncer.state
-                switch st.status {
-                case .synced: s.synced.append(st.runID)
-                case .pending: s.pending.append(st.runID)
-                case .quarantined: s.quarantined.append((st.runID, st.lastError ?? ""))
+            for (_, deliveries) in syncers.sorted(by: { $0.key < $1.key }) {
+                var file = RunStateFile(runID: deliveries.first?.state.runID ?? "")
+                for d in deliveries { file.destinations[d.state.destination] = d.state }
+                switch file.status {
+                case .synced: s.synced.append(file.runID)
+                case .pending: s.pending.append(file.runID)
+                case .quarantined: s.quarantined.append((file.runID, file.lastError ?? ""))
                 }
             }
             return s
