@@ -5,7 +5,7 @@ import Testing
 
 /// A run goes to every destination, each with its own cursors, retries and
 /// quarantine: a destination that refuses a run holds back no other.
-@Suite("Destinations, each on its own")
+@Suite("Destinations, each on its own", .needsMLflow)
 struct DestinationTests {
     let server = MLflowServer.shared
 
