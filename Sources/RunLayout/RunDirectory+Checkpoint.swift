@@ -20,7 +20,7 @@ extension RunDirectory {
         let full = path + "/" + relative
         guard let base = RegularFile.resolved(path), let target = RegularFile.resolved(full) else {
             let e = errno
-            throw FormatError(.io, "\(full): \(String(cString: strerror(e)))", errno: e)
+            throw FormatError(.io, "\(full): \(SystemCall.errorText(e))", errno: e)
         }
         guard target.hasPrefix(base.hasSuffix("/") ? base : base + "/") else {
             throw FormatError(.notRegularFile, "\(full): leads out of the run directory (to \(target)); not read")
@@ -28,7 +28,7 @@ extension RunDirectory {
         var st = stat()
         guard lstat(full, &st) == 0 else {
             let e = errno
-            throw FormatError(.io, "\(full): \(String(cString: strerror(e)))", errno: e)
+            throw FormatError(.io, "\(full): \(SystemCall.errorText(e))", errno: e)
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             throw FormatError(.notRegularFile, "\(full): \((st.st_mode & S_IFMT) == S_IFLNK ? "a symbolic link" : "not a regular file"); not read")

@@ -102,9 +102,7 @@ struct CheckpointStore {
     /// `s` with every character outside `[A-Za-z0-9._-]` replaced by `_`;
     /// a name that would be empty, `.` or `..` becomes `_`.
     static func sanitize(_ s: String) -> String {
-        let out = String(String.UnicodeScalarView(s.unicodeScalars.map { c in
-            c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "." || c == "_" || c == "-") ? c : "_"
-        }))
+        let out = SafeName.characters(s)
         return out.isEmpty || out == "." || out == ".." ? "_" : out
     }
 

@@ -58,12 +58,7 @@ final class LivenessWriter {
 }
 
 /// fsyncs a directory so that a rename or a new entry in it is durable.
-func syncDirectory(_ path: String) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    _ = fsync(fd)
-    close(fd)
-}
+func syncDirectory(_ path: String) { SystemCall.syncDirectory(path) }
 
 /// The text of the current errno.
-func lastErrno() -> String { String(cString: strerror(errno)) }
+func lastErrno() -> String { SystemCall.errorText(errno) }

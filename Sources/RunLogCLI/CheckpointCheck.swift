@@ -23,14 +23,14 @@ enum CheckpointCheck {
                 // A missing or unreadable file reads like the size and hash problems below;
                 // a refused one (a link out of the run, not a regular file) says why.
                 if let e = error.errno {
-                    out.append("\(path): \(what): \(String(cString: strerror(e)))")
+                    out.append("\(path): \(what): \(SystemCall.errorText(e))")
                 } else {
                     out.append("\(what): \(error.message)")
                 }
                 continue
             }
             guard let size = LogInput.fileSize(path) else {
-                out.append("\(path): \(what): \(String(cString: strerror(errno)))")
+                out.append("\(path): \(what): \(SystemCall.errorText(errno))")
                 continue
             }
             guard size == Int64(c.size) else {
@@ -41,7 +41,7 @@ enum CheckpointCheck {
                 switch SHA256Hasher.hash(file: path) {
                 case .some(let digest) where digest == c.sha256: break
                 case .some: out.append("\(path): \(what): SHA-256 differs from its record")
-                case .none: out.append("\(path): \(what): cannot read: \(String(cString: strerror(errno)))")
+                case .none: out.append("\(path): \(what): cannot read: \(SystemCall.errorText(errno))")
                 }
             }
         }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import RunLayout
 /// Locale-independent text forms of numbers, times and sizes.
 ///
 /// Doubles print as the shortest decimal that reads back as the same value
@@ -6,11 +7,7 @@
 /// infinities as `nan`, `inf` and `-inf`.
 enum Formatting {
     /// The shortest round-trip form of `d`.
-    static func double(_ d: Double) -> String {
-        if d.isNaN { return "nan" }
-        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
-        return d.description
-    }
+    static func double(_ d: Double) -> String { HumanText.double(d) }
 
     /// Appends `double(d)` to `out` as UTF-8.
     static func append(double d: Double, to out: inout [UInt8]) {
@@ -109,30 +106,10 @@ enum Formatting {
     }
 
     /// Bytes as `512 B`, `1.5 KiB`, `20.0 MiB`, `3.2 GiB`.
-    static func bytes(_ n: Int64) -> String {
-        if n < 1024 { return "\(n) B" }
-        let units = ["KiB", "MiB", "GiB", "TiB", "PiB"]
-        var value = Double(n) / 1024
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return fixed(value, digits: 1) + " " + units[unit]
-    }
+    static func bytes(_ n: Int64) -> String { HumanText.bytes(n) }
 
     /// `value` rounded to `digits` fraction digits, without locale.
-    static func fixed(_ value: Double, digits: Int) -> String {
-        guard value.isFinite else { return double(value) }
-        var scale: Int64 = 1
-        for _ in 0..<digits { scale *= 10 }
-        let scaled = (value.magnitude * Double(scale)).rounded()
-        guard scaled < 9e18 else { return double(value) }
-        let n = Int64(scaled)
-        let sign = value < 0 && n != 0 ? "-" : ""
-        if digits == 0 { return sign + String(n) }
-        return sign + String(n / scale) + "." + pad(n % scale, digits)
-    }
+    static func fixed(_ value: Double, digits: Int) -> String { HumanText.fixed(value, digits: digits) }
 
     /// `n` in decimal, zero-padded to `width` digits.
     static func pad<I: BinaryInteger>(_ n: I, _ width: Int) -> String {

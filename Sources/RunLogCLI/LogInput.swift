@@ -27,7 +27,7 @@ struct LogInput {
     static func resolve(_ path: String, allowNoLogs: Bool = false) throws -> LogInput {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw CLIError.cannotRead("\(path): \(String(cString: strerror(errno)))")
+            throw CLIError.cannotRead("\(path): \(SystemCall.errorText(errno))")
         }
         if (st.st_mode & S_IFMT) != S_IFDIR {
             guard (st.st_mode & S_IFMT) == S_IFREG else {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import RunLayout
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,7 +69,7 @@ final class Output {
                 case EINTR, EAGAIN: continue
                 case EPIPE: exit(0)
                 default:
-                    Diagnostics.error("cannot write output: \(String(cString: strerror(errno)))")
+                    Diagnostics.error("cannot write output: \(SystemCall.errorText(errno))")
                     exit(CLIError.Status.cannotRead.rawValue)
                 }
             }

@@ -68,17 +68,7 @@ struct RunInfo {
     }
 
     /// Total bytes of the regular files under `path` (symbolic links not followed).
-    static func diskUsage(_ path: String, depth: Int = 0) -> Int64 {
-        var total: Int64 = 0
-        forEachEntry(path) { child, st in
-            switch st.st_mode & S_IFMT {
-            case S_IFREG: total += Int64(st.st_size)
-            case S_IFDIR where depth < 16: total += diskUsage(child, depth: depth + 1)
-            default: break
-            }
-        }
-        return total
-    }
+    static func diskUsage(_ path: String) -> Int64 { DiskUsage.of(path).bytes }
 
     private static func forEachEntry(_ directory: String, _ body: (String, stat) -> Void) {
         guard let dir = opendir(directory) else { return }

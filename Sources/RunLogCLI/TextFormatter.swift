@@ -95,8 +95,7 @@ struct TextFormatter {
             word(" path="); json.string(c.path)
             word(" size="); json.int(c.size)
             word(" sha256=")
-            let hex = Array("0123456789abcdef".utf8)
-            for b in c.sha256 { json.output.append(hex[Int(b >> 4)]); json.output.append(hex[Int(b & 15)]) }
+            Hex.append(c.sha256, to: &json.output)
             if !c.aliases.isEmpty { word(" aliases="); json.strings(c.aliases) }
             if !c.metadata.isEmpty { word(" metadata="); json.map(c.metadata) }
             newline()

@@ -57,7 +57,7 @@ public final class FileSource: ByteSource {
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             let e = errno
-            throw FormatError(.io, "\(path): \(String(cString: strerror(e)))", errno: e)
+            throw FormatError(.io, "\(path): \(SystemCall.errorText(e))", errno: e)
         }
         return Int64(st.st_size)
     }
@@ -77,7 +77,7 @@ public final class FileSource: ByteSource {
             if n < 0 {
                 if errno == EINTR { continue }
                 let e = errno
-                throw FormatError(.io, "\(path): read failed: \(String(cString: strerror(e)))", offset: offset + Int64(done), errno: e)
+                throw FormatError(.io, "\(path): read failed: \(SystemCall.errorText(e))", offset: offset + Int64(done), errno: e)
             }
             if n == 0 { break }
             done += n

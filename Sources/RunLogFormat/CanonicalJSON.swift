@@ -75,8 +75,7 @@ public struct CanonicalJSON {
             raw(#","path":"#); string(c.path)
             raw(#","size":"#); int(c.size)
             raw(#","sha256":""#)
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            for b in c.sha256 { output.append(hex[Int(b >> 4)]); output.append(hex[Int(b & 15)]) }
+            Hex.append(c.sha256, to: &output)
             raw(#"","aliases":"#); strings(c.aliases)
             raw(#","metadata":"#); map(c.metadata)
             raw("}\n")
@@ -178,25 +177,29 @@ public struct CanonicalJSON {
     }
 
     public mutating func string(_ s: String) {
-        output.append(UInt8(ascii: "\""))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        Self.appendString(s, to: &output)
+    }
+
+    /// `s` as a JSON string, quoted, appended to `out`: `"` and `\` escaped,
+    /// control characters as `\b \f \n \r \t` or `\u00XX`, the rest as its UTF-8.
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
+        func escaped(_ c: UInt8) { out.append(UInt8(ascii: "\\")); out.append(c) }
+        out.append(UInt8(ascii: "\""))
         for c in s.utf8 {
             switch c {
-            case 0x22: raw(#"\""#)
-            case 0x5C: raw(#"\\"#)
-            case 0x08: raw(#"\b"#)
-            case 0x0C: raw(#"\f"#)
-            case 0x0A: raw(#"\n"#)
-            case 0x0D: raw(#"\r"#)
-            case 0x09: raw(#"\t"#)
+            case 0x22, 0x5C: escaped(c)
+            case 0x08: escaped(UInt8(ascii: "b"))
+            case 0x0C: escaped(UInt8(ascii: "f"))
+            case 0x0A: escaped(UInt8(ascii: "n"))
+            case 0x0D: escaped(UInt8(ascii: "r"))
+            case 0x09: escaped(UInt8(ascii: "t"))
             case 0..<0x20:
-                raw(#"\u00"#)
-                output.append(hex[Int(c >> 4)])
-                output.append(hex[Int(c & 15)])
-            default: output.append(c)
+                out.append(contentsOf: #"\u00"#.utf8)
+                Hex.append(CollectionOfOne(c), to: &out)
+            default: out.append(c)
             }
         }
-        output.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\""))
     }
 
     public mutating func strings(_ xs: [String]) {

@@ -138,6 +138,6 @@ public final class LogWriter {
 
     static func ioError(_ path: String, _ what: String, offset: Int64? = nil) -> FormatError {
         let e = errno
-        return FormatError(.io, "\(path): \(what): \(String(cString: strerror(e)))", offset: offset, errno: e)
+        return FormatError(.io, "\(path): \(what): \(SystemCall.errorText(e))", offset: offset, errno: e)
     }
 }

@@ -102,7 +102,7 @@ public enum RegularFile {
     }
 
     private static func ioError(_ path: String, _ e: Int32) -> FormatError {
-        FormatError(.io, "\(path): \(String(cString: strerror(e)))", errno: e)
+        FormatError(.io, "\(path): \(SystemCall.errorText(e))", errno: e)
     }
 }
 

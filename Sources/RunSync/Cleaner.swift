@@ -92,22 +92,7 @@ public struct Cleaner: Sendable {
     }
 
     /// Total bytes of the files under `path` and the newest modification time (seconds since the epoch).
-    static func usage(_ path: String) -> (bytes: Int64, newest: Double) {
-        var bytes: Int64 = 0
-        var newest: Double = 0
-        var pending = [path]
-        while let dir = pending.popLast() {
-            var st = stat()
-            guard lstat(dir, &st) == 0 else { continue }
-            newest = max(newest, Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
-            guard (st.st_mode & S_IFMT) == S_IFDIR else {
-                bytes += Int64(st.st_size)
-                continue
-            }
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] { pending.append(dir + "/" + name) }
-        }
-        return (bytes, newest)
-    }
+    static func usage(_ path: String) -> (bytes: Int64, newest: Double) { DiskUsage.of(path) }
 
     /// Removes one candidate: its directory, then its state file.
     public func remove(_ c: Candidate) throws(SyncError) {

@@ -46,7 +46,7 @@ public final class ConnectionMonitor: @unchecked Sendable {
         lock.withLock {
             guard let since = downSince else { return }
             downSince = nil
-            logger.notice("MLflow at \(server) answers again (it did not for \(String(format: "%.1f", now.timeIntervalSince(since))) s)")
+            logger.notice("MLflow at \(server) answers again (it did not for \(HumanText.fixed(now.timeIntervalSince(since), digits: 1)) s)")
         }
     }
 }

@@ -12,21 +12,7 @@ struct JSONText {
     }
 
     mutating func string(_ s: String) {
-        bytes.append(0x22)
-        for u in s.utf8 {
-            switch u {
-            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(u >> 4)], hex[Int(u & 15)]])
-            default: bytes.append(u)
-            }
-        }
-        bytes.append(0x22)
+        CanonicalJSON.appendString(s, to: &bytes)
     }
 
     mutating func int(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }

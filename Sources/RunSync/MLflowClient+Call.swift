@@ -41,7 +41,7 @@ extension MLflowClient {
             try connection?.failed(failure)
             onRetry?(failure)
             let wait = min(backoff.next(retryAfter: failure.retryAfter), connection?.remaining() ?? .infinity)
-            logger.warning("\(failure.message); retrying in \(String(format: "%.1f", wait)) s (try \(backoff.attempt))")
+            logger.warning("\(failure.message); retrying in \(HumanText.fixed(wait, digits: 1)) s (try \(backoff.attempt))")
             try pause.sleep(wait)
         }
     }

@@ -156,7 +156,7 @@ public final class MLflowClient: @unchecked Sendable {
                 return (try create(), true)
             } catch where error.isRetryable {
                 let wait = backoff.next(retryAfter: error.retryAfter)
-                logger.warning("\(error.message); looking for the run again in \(String(format: "%.1f", wait)) s")
+                logger.warning("\(error.message); looking for the run again in \(HumanText.fixed(wait, digits: 1)) s")
                 try pause.sleep(wait)
             }
         }

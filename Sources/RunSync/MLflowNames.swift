@@ -120,9 +120,7 @@ public struct ArtifactPath: Sendable, Hashable, CustomStringConvertible {
     var urlEncoded: String { description }
 
     static func safe(_ part: Substring) -> String {
-        var s = String(String.UnicodeScalarView(part.unicodeScalars.map { c in
-            (c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "." || c == "_" || c == "-")) ? c : "_"
-        }))
+        var s = SafeName.characters(part)
         if s.isEmpty || s.allSatisfy({ $0 == "." }) { s = "_" + s }
         return MLflowNames.shortened(s, original: String(part), limit: maxComponentLength)
     }

@@ -22,7 +22,7 @@ public final class StateLock: @unchecked Sendable {
     public init(directory: String) throws(SyncError) {
         path = directory + "/.lock"
         fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SyncError(.state, "\(path): cannot open the state lock: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SyncError(.state, "\(path): cannot open the state lock: \(SystemCall.errorText(errno))") }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
@@ -36,7 +36,7 @@ public final class StateLock: @unchecked Sendable {
                 let who = holder.map { "syncd (PID \($0))" } ?? "another syncd"
                 throw SyncError(.locked, "\(directory): the state directory is in use by \(who); only one syncd may use a state directory")
             }
-            throw SyncError(.state, "\(path): cannot lock the state directory: \(String(cString: strerror(e)))")
+            throw SyncError(.state, "\(path): cannot lock the state directory: \(SystemCall.errorText(e))")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

@@ -73,7 +73,7 @@ public struct StateStore: Sendable {
         // shared root: a planted link) is removed, never followed or truncated.
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SyncError(.state, "\(temp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SyncError(.state, "\(temp): \(SystemCall.errorText(errno))") }
         var written = 0
         let ok = bytes.withUnsafeBytes { buf -> Bool in
             while written < buf.count {
@@ -85,13 +85,9 @@ public struct StateStore: Sendable {
         }
         let err = errno
         close(fd)
-        guard ok else { throw SyncError(.state, "\(temp): \(String(cString: strerror(err)))") }
-        guard rename(temp, target) == 0 else { throw SyncError(.state, "\(target): \(String(cString: strerror(errno)))") }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
-        }
+        guard ok else { throw SyncError(.state, "\(temp): \(SystemCall.errorText(err))") }
+        guard rename(temp, target) == 0 else { throw SyncError(.state, "\(target): \(SystemCall.errorText(errno))") }
+        SystemCall.syncDirectory(directory)
     }
 
     /// The serialized form of a state file holding `state` alone.

@@ -109,7 +109,7 @@ extension Credentials {
     public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(SyncError) -> Credentials {
         if let file {
             var st = stat()
-            guard stat(file, &st) == 0 else { throw SyncError(.config, "credentials_file: \(file): \(String(cString: strerror(errno)))") }
+            guard stat(file, &st) == 0 else { throw SyncError(.config, "credentials_file: \(file): \(SystemCall.errorText(errno))") }
             guard st.st_mode & 0o077 == 0 else {
                 throw SyncError(.config, "credentials_file: \(file) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
             }

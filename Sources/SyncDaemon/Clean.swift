@@ -71,11 +71,5 @@ struct Clean: ParsableCommand {
         return n * unit
     }
 
-    static func size(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var i = 0
-        while value >= 1024, i < units.count - 1 { value /= 1024; i += 1 }
-        return i == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[i]
-    }
+    static func size(_ bytes: Int64) -> String { HumanText.bytes(bytes) }
 }

@@ -42,7 +42,7 @@ final class ProgressLine: @unchecked Sendable {
     /// `syncd: runs 3/10, points 12345/50000 (24.7%), 2950 points/s`.
     static func text(_ p: SyncEngine.Progress, totalPoints: Int, seconds: Double) -> String {
         let total = max(totalPoints, p.pointsSent)
-        let percent = total > 0 ? String(format: "%.1f", 100 * Double(p.pointsSent) / Double(total)) : "100.0"
+        let percent = total > 0 ? HumanText.fixed(100 * Double(p.pointsSent) / Double(total), digits: 1) : "100.0"
         let rate = seconds > 0 ? Int((Double(p.pointsSent) / seconds).rounded()) : 0
         return "syncd: runs \(p.runsDone)/\(p.runs), points \(p.pointsSent)/\(total) (\(percent)%), \(rate) points/s"
     }

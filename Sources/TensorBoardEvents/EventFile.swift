@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import RunLogFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -23,7 +25,7 @@ public struct EventFileError: Error, CustomStringConvertible, Sendable {
     /// error), as opposed to one that needs a person (permissions, a file in the way).
     public var isTransient: Bool { [ENOSPC, EDQUOT, EIO, EINTR, EAGAIN, ENOMEM].contains(errno) }
 
-    public var description: String { "\(path): \(operation.rawValue): \(String(cString: strerror(errno)))" }
+    public var description: String { "\(path): \(operation.rawValue): \(SystemCall.errorText(errno))" }
 }
 
 /// One event file, appended to; its length is what has been written whole.

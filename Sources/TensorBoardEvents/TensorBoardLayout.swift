@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import RunLogFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,14 +21,7 @@ public enum TensorBoardLayout {
         if s.isEmpty { return "_" }
         if s == "." { return "_" }
         if s == ".." { return "__" }
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "A"..."Z", "a"..."z", "0"..."9", ".", "_", "-": out.unicodeScalars.append(u)
-            default: out.append("_")
-            }
-        }
-        return out
+        return SafeName.characters(s)
     }
 
     /// The event file's name for a run whose first start in this rank was at `startTime` (µs).
