@@ -15,26 +15,28 @@ struct RunIdentityTests {
         try HTTPClient().send("POST", server.url + "/api/2.0/mlflow/" + path, json: Array(json.utf8)).status
     }
 
-    @Test func aRunDirectoryRenamedOrMovedToAnotherRootContinuesTheSameMLflowRun() throws {
+    @Test(arguments: [true, false])
+    func aRunDirectoryRenamedOrMovedToAnotherRootContinuesTheSameMLflowRun(poll: Bool) throws {
+        let id = poll ? "mover-polling" : "mover-inotify"
         let top = TestRun.makeRoot()
         let (first, second) = (top + "/first", top + "/second")
         for r in [first, second] { try FileManager.default.createDirectory(atPath: r, withIntermediateDirectories: true) }
-        let run = try TestRun(root: first, id: "mover", project: "identity")
+        let run = try TestRun(root: first, id: id, project: "identity")
         try run.metrics(["loss"], steps: 0..<50) { _, s in Double(s) }
         try "recheck_interval = 1\npoll_interval = 0.2\n".write(toFile: top + "/syncd.toml", atomically: true, encoding: .utf8)
         let daemon = try SyncdProcess(["--root", first, "--root", second, "--state", top + "/state", "--mlflow", server.url,
-                                       "--config", top + "/syncd.toml", "--poll"], log: top + "/syncd.log")
+                                       "--config", top + "/syncd.toml"] + (poll ? ["--poll"] : []), log: top + "/syncd.log")
         defer { _ = daemon.stop(SIGKILL, timeout: 5) }
         let store = try StateStore(directory: top + "/state")
         let client = server.client()
         func points() -> Int {
-            guard let id = (try? store.load("mover"))??.mlflowRunID else { return 0 }
-            return (try? client.metricHistory(runID: id, key: "loss").count) ?? 0
+            guard let mlflowID = (try? store.load(id))??.mlflowRunID else { return 0 }
+            return (try? client.metricHistory(runID: mlflowID, key: "loss").count) ?? 0
         }
         #expect(eventually(timeout: 60) { points() == 50 } != nil, "\(daemon.log)")
-        let mlflowRun = try #require(try store.load("mover")?.mlflowRunID)
+        let mlflowRun = try #require(try store.load(id)?.mlflowRunID)
 
-        try FileManager.default.moveItem(atPath: first + "/mover", toPath: first + "/renamed")
+        try FileManager.default.moveItem(atPath: first + "/\(id)", toPath: first + "/renamed")
         try run.metrics(["loss"], steps: 50..<100) { _, s in Double(s) }
         #expect(eventually(timeout: 60) { points() == 100 } != nil, "\(daemon.log)")
         try FileManager.default.moveItem(atPath: first + "/renamed", toPath: second + "/elsewhere")
@@ -42,12 +44,12 @@ struct RunIdentityTests {
         try run.end()
         #expect(eventually(timeout: 60) { points() == 150 && (try? client.getRun(mlflowRun).status) == "FINISHED" } != nil, "\(daemon.log)")
 
-        #expect(try store.load("mover")?.mlflowRunID == mlflowRun)
-        let experiment = try #require(try store.load("mover")?.experimentID)
-        #expect(try client.findRuns(experimentID: experiment, tag: "runlog.run_id", value: "mover") == [mlflowRun])
+        #expect(try store.load(id)?.mlflowRunID == mlflowRun)
+        let experiment = try #require(try store.load(id)?.experimentID)
+        #expect(try client.findRuns(experimentID: experiment, tag: "runlog.run_id", value: id) == [mlflowRun])
         #expect(try client.metricHistory(runID: mlflowRun, key: "loss").map(\.step).sorted() == Array(0..<150))
         #expect(!daemon.log.contains("is also at"), "\(daemon.log)")
-        #expect(daemon.log.contains("moved from \(first)/mover to \(first)/renamed"), "\(daemon.log)")
+        #expect(daemon.log.contains("moved from \(first)/\(id) to \(first)/renamed"), "\(daemon.log)")
         #expect(daemon.stop(SIGTERM, timeout: 20) == 0)
     }
 
