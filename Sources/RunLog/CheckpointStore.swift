@@ -73,24 +73,13 @@ struct CheckpointStore {
             return e
         }
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw fail("\(source): cannot read the checkpoint")
-            }
+            let n = buffer.withUnsafeMutableBytes { SystemCall.read(input, into: $0) }
+            if n < 0 { throw fail("\(source): cannot read the checkpoint") }
             if n == 0 { break }
             try buffer.withUnsafeBytes { chunk in
                 let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
                 hasher.update(bytes)
-                var done = 0
-                while done < n {
-                    let w = write(output, bytes.baseAddress! + done, n - done)
-                    if w < 0 {
-                        if errno == EINTR { continue }
-                        throw fail("\(destination): cannot write the checkpoint copy")
-                    }
-                    done += w
-                }
+                guard SystemCall.writeAll(output, bytes) else { throw fail("\(destination): cannot write the checkpoint copy") }
             }
             size += UInt64(n)
         }

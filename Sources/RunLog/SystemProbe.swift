@@ -157,8 +157,8 @@ enum ProcFile {
                 guard bytes.count < capacity else { break }
                 bytes += [UInt8](repeating: 0, count: bytes.count)
             }
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
-            if n < 0 { if errno == EINTR { continue } else { return nil } }
+            let n = bytes.withUnsafeMutableBytes { SystemCall.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[used...])) }
+            if n < 0 { return nil }
             if n == 0 { break }
             used += n
         }

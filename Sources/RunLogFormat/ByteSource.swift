@@ -73,9 +73,8 @@ public final class FileSource: ByteSource {
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
         var done = 0
         while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            let n = SystemCall.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
             if n < 0 {
-                if errno == EINTR { continue }
                 let e = errno
                 throw FormatError(.io, "\(path): read failed: \(SystemCall.errorText(e))", offset: offset + Int64(done), errno: e)
             }

@@ -120,18 +120,10 @@ public final class LogWriter {
     private func write(_ bytes: [UInt8]) throws {
         guard fd >= 0 else { throw FormatError(.io, "\(path): writer is closed") }
         let start = size
-        var done = 0
-        try bytes.withUnsafeBytes { buf in
-            while done < buf.count {
-                let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(start) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let error = LogWriter.ioError(path, "write failed", offset: start)
-                    _ = ftruncate(fd, off_t(start))  // keep the log valid: no torn frame before the next one
-                    throw error
-                }
-                done += n
-            }
+        guard bytes.withUnsafeBytes({ SystemCall.writeAll(fd, $0, at: start) }) else {
+            let error = LogWriter.ioError(path, "write failed", offset: start)
+            _ = ftruncate(fd, off_t(start))  // keep the log valid: no torn frame before the next one
+            throw error
         }
         size = start + Int64(bytes.count)
     }

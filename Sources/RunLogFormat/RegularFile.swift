@@ -56,11 +56,8 @@ public enum RegularFile {
         var out = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
         var done = 0
         while done < out.count {
-            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ioError(path, errno)
-            }
+            let n = out.withUnsafeMutableBytes { SystemCall.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[done...])) }
+            if n < 0 { throw ioError(path, errno) }
             if n == 0 { break }
             done += n
         }

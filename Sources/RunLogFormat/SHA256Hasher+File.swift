@@ -14,8 +14,8 @@ extension SHA256Hasher {
         var hasher = SHA256Hasher()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue } else { return nil } }
+            let n = buffer.withUnsafeMutableBytes { SystemCall.read(fd, into: $0) }
+            if n < 0 { return nil }
             if n == 0 { break }
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }

@@ -10,6 +10,34 @@ public enum SystemCall {
     /// The text of an errno value, as `strerror` gives it ("No such file or directory").
     public static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
+    /// `read` into `buffer` (at `offset` with `pread`), again when a signal
+    /// interrupts it: the bytes read, 0 at the end of the file, or -1 with `errno` set.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64? = nil) -> Int {
+        while true {
+            let n = offset.map { pread(fd, buffer.baseAddress, buffer.count, off_t($0)) } ?? Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            return n
+        }
+    }
+
+    /// Writes all of `bytes` (at `offset` with `pwrite`, else at the file
+    /// position), again after an interrupted or short write: true, or false
+    /// with `errno` set (`EIO` when the system wrote nothing and said no error).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64? = nil) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let rest = bytes.count - done
+            let n = offset.map { pwrite(fd, bytes.baseAddress! + done, rest, off_t($0) + off_t(done)) } ?? write(fd, bytes.baseAddress! + done, rest)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                if n == 0 { errno = EIO }
+                return false
+            }
+            done += n
+        }
+        return true
+    }
+
     /// fsyncs the directory at `path`, so that a new, renamed or removed entry
     /// in it is durable. Best effort: a directory that cannot be opened is left as it is.
     public static func syncDirectory(_ path: String) {

@@ -74,15 +74,7 @@ public struct StateStore: Sendable {
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SyncError(.state, "\(temp): \(SystemCall.errorText(errno))") }
-        var written = 0
-        let ok = bytes.withUnsafeBytes { buf -> Bool in
-            while written < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + written, buf.count - written)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                written += n
-            }
-            return fsync(fd) == 0
-        }
+        let ok = bytes.withUnsafeBytes { SystemCall.writeAll(fd, $0) } && fsync(fd) == 0
         let err = errno
         close(fd)
         guard ok else { throw SyncError(.state, "\(temp): \(SystemCall.errorText(err))") }

@@ -65,18 +65,10 @@ public final class EventFile {
 
     /// Writes `bytes` at the end. On failure the file is cut back to its length before.
     public func append(_ bytes: [UInt8]) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(length) + off_t(done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let e = n == 0 ? EIO : errno
-                _ = ftruncate(fd, off_t(length))
-                throw EventFileError(path: path, operation: .write, errno: e)
-            }
-            done += n
+        guard bytes.withUnsafeBytes({ SystemCall.writeAll(fd, $0, at: Int64(length)) }) else {
+            let e = errno
+            _ = ftruncate(fd, off_t(length))
+            throw EventFileError(path: path, operation: .write, errno: e)
         }
         length += Int64(bytes.count)
     }
