@@ -9,8 +9,9 @@ import Glibc
 /// Files the user saved in the run directory, uploaded as artifacts
 /// `files/<path>` like W&B's run files (spec/run-directory.md §7).
 ///
-/// A file is uploaded once it has stopped changing (same size and
-/// modification time for `stableAfter` seconds) and at the run's end; again
+/// A file is uploaded once it has stopped changing (its modification time
+/// `stableAfter` seconds old, or its size and modification time seen
+/// unchanged for that long) and at the run's end; again
 /// when it changes later (the latest version wins); not at all when it is
 /// deleted first. Its SHA-256 is computed first and checked while it is
 /// streamed: a file that changes during the upload is aborted and tried
@@ -48,7 +49,8 @@ final class RunFiles {
             let policy = Self.policy(for: rel, policies)
             if policy == "end" && !ended { continue }
             if policy == "now" && state.files[rel] != nil { continue }
-            if !ended {
+            let age = Date().timeIntervalSince1970 - Double(mtime) / 1e9
+            if !ended && age < stableAfter {
                 if let s = seen[rel], s.size == size, s.mtime == mtime {
                     let wait = s.since + stableAfter - now
                     if wait > 0 { nextDue = min(nextDue ?? wait, wait); continue }
