@@ -97,6 +97,7 @@ public final class SyncEngine: @unchecked Sendable {
         let watcher = Watcher(usingInotify: !settings.poll)
         for root in settings.roots { watcher.watchRoot(root) }
         discover(watcher: watcher)
+        adoptVanished()
         let workers = startWorkers()
         ready()
         var lastScan = Date()
@@ -224,6 +225,27 @@ public final class SyncEngine: @unchecked Sendable {
                 return delivery
             }
             return true
+        }
+    }
+
+    /// Runs whose state says their MLflow run is RUNNING but whose directory
+    /// is under no root at start (deleted, or moved away, while syncd was
+    /// stopped): followed from a place that never exists, so that the
+    /// `lost_after` rule ends them as after a deletion seen live. A run that
+    /// shows up under a root meanwhile takes over from there (`ensure`).
+    private func adoptVanished() {
+        for file in context.store.loadAll().states where file.destinations.values.contains(where: { $0.sentStatus == "RUNNING" }) {
+            let path = settings.stateDirectory + "/.vanished/" + file.runID
+            let dir = RunDirectory(path: path)
+            let adopted = lock.withLock { () -> Bool in
+                guard !identities.values.contains(file.runID) else { return false }
+                identities[path] = file.runID
+                syncers[path] = destinations.map { d in
+                    d.delivery(for: dir, state: file.destinations[d.name] ?? RunState(runID: file.runID, destination: d.name), context: context)
+                }
+                return true
+            }
+            if adopted { enqueue(path) }
         }
     }
 

@@ -90,6 +90,27 @@ struct RunIdentityTests {
         #expect(daemon.stop(SIGTERM, timeout: 20) == 0)
     }
 
+    @Test func aRunDirectoryDeletedWhileSyncdWasStoppedEndsAsLostAfterItStarts() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "gone-offline", project: "identity")
+        try run.metrics(["loss"], steps: 0..<10) { _, s in Double(s) }
+        try "recheck_interval = 0.5\nlost_after = 2\n".write(toFile: root + "/syncd.toml", atomically: true, encoding: .utf8)
+        let args = ["--root", root, "--mlflow", server.url, "--config", root + "/syncd.toml"]
+        let store = try StateStore(directory: root + "/.syncd")
+        let first = try SyncdProcess(args, log: root + "/first.log")
+        defer { _ = first.stop(SIGKILL, timeout: 5) }
+        #expect(eventually(timeout: 60) { (try? store.load("gone-offline"))??.sentStatus == "RUNNING" } != nil, "\(first.log)")
+        #expect(first.stop(SIGTERM, timeout: 20) == 0)
+        let id = try #require(try store.load("gone-offline")?.mlflowRunID)
+        try FileManager.default.moveItem(atPath: run.path, toPath: TestFiles.root + "/deleted-\(UUID().uuidString)")
+        let second = try SyncdProcess(args, log: root + "/second.log")
+        defer { _ = second.stop(SIGKILL, timeout: 5) }
+        let client = server.client()
+        #expect(eventually(timeout: 30) { (try? client.getRun(id).status) == "FAILED" } != nil, "\(second.log)")
+        #expect(try client.getRun(id).tags["runlog.status"] == "lost")
+        #expect(second.stop(SIGTERM, timeout: 20) == 0)
+    }
+
     @Test func aDeletedExperimentIsRefusedWithItsReasonAndARenamedOneKeepsItsRuns() throws {
         let root = TestRun.makeRoot()
         let client = server.client()
