@@ -14,9 +14,13 @@ func builtExecutable(_ name: String) -> String { TestPaths.executable(name) }
     @Test func aWriterKilledAtRandomMomentsLeavesAReadableLog() throws {
         let writer = builtExecutable("RunLogTestWriter")
         #expect(FileManager.default.isExecutableFile(atPath: writer), "build the package first: \(writer)")
-        var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
+        // A fixed seed, so that a failure can be replayed; RUNLOG_TEST_SEED picks another.
+        let seed = ProcessInfo.processInfo.environment["RUNLOG_TEST_SEED"].flatMap { UInt64($0) } ?? 20261129
+        var rng = SplitMix64(seed: seed)
         let dir = try temporaryDirectory()
-        for round in 0..<50 {
+        let rounds = 50
+        var roundsWithRows = 0
+        for round in 0..<rounds {
             let path = "\(dir)/kill-\(round).rlog"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: writer)
@@ -27,16 +31,26 @@ func builtExecutable(_ name: String) -> String { TestPaths.executable(name) }
             let out = Pipe()
             p.standardOutput = out
             try p.run()
-            // Let it write for 0 to 150 ms, then SIGKILL it.
+            // Every other round waits for the writer's first frame, so that a slow
+            // start (a loaded machine) cannot turn all rounds into kills before any
+            // write; then it writes for 0 to 150 ms more and is SIGKILLed.
+            var first = Data()
+            if round % 2 == 1 {
+                while !first.contains(0x0A) {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    first.append(chunk)
+                }
+            }
             usleep(useconds_t(rng.next() % 150_000))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             #expect(p.terminationReason == .uncaughtSignal)
             // The offsets the writer reported: frames whose write() had returned.
-            let reported = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let reported = String(decoding: first + out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 .split(separator: "\n").compactMap { Int64($0) }
             guard FileManager.default.fileExists(atPath: path) else {
-                #expect(reported.isEmpty, "round \(round): no file but frames reported")
+                #expect(reported.isEmpty, "round \(round) (seed \(seed)): no file but frames reported")
                 continue
             }
             let reader: LogReader
@@ -60,7 +74,8 @@ func builtExecutable(_ name: String) -> String { TestPaths.executable(name) }
                     }
                 }
             }
-            #expect(damage.isEmpty, "round \(round): \(damage)")
+            #expect(damage.isEmpty, "round \(round) (seed \(seed)): \(damage)")
+            if step > 0 { roundsWithRows += 1 }
             // Everything reported as written is there (the page cache survives a process kill).
             #expect(end >= (reported.last ?? 0), "round \(round): read to \(end), writer reported \(reported.last ?? 0)")
             // Reopening cuts any tail and appends cleanly.
@@ -75,6 +90,9 @@ func builtExecutable(_ name: String) -> String { TestPaths.executable(name) }
             #expect(last == .runEnd(RunEnd(status: .killed, exitCode: -9, endTime: 0)))
             #expect(try again.tail() == nil)
         }
+        // The rounds that waited for a first frame must all have rows to check,
+        // or the checks above checked nothing.
+        #expect(roundsWithRows >= rounds / 2, "only \(roundsWithRows) of \(rounds) rounds read any row (seed \(seed))")
         try? FileManager.default.removeItem(atPath: dir)
     }
 }

@@ -82,14 +82,30 @@ import Testing
         options.sync = .never
         let run = try Run(id: "flushes", root: dir.path, options: options)
         defer { run.finish() }
+        let path = run.logPath!
+        let missing = Counter()
         DispatchQueue.concurrentPerform(iterations: 4) { t in
             for i in 0..<50 {
                 run.log(["t\(t)": Double(i)], step: Int64(i))
                 try! run.flush()
+                // On return, this thread's row is in the file, whatever the others do.
+                let rows = (try? ReadLog(path: path).rows) ?? []
+                if !rows.contains(where: { $0.step == Int64(i) && $0.values["t\(t)"] == Double(i) }) {
+                    missing.add()
+                }
             }
         }
-        let rows = try ReadLog(path: run.logPath!).rows
+        #expect(missing.value == 0, "\(missing.value) flushes returned before their row was in the file")
+        let rows = try ReadLog(path: path).rows
         #expect(rows.count == 200)
         #expect(run.stats.durable == run.stats.logged)
     }
+}
+
+/// A count shared by threads.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

@@ -110,6 +110,13 @@ enum Disk: String, CustomTestStringConvertible, Sendable {
 
 @Suite(.serialized)
 struct DiskFullTests {
+    /// The tmpfs cases run wherever this process is root: there a failed mount
+    /// is an error, not a silent fall-back to the injected fault alone.
+    @Test(.enabled(if: geteuid() == 0, "not root: only the injected full disk is tested"))
+    func aRealFullDiskIsTestedWhereverThisProcessIsRoot() {
+        #expect(SmallFileSystem.available, "root, but mounting a tmpfs failed: the real ENOSPC cases would not run")
+    }
+
     func options(_ errors: ErrorLines) -> RunOptions {
         var o = testOptions(errors)
         o.retryInterval = 0.05
@@ -184,6 +191,34 @@ struct DiskFullTests {
         #expect(recorded == [Entry("runlog/dropped", ["rows": .int(Int64(stats.droppedRows)), "points": .int(Int64(stats.droppedPoints)), "records": 0])])
         #expect(errors.lines.contains { $0.contains("\(stats.droppedRows) rows") && $0.contains("dropped") })
         #expect(try run.directory!.status().0 == .finished)
+    }
+
+    @Test(arguments: Disk.kinds) func histogramsBeyondTheCapWhileTheDiskIsFullAreCountedAndRecorded(disk: Disk) throws {
+        let errors = ErrorLines()
+        var o = options(errors)
+        o.memoryCap = 1 << 20
+        let fs = try disk.make(&o)
+        defer { fs.cleanup() }
+        let run = try Run(id: "hdrops", root: fs.root, options: o)
+        try run.flush()
+        fs.fill()
+        // 64-bin histograms of distinct values, far more than 1 MiB of them.
+        let logged = 20_000
+        for s in 0..<logged {
+            run.logHistogram("w", counts: (0..<64).map { UInt64(($0 * 7 + s) % 97) }, range: -1...1, step: Int64(s))
+        }
+        let stats = run.stats
+        #expect(stats.droppedRecords > 0, "the cap was reached: some histograms must be dropped")
+        #expect(stats.droppedRows == 0)
+        fs.free()
+        #expect(run.finish())
+
+        let log = try ReadLog(path: run.logPath!)
+        #expect(log.damage.isEmpty)
+        let written = log.records.filter { $0.kind == 4 }.count
+        #expect(written + stats.droppedRecords == logged, "every histogram is written or counted")
+        let recorded = log.records.compactMap { r -> [Entry]? in if case .summary(let e) = r { return e } else { return nil } }.last
+        #expect(recorded == [Entry("runlog/dropped", ["rows": 0, "points": 0, "records": .int(Int64(stats.droppedRecords))])])
     }
 
     @Test(arguments: Disk.kinds) func theBlockPolicyHoldsTheCallerUntilSpaceReturns(disk: Disk) throws {
