@@ -31,7 +31,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C libraries, linked from the system (Debian: libzstd-dev, libcurl4-openssl-dev, libssl-dev).
@@ -62,7 +61,6 @@ let package = Package(
             dependencies: [
                 "RunLayout", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
         .executableTarget(
@@ -74,7 +72,6 @@ let package = Package(
                 "RunSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .executableTarget(name: "RunLogBench", dependencies: ["RunLog", "CChecksums", "SeededRandom"]),
         // Built normally it replays a corpus and random inputs; built with

@@ -143,13 +143,16 @@ public final class SyncEngine: @unchecked Sendable {
             lock.broadcast()
         }
         pause.stop()
+        // The grace timer: woken by the last worker's exit, or by the deadline.
         let deadline = Date().addingTimeInterval(grace)
         Thread.detachNewThread { [pause, lock] in
-            while Date() < deadline {
-                if lock.withLock({ self.runningWorkers == 0 }) { return }
-                Thread.sleep(forTimeInterval: 0.05)
+            let done = lock.withLock { () -> Bool in
+                while self.runningWorkers > 0 {
+                    if !lock.wait(until: deadline) { return self.runningWorkers == 0 }
+                }
+                return true
             }
-            pause.stop(abandonRequests: true)
+            if !done { pause.stop(abandonRequests: true) }
         }
     }
 

@@ -35,9 +35,9 @@ struct Clean: ParsableCommand {
 
     func run() throws {
         let settings: SyncSettings
-        do { settings = try options.settings() } catch { fail(error.message, code: 2) }
+        do { settings = try options.settings() } catch { throw fail(error.message, code: 2) }
         let cleaner: Cleaner
-        do { cleaner = try Cleaner(settings: settings, olderThan: Self.seconds(olderThan) ?? 0) } catch { fail(error.message, code: 4) }
+        do { cleaner = try Cleaner(settings: settings, olderThan: Self.seconds(olderThan) ?? 0) } catch { throw fail(error.message, code: 4) }
         var freed: Int64 = 0
         var removed = 0
         for c in cleaner.candidates {

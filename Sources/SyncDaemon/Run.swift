@@ -3,7 +3,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import RunSync
-import ServiceLifecycle
 
 /// `syncd [run]`: follows the roots until SIGTERM, or once with `--once`.
 struct Run: ParsableCommand {
@@ -50,7 +49,7 @@ struct Run: ParsableCommand {
         let showProgress = once && (progress ?? (isatty(2) == 1))
         let logger = bootstrapLogging(logLevel, progress: showProgress)
         let settings: SyncSettings
-        do { settings = try options.settings() } catch { fail(error.message, code: 2) }
+        do { settings = try options.settings() } catch { throw fail(error.message, code: 2) }
         if options.mlflow.map(SyncSettings.hasCredentials(url:)) == true {
             logger.warning("--mlflow holds a password: every user of this machine can read a command line (ps); prefer credentials_file")
         }
@@ -71,30 +70,14 @@ struct Run: ParsableCommand {
                 logger.info("\(summary.synced.count) synced, \(summary.pending.count) pending, \(summary.quarantined.count) quarantined")
                 if !summary.quarantined.isEmpty { throw ExitCode(1) }
             } catch let error as SyncError {
-                fail(error.message, code: exitStatus(for: error))
+                throw fail(error.message, code: exitStatus(for: error))
             }
             return
         }
-        let service = SyncService(settings: settings, options: options, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { try await group.run() } catch { outcome.set(error) }
-            done.signal()
+        do {
+            try SyncService(settings: settings, options: options, logger: logger).run()
+        } catch {
+            throw fail(error.message, code: exitStatus(for: error))
         }
-        done.wait()
-        if let error = outcome.error as? SyncError { fail(error.message, code: exitStatus(for: error)) }
-        if let error = outcome.error { fail("\(error)", code: 4) }
     }
-}
-
-final class Outcome: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: (any Error)?
-    var error: (any Error)? { lock.withLock { value } }
-    func set(_ e: any Error) { lock.withLock { value = e } }
 }

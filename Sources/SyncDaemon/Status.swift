@@ -37,9 +37,9 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let settings: SyncSettings
-        do { settings = try options.settings() } catch { fail(error.message, code: 2) }
+        do { settings = try options.settings() } catch { throw fail(error.message, code: 2) }
         let report: StatusReport
-        do { report = try StatusReport(settings: settings) } catch { fail(error.message, code: 4) }
+        do { report = try StatusReport(settings: settings) } catch { throw fail(error.message, code: 4) }
         print(json ? report.jsonLines() : report.table(aligned: isatty(1) == 1), terminator: "")
         for e in report.errors { FileHandle.standardError.write(Data("syncd: \(e)\n".utf8)) }
         if report.rows.contains(where: { $0.state == "quarantined" }) { throw ExitCode(1) }
@@ -54,7 +54,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let s: SyncSettings
-        do { s = try options.settings() } catch { fail(error.message, code: 2) }
+        do { s = try options.settings() } catch { throw fail(error.message, code: 2) }
         print("ok: roots \(s.roots.joined(separator: ", ")); mlflow \(s.mlflowURL); state \(s.stateDirectory); \(s.poll ? "poll every \(s.pollInterval) s" : "inotify"); \(s.workers) workers; credentials: \(s.http.credentials)")
     }
 }

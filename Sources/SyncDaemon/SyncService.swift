@@ -2,22 +2,42 @@
 import Foundation
 import Logging
 import RunSync
-import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The daemon as a service: runs the engine on its own threads, stops it on
-/// graceful shutdown (SIGTERM), and on SIGHUP reloads the config and
-/// restarts it (cursors are saved after each request, so a restart loses nothing).
-final class SyncService: Service, @unchecked Sendable {
+/// The daemon: the engine on this thread until SIGTERM or SIGINT, a
+/// restart with the re-read config on SIGHUP.
+///
+/// # One concurrency model: threads
+///
+/// syncd is plain threads, without an async shell around them:
+/// - Everything it does blocks: libcurl transfers, reads of logs, `fsync`
+///   of state files, `poll` on inotify. Swift concurrency's cooperative
+///   pool must never be blocked, so async services would only wrap threads
+///   (as they once did) and add a second way to stop.
+/// - Every wait is bounded and can be cut short: workers wait on the
+///   engine's condition variable, backoffs on `Pause`, the watcher in `poll`
+///   with a timeout of at most a second, requests in flight through
+///   libcurl's progress callback (`HTTPClient.cancel`).
+/// - Signals are taken by one thread with `sigwait`: SIGTERM, SIGINT and
+///   SIGHUP are blocked in every thread syncd starts, so none of them can
+///   interrupt a worker. The signal thread only calls `SyncEngine.stop`,
+///   which sets a flag, wakes every wait, and lets a request in flight
+///   finish within the grace time before it is abandoned.
+/// - Shutdown is then the engine's `run` returning on this thread once its
+///   workers are joined; the command returns and `main` exits with the
+///   status, the one way syncd exits (`ShutdownDeadline` is the bound if a
+///   thread is stuck in a call nothing can interrupt).
+final class SyncService: @unchecked Sendable {
     private var settings: SyncSettings
     private let options: SettingsOptions
     private let logger: Logger
     private let lock = NSLock()
     private var engine: SyncEngine?
     private var reloading = false
+    private var stopping = false
 
     init(settings: SyncSettings, options: SettingsOptions, logger: Logger) {
         self.settings = settings
@@ -25,29 +45,33 @@ final class SyncService: Service, @unchecked Sendable {
         self.logger = logger
     }
 
-    func run() async throws {
-        signal(SIGHUP, SIG_IGN)
-        let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
-        hup.setEventHandler { [self] in reload() }
-        hup.resume()
-        defer { hup.cancel() }
+    /// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and so in every
+    /// thread started from it later); call before starting any.
+    static func blockSignals() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        return set
+    }
+
+    /// Syncs until SIGTERM or SIGINT; throws a fatal engine error.
+    func run() throws(SyncError) {
+        let signals = Self.blockSignals()
+        let waiter = Thread { [self] in takeSignals(signals) }
+        waiter.name = "syncd-signals"
+        waiter.start()
         while true {
             let engine = try SyncEngine(settings: settings, logger: logger)
-            lock.withLock {
+            let stopNow = lock.withLock { () -> Bool in
                 self.engine = engine
                 reloading = false
+                return stopping
             }
-            let grace = settings.shutdownGrace
-            try await withGracefulShutdownHandler {
-                try await Self.runOnThread(engine, ready: { Notify.send("READY=1") })
-            } onGracefulShutdown: { [logger] in
-                logger.info("stopping: finishing the request in flight (at most \(grace) s)")
-                Notify.send("STOPPING=1")
-                ShutdownDeadline.arm(grace: grace, logger: logger)
-                engine.stop(grace: grace)
-            }
+            if stopNow { engine.stop(grace: settings.shutdownGrace) }
+            try engine.run(ready: { Notify.send("READY=1") })
             engine.releaseStateLock()
-            guard lock.withLock({ reloading }) else { break }
+            guard lock.withLock({ reloading && !stopping }) else { break }
             do {
                 settings = try options.settings()
                 logger.info("reloaded the config: \(settings.roots.joined(separator: ", ")) → \(settings.mlflowURL)")
@@ -58,6 +82,34 @@ final class SyncService: Service, @unchecked Sendable {
         logger.info("stopped; cursors saved")
     }
 
+    /// The signal thread: waits for the blocked signals and acts on them.
+    private func takeSignals(_ set: sigset_t) {
+        var set = set
+        while true {
+            var signal: Int32 = 0
+            guard sigwait(&set, &signal) == 0 else { continue }
+            if signal == SIGHUP {
+                reload()
+            } else {
+                shutdown()
+            }
+        }
+    }
+
+    private func shutdown() {
+        let grace = settings.shutdownGrace
+        let engine = lock.withLock { () -> SyncEngine? in
+            let first = !stopping
+            stopping = true
+            return first ? self.engine : nil
+        }
+        guard let engine else { return }
+        logger.info("stopping: finishing the request in flight (at most \(grace) s)")
+        Notify.send("STOPPING=1")
+        ShutdownDeadline.arm(grace: grace, logger: logger)
+        engine.stop(grace: grace)
+    }
+
     private func reload() {
         logger.info("SIGHUP: reloading the config")
         Notify.send("RELOADING=1")
@@ -66,22 +118,6 @@ final class SyncService: Service, @unchecked Sendable {
             return self.engine
         }
         engine?.stop(grace: settings.shutdownGrace)
-    }
-
-    /// Runs the blocking engine on a thread of its own.
-    static func runOnThread(_ engine: SyncEngine, ready: @escaping @Sendable () -> Void) async throws {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            let t = Thread {
-                do {
-                    try engine.run(ready: ready)
-                    c.resume()
-                } catch {
-                    c.resume(throwing: error)
-                }
-            }
-            t.name = "syncd-engine"
-            t.start()
-        }
     }
 }
 

@@ -102,10 +102,12 @@ struct SettingsOptions: ParsableArguments {
     }
 }
 
-/// Prints a one-line error and exits with `code`.
-func fail(_ message: String, code: Int32) -> Never {
+/// Prints a one-line error and gives the status to end with: every command
+/// ends by returning or by throwing an `ExitCode` (this one, or its own),
+/// and `main` alone exits, with that status.
+func fail(_ message: String, code: Int32) -> ExitCode {
     FileHandle.standardError.write(Data("syncd: \(message)\n".utf8))
-    exit(code)
+    return ExitCode(code)
 }
 
 func exitStatus(for error: SyncError) -> Int32 {
