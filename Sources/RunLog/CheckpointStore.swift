@@ -53,6 +53,16 @@ struct CheckpointStore {
         }
     }
 
+    /// Deletes the checkpoint file at `path` (relative to the run directory)
+    /// and syncs its directory; a file already gone is not an error.
+    func remove(path: String) throws {
+        let full = runPath + "/" + path
+        guard unlink(full) == 0 || errno == ENOENT else {
+            throw RunError(.io, "\(full): cannot delete the checkpoint: \(lastErrno())")
+        }
+        syncDirectory((full as NSString).deletingLastPathComponent)
+    }
+
     /// Copies `source` to `destination` (a new file), fsyncs it, and returns its size and SHA-256.
     private func copy(from source: String, to destination: String) throws -> (UInt64, [UInt8]) {
         // A FIFO or device given as the checkpoint would block training: regular files only.

@@ -94,6 +94,24 @@ extension Run {
         return record
     }
 
+    /// Deletes the file of a checkpoint this run saved (its record's `path`,
+    /// relative to the run directory), e.g. one a keep-the-last-n policy
+    /// retires. The `checkpoint_removed` record is made durable first, so
+    /// readers (`runlog verify`, syncd) know the file was retired, not lost.
+    /// A file already gone is not an error. Does nothing when disabled.
+    /// - Throws: `RunError` (`.invalidArgument`) for a path outside the
+    ///   run's `checkpoints/`, `.io` when the record cannot be made durable
+    ///   (the file is then kept) or the file cannot be deleted.
+    public func removeCheckpoint(path: String) throws {
+        guard let pipeline, let checkpoints else { return }
+        guard Checkpoint.isValidPath(path), path.hasPrefix("checkpoints/") else {
+            throw RunError(.invalidArgument, "\(path): not a checkpoint path of this run (checkpoints/…)")
+        }
+        pipeline.append(record: .checkpointRemoved(CheckpointRemoved(path: path, time: Monitor.wallMicros())))
+        try pipeline.flush()
+        try checkpoints.remove(path: path)
+    }
+
     // MARK: - Config, summary, tags
 
     /// The run's config: read it, or change it (changes merge by the rule of spec `format.md` §4.0).

@@ -46,7 +46,7 @@ struct DumpCommand: ParsableCommand {
     @Flag(help: "Write canonical JSON Lines (spec/format.md §6) instead of text.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Only records of this kind (repeat or separate with commas): header, run_start, config, metrics, histogram, checkpoint, tags, summary, run_end, console, environment, unknown.", valueName: "kind"))
+    @Option(name: .long, help: ArgumentHelp("Only records of this kind (repeat or separate with commas): header, run_start, config, metrics, histogram, checkpoint, checkpoint_removed, tags, summary, run_end, console, environment, unknown.", valueName: "kind"))
     var kind: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Only metrics values and histograms whose key matches this glob (repeatable), e.g. 'train/*'.", valueName: "glob"))

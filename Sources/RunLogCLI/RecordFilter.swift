@@ -41,7 +41,7 @@ struct StepRange: ExpressibleByArgument, Equatable {
 /// (or no step): headers, config, tags, summary, run start and end, unless
 /// `--kind` names their kind (`--kind metrics,run_end --key loss` keeps the run end).
 struct RecordFilter {
-    static let kindNames = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "tags", "summary", "run_end", "console", "environment", "unknown"]
+    static let kindNames = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "checkpoint_removed", "tags", "summary", "run_end", "console", "environment", "unknown"]
 
     var kinds: Set<String>?
     var keyGlobs: [String] = []

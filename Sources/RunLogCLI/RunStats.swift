@@ -17,6 +17,8 @@ struct RunStats {
         var firstStep: Int64 = 0
         var latest: Checkpoint
         var bytes: UInt64 = 0
+        /// Of `count`, how many files their writer removed on purpose (`checkpoint_removed`).
+        var removed = 0
     }
 
     var files = 0
@@ -31,6 +33,9 @@ struct RunStats {
     private var histogramIndex: [String: Int] = [:]
     var checkpoints: [CheckpointSeries] = []
     private var checkpointIndex: [String: Int] = [:]
+    private var ledger = CheckpointLedger()
+    /// Whether any checkpoint file was removed by its writer.
+    var anyCheckpointRemoved: Bool { checkpoints.contains { $0.removed > 0 } }
     var runStart: RunStart?
     var runEnd: RunEnd?
     var firstTime: Int64?
@@ -93,6 +98,15 @@ struct RunStats {
             checkpoints[i].count += 1
             checkpoints[i].latest = c
             checkpoints[i].bytes += c.size
+            ledger.add(record)
+        case .checkpointRemoved(let r):
+            time(r.time)
+            let before = ledger.isRetired(path: r.path)
+            ledger.add(record)
+            if !before, ledger.isRetired(path: r.path), let c = ledger.entries.last(where: { $0.checkpoint.path == r.path }),
+               let i = checkpointIndex[c.checkpoint.name] {
+                checkpoints[i].removed += 1
+            }
         case .runStart(let s):
             if runStart == nil { runStart = s }
             time(s.startTime)

@@ -9,7 +9,7 @@ struct StatsReport {
     /// The MLflow run's page, when syncd recorded it.
     var mlflowURL: String? = nil
 
-    static let kindOrder = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "tags", "summary", "run_end", "unknown"]
+    static let kindOrder = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "checkpoint_removed", "tags", "summary", "run_end", "unknown"]
 
     func text(style: Style) -> String {
         let s = stats
@@ -62,10 +62,17 @@ struct StatsReport {
         }
         if !s.checkpoints.isEmpty {
             out += "\n" + style.bold("checkpoints") + "\n"
-            let rows = s.checkpoints.map { c in
-                [c.name, String(c.count), String(c.firstStep), String(c.latest.step), Formatting.bytes(Int64(c.bytes)), c.latest.path]
+            if s.anyCheckpointRemoved {  // a column only for runs that remove checkpoints
+                let rows = s.checkpoints.map { c in
+                    [c.name, String(c.count), String(c.removed), String(c.firstStep), String(c.latest.step), Formatting.bytes(Int64(c.bytes)), c.latest.path]
+                }
+                out += table(["NAME", "COUNT", "REMOVED", "FIRST STEP", "LAST STEP", "BYTES", "LATEST"], rows, right: [1, 2, 3, 4, 5])
+            } else {
+                let rows = s.checkpoints.map { c in
+                    [c.name, String(c.count), String(c.firstStep), String(c.latest.step), Formatting.bytes(Int64(c.bytes)), c.latest.path]
+                }
+                out += table(["NAME", "COUNT", "FIRST STEP", "LAST STEP", "BYTES", "LATEST"], rows, right: [1, 2, 3, 4])
             }
-            out += table(["NAME", "COUNT", "FIRST STEP", "LAST STEP", "BYTES", "LATEST"], rows, right: [1, 2, 3, 4])
         }
         return out
     }
@@ -120,6 +127,7 @@ struct StatsReport {
         }
         j.raw(#","checkpoints":"#)
         keyed(&j, s.checkpoints, { ($0.name, $0.count, $0.firstStep, $0.latest.step) }) { j, c in
+            j.raw(#","removed":"#); j.int(c.removed)
             j.raw(#","bytes":"#); j.int(c.bytes)
             j.raw(#","latest_path":"#); j.string(c.latest.path)
         }

@@ -112,6 +112,11 @@ struct TextFormatter {
             word(" end_time="); time(e.endTime)
             if !e.message.isEmpty { word(" message="); json.string(e.message) }
             newline()
+        case .checkpointRemoved(let c):
+            kind("checkpoint_removed")
+            word("time="); time(c.time)
+            word(" path="); json.string(c.path)
+            newline()
         case .console(let c):
             kind("console")
             word("stream="); word(c.stream.description)

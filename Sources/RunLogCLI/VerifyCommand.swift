@@ -10,7 +10,8 @@ struct VerifyCommand: ParsableCommand {
             Prints one line per file, one line per problem (file, offset, bytes dropped, \
             reason) and a one-line verdict. In a run directory it also checks that each \
             checkpoint file its records name is there with the recorded size (and, with \
-            --checksums, the recorded SHA-256).
+            --checksums, the recorded SHA-256), except files the writer removed on purpose \
+            (a checkpoint_removed record): those are counted, not checked.
 
             An incomplete tail (a frame that a running writer has not finished, or one torn \
             by a crash) is reported, not counted as damage.
@@ -96,7 +97,7 @@ struct VerifyCommand: ParsableCommand {
         var frames = 0, records = 0, dropped: Int64 = 0, tails = 0
         var fileFrames = 0, fileRecords = 0
         var fileProblems = 0
-        var checkpoints: [Checkpoint] = []
+        var ledger = CheckpointLedger()
         func endFile(_ file: String) {
             guard !quiet else { return }
             let state = fileProblems == 0 ? style.green("ok") : style.red("damaged")
@@ -115,7 +116,7 @@ struct VerifyCommand: ParsableCommand {
         try scan.run(input, header: { _, _ in
             (fileFrames, fileRecords, fileProblems) = (0, 0, 0)
         }, frame: { _, frame in
-            for case .checkpoint(let c) in frame.records { checkpoints.append(c) }
+            for record in frame.records { ledger.add(record) }
             frames += 1
             fileFrames += 1
             records += frame.records.count
@@ -125,14 +126,18 @@ struct VerifyCommand: ParsableCommand {
         })
         var missing: [String] = []
         if let run = input.run {
-            missing = CheckpointCheck.problems(run: run, checkpoints: checkpoints, checksums: checksums)
+            missing = CheckpointCheck.problems(run: run, checkpoints: ledger.kept, checksums: checksums)
             for line in missing { output.write(style.red(line) + "\n") }
         }
         let damage = problems.filter(\.isDamage).count + missing.count
         let files = input.files.count
         var counts = "\(files) file\(files == 1 ? "" : "s"), \(frames) frames, \(records) records"
-        if input.run != nil, !checkpoints.isEmpty {
-            counts += ", \(checkpoints.count) checkpoint file\(checkpoints.count == 1 ? "" : "s")"
+        let kept = ledger.kept.count, retired = ledger.retired.count
+        if input.run != nil, kept > 0 {
+            counts += ", \(kept) checkpoint file\(kept == 1 ? "" : "s")"
+        }
+        if input.run != nil, retired > 0 {
+            counts += ", \(retired) checkpoint\(retired == 1 ? "" : "s") removed by the writer"
         }
         if damage > 0 {
             output.write(name + style.red("damaged") + ": \(damage) problem\(damage == 1 ? "" : "s"), \(dropped) bytes dropped (\(counts))\n")

@@ -92,6 +92,10 @@ public struct CanonicalJSON {
             raw(#","end_time":"#); time(e.endTime)
             raw(#","message":"#); string(e.message)
             raw("}\n")
+        case .checkpointRemoved(let c):
+            raw(#"{"kind":"checkpoint_removed","path":"#); string(c.path)
+            raw(#","time":"#); time(c.time)
+            raw("}\n")
         case .console(let c):
             append(c)
         case .unknown(let kind, let body):

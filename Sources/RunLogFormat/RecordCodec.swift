@@ -21,6 +21,9 @@ extension Record {
             w.sint(2, e.exitCode)
             w.sint(3, e.endTime)
             w.string(4, e.message)
+        case .checkpointRemoved(let c):
+            w.string(1, c.path, always: true)
+            w.sint(2, c.time)
         case .console(let c): c.encodeBody(into: &w)
         case .unknown(_, let body): w.bytes = body
         }
@@ -49,6 +52,7 @@ extension Record {
         case 6: return TagsUpdate.decode(r).map(Record.tags)
         case 7: return Entry.decodeList(r).map(Record.summary)
         case 8: return RunEnd.decode(r).map(Record.runEnd)
+        case 9: return CheckpointRemoved.decode(r).map(Record.checkpointRemoved)
         case 10: return ConsoleText.decode(r).map(Record.console)
         case 11: return Entry.decodeList(r).map(Record.environment)
         case 0: return nil
@@ -378,5 +382,22 @@ extension RunEnd {
             return true
         }
         return ok && sawStatus ? e : nil
+    }
+}
+
+extension CheckpointRemoved {
+    static func decode(_ r: WireReader) -> CheckpointRemoved? {
+        var r = r
+        let src = r
+        var c = CheckpointRemoved(path: "", time: 0)
+        let ok = r.forEachField { field, v in
+            switch field {
+            case 1: guard let x = v.range else { return false }; c.path = src.string(x)
+            case 2: guard let x = v.sint else { return false }; c.time = x
+            default: break
+            }
+            return true
+        }
+        return ok && Checkpoint.isValidPath(c.path) ? c : nil
     }
 }

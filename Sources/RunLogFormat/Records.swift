@@ -9,6 +9,7 @@ public enum Record: Sendable, Equatable {
     case tags(TagsUpdate)
     case summary([Entry])
     case runEnd(RunEnd)
+    case checkpointRemoved(CheckpointRemoved)
     case console(ConsoleText)
     /// The machine, program and job an attempt runs in (spec §4.10).
     case environment([Entry])
@@ -26,6 +27,7 @@ public enum Record: Sendable, Equatable {
         case .tags: return 6
         case .summary: return 7
         case .runEnd: return 8
+        case .checkpointRemoved: return 9
         case .console: return 10
         case .environment: return 11
         case .unknown(let k, _): return k
@@ -45,6 +47,7 @@ public enum Record: Sendable, Equatable {
         case 6: return "tags"
         case 7: return "summary"
         case 8: return "run_end"
+        case 9: return "checkpoint_removed"
         case 10: return "console"
         case 11: return "environment"
         default: return "unknown"
@@ -144,6 +147,22 @@ public struct Checkpoint: Sendable, Equatable {
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
             !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0")
         }
+    }
+}
+
+/// The file of an earlier checkpoint record deleted on purpose (spec §4.11),
+/// e.g. an older checkpoint that a keep-the-last-n policy retires. Written
+/// durably before the file is deleted, so a checkpoint file gone without one
+/// is lost, not retired.
+public struct CheckpointRemoved: Sendable, Equatable {
+    /// The `path` of the checkpoint record whose file was deleted.
+    public var path: String
+    /// Microseconds since the Unix epoch.
+    public var time: Int64
+
+    public init(path: String, time: Int64) {
+        self.path = path
+        self.time = time
     }
 }
 

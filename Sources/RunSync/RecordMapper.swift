@@ -23,7 +23,10 @@ import RunLayout
 ///   the record's canonical JSON line (spec §6);
 /// - checkpoint → its file uploaded to `<path>` (under `checkpoints/`), its
 ///   record's canonical JSON to `<path>.json`, and a tag
-///   `runlog.checkpoint.<alias>` = `<path>` for each alias;
+///   `runlog.checkpoint.<alias>` = `<path>` for each alias; a file its
+///   writer retired before it was uploaded (a `checkpoint_removed` record
+///   read later) is not uploaded, and not reported missing;
+/// - checkpoint removed → nothing: MLflow keeps a file it already has;
 /// - tags → tag `<tag>` = "true" (prefixed `tag.` when it starts with
 ///   `mlflow.` or `runlog.`); removed tags are deleted; notes →
 ///   `mlflow.note.content`;
@@ -112,7 +115,7 @@ struct RecordMapper {
             return [.op(.runEnd(key: "\(attempt)/\(rank)", .init(status: RunStatus(runEnd: e.status).rawValue, endTime: e.endTime)))]
         case .environment(let entries):
             return environmentItems(entries)
-        case .console, .unknown:
+        case .checkpointRemoved, .console, .unknown:
             return []
         }
     }

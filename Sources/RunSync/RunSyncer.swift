@@ -29,6 +29,8 @@ final class RunSyncer: RunDelivery {
     private var pointsSent = 0
     private let console = ConsoleSync()
     private let files = RunFiles()
+    /// Checkpoint paths retired by their writer, as last read from the logs.
+    private var retired: Set<String> = []
 
     init(directory: RunDirectory, state: RunState, context: SyncContext) {
         self.directory = directory
@@ -277,8 +279,7 @@ final class RunSyncer: RunDelivery {
         case .uploadFile(let path, let source, let size, let sha256):
             var st = stat()
             guard lstat(source, &st) == 0 else {
-                logger.warning("run \(state.runID): checkpoint \(source) is gone; recorded as the tag runlog.missing.\(path)")
-                try client.logBatch(runID: run, metrics: [], tags: [(MLflowNames.key("runlog.missing." + path.description), "file deleted before upload")])
+                try checkpointGone(path: path, source: source, client)
                 return
             }
             do {
@@ -290,10 +291,29 @@ final class RunSyncer: RunDelivery {
                 logger.error("run \(state.runID): checkpoint not uploaded: \(error.message); recorded as the tag \(tag)")
                 try client.logBatch(runID: run, metrics: [], tags: [(tag, RecordMapper.clip(error.message))])
                 state.fileErrors[path.description] = error.message
+            } catch where lstat(source, &st) != 0 {
+                try checkpointGone(path: path, source: source, client)  // deleted while it was being sent
             }
         case .runEnd(let key, let end):
             state.ends[key] = end
         }
+    }
+
+    /// A checkpoint file that is not there: retired on purpose (a
+    /// `checkpoint_removed` record, durable before the file was deleted) is
+    /// skipped; otherwise it is lost, said in the log and in the tag
+    /// `runlog.missing.<path>`.
+    private func checkpointGone(path: ArtifactPath, source: String, _ client: MLflowClient) throws(SyncError) {
+        let relative = String(source.dropFirst(directory.path.count + 1))
+        if !retired.contains(relative) {
+            retired = Set(directory.checkpointLedger().retired.map(\.path))
+        }
+        if retired.contains(relative) {
+            logger.info("run \(state.runID): checkpoint \(relative) was removed by its writer before upload; not uploaded")
+            return
+        }
+        logger.warning("run \(state.runID): checkpoint \(source) is gone; recorded as the tag runlog.missing.\(path)")
+        try client.logBatch(runID: state.mlflowRunID!, metrics: [], tags: [(MLflowNames.key("runlog.missing." + path.description), "file deleted before upload")])
     }
 
     // MARK: - Status

@@ -135,6 +135,9 @@ public struct EventMapper {
         case .runEnd(let e):
             context.moved(step: context.step, time: e.endTime)
             text("runlog/run", "\(e.status) (exit code \(e.exitCode))" + (e.message.isEmpty ? "" : ": " + e.message))
+        case .checkpointRemoved(let r):
+            context.moved(step: context.step, time: r.time)
+            text("runlog/checkpoints", "removed by the writer: \(Self.code(r.path))")
         case .console(let c):
             // Indented: a Markdown code block whatever the text holds.
             var body = c.dropped > 0 ? "    [\(c.dropped) bytes dropped]\n" : ""

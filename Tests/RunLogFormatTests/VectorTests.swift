@@ -53,6 +53,11 @@ import Testing
         try check(v.name, bytes: try Vectors.bytes(of: v).bytes, jsonl: try Vectors.jsonl(of: v))
     }
 
+    @Test func checkpointRemoved() throws {
+        let v = Vectors.checkpointRemoved
+        try check(v.name, bytes: try Vectors.bytes(of: v).bytes, jsonl: try Vectors.jsonl(of: v))
+    }
+
     @Test func console() throws {
         let v = Vectors.console
         try check(v.name, bytes: try Vectors.bytes(of: v).bytes, jsonl: try Vectors.jsonl(of: v))

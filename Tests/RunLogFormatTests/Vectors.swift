@@ -90,6 +90,25 @@ enum Vectors {
             codec: .zstd)
     }
 
+    /// Two checkpoints, the first one's file then removed on purpose (kind 9).
+    static var checkpointRemoved: Vector {
+        func checkpoint(_ step: Int64) -> Checkpoint {
+            var c = Checkpoint(
+                name: "model", step: step, time: t0 + step * 1000, path: "checkpoints/model/\(step)-model.pt", size: 11,
+                sha256: SHA256Hasher.hash(Array("checkpoint\n".utf8)))
+            c.aliases = ["latest"]
+            return c
+        }
+        return Vector(
+            name: "checkpoint-removed",
+            frames: [
+                [.runStart(runStart("ckpt-rm")), .checkpoint(checkpoint(1))],
+                [.checkpoint(checkpoint(2)), .checkpointRemoved(CheckpointRemoved(path: "checkpoints/model/1-model.pt", time: t0 + 2500))],
+                [.runEnd(RunEnd(status: .finished, endTime: t0 + 3000))],
+            ],
+            codec: .zstd)
+    }
+
     /// Console output: both streams, a partial line continued and rewritten
     /// with `\r`, dropped bytes, non-ASCII text and an unknown stream number.
     static var console: Vector {

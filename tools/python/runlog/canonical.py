@@ -4,7 +4,7 @@
 
 import math
 
-from .records import (CHECKPOINT, CONFIG, CONSOLE, ENVIRONMENT, HISTOGRAM, KIND_NAMES, METRICS, RUN_END, RUN_START,
+from .records import (CHECKPOINT, CHECKPOINT_REMOVED, CONFIG, CONSOLE, ENVIRONMENT, HISTOGRAM, KIND_NAMES, METRICS, RUN_END, RUN_START,
                       STATUS_NAMES, STREAM_NAMES, SUMMARY, TAGS, Unknown)
 
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(0x20)}
@@ -119,6 +119,8 @@ def record_lines(r):
             f'{{"kind":"run_end","status":{status},"exit_code":{r.exit_code},"end_time":{time(r.end_time)},'
             f'"message":{string(r.message)}}}\n'
         ]
+    if k == CHECKPOINT_REMOVED:
+        return [f'{{"kind":"checkpoint_removed","path":{string(r.path)},"time":{time(r.time)}}}\n']
     if k == CONSOLE:
         stream = string(STREAM_NAMES[r.stream]) if r.stream in STREAM_NAMES else str(r.stream)
         return [f'{{"kind":"console","stream":{stream},"time":{time(r.time)},"text":{string(r.text)},'

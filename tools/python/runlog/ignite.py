@@ -154,9 +154,10 @@ class RunLogSaver(BaseSaveHandler):
     the run directory (`checkpoints/<basename>/<step>-<filename>`, durably)
     and records it with its SHA-256, aliases `latest` and, when it has the
     highest score so far, `best`. `remove` deletes a file that `Checkpoint`
-    no longer keeps, to bound disk use as `n_saved` means to: its record
-    stays in the log, and a sync that had not uploaded it yet reports it as
-    missing. Saves on rank 0 only, as ignite's `DiskSaver`."""
+    no longer keeps, to bound disk use as `n_saved` means to, and records
+    the removal (`Run.remove_checkpoint`), so that `runlog verify` and syncd
+    know the file was retired, not lost. Saves on rank 0 only, as ignite's
+    `DiskSaver`."""
 
     def __init__(self, logger: RunLogLogger | Run) -> None:
         self._run = logger.run if isinstance(logger, RunLogLogger) else logger
@@ -202,9 +203,5 @@ class RunLogSaver(BaseSaveHandler):
     @idist.one_rank_only()
     def remove(self, filename: str) -> None:
         rel = self._saved.pop(filename, None)
-        if rel is None:
-            return
-        try:
-            os.remove(os.path.join(self._run.dir, rel))
-        except FileNotFoundError:
-            pass
+        if rel is not None:
+            self._run.remove_checkpoint(rel)

@@ -15,11 +15,11 @@ from ._wire import Malformed, as_double, as_sint, as_span, as_uint, text
 from .metrics import MetricsBlock
 from .values import decode_entries, encode_entries, encode_entry
 
-RUN_START, CONFIG, METRICS, HISTOGRAM, CHECKPOINT, TAGS, SUMMARY, RUN_END = range(1, 9)
+RUN_START, CONFIG, METRICS, HISTOGRAM, CHECKPOINT, TAGS, SUMMARY, RUN_END, CHECKPOINT_REMOVED = range(1, 10)
 CONSOLE = 10
 ENVIRONMENT = 11
 KIND_NAMES = {1: "run_start", 2: "config", 3: "metrics", 4: "histogram", 5: "checkpoint", 6: "tags", 7: "summary", 8: "run_end",
-              10: "console", 11: "environment"}
+              9: "checkpoint_removed", 10: "console", 11: "environment"}
 
 # ---------------------------------------------------------------- records
 
@@ -266,6 +266,34 @@ class Checkpoint:
 
 
 @dataclass
+class CheckpointRemoved:
+    """The file of an earlier checkpoint record (its `path`) deleted on
+    purpose; written durably before the file is deleted (spec section 4.11)."""
+
+    path: str
+    time: int = 0
+    kind = CHECKPOINT_REMOVED
+
+    def encode(self):
+        f = w.FieldWriter()
+        f.string(1, self.path, True)
+        f.sint(2, self.time)
+        return w.record(CHECKPOINT_REMOVED, f.out)
+
+    @classmethod
+    def decode(cls, buf, start, end):
+        c = cls(path="")
+        for fnum, wire, v in w.fields(buf, start, end):
+            if fnum == 1:
+                c.path = text(buf, as_span(wire, v))
+            elif fnum == 2:
+                c.time = as_sint(wire, v)
+        if not is_valid_checkpoint_path(c.path):
+            raise Malformed("checkpoint_removed with a bad path")
+        return c
+
+
+@dataclass
 class Tags:
     add: List[str] = field(default_factory=list)
     remove: List[str] = field(default_factory=list)
@@ -387,7 +415,8 @@ class Unknown:
 
 
 _DECODERS = {RUN_START: RunStart, CONFIG: Config, METRICS: Metrics, HISTOGRAM: Histogram, CHECKPOINT: Checkpoint,
-             TAGS: Tags, SUMMARY: Summary, RUN_END: RunEnd, CONSOLE: Console, ENVIRONMENT: Environment}
+             TAGS: Tags, SUMMARY: Summary, RUN_END: RunEnd, CHECKPOINT_REMOVED: CheckpointRemoved, CONSOLE: Console,
+             ENVIRONMENT: Environment}
 
 
 def decode_records(content, malformed):

@@ -21,7 +21,8 @@ from ._writer import WAKE_AT, BackgroundWriter
 from .config import ConfigView
 from .histogram import Histogram
 from .logfile import FRAME_TARGET, MAX_CONTENT, FileHeader, LogFileWriter, is_valid_run_id
-from .records import FAILED, FINISHED, KILLED, Checkpoint, Config, RunEnd, RunStart, Summary, Tags
+from .records import (FAILED, FINISHED, KILLED, Checkpoint, CheckpointRemoved, Config, RunEnd, RunStart, Summary, Tags,
+                      is_valid_checkpoint_path)
 from .rundir import (LiveFile, env_int, existing_attempts, fsync_dir, live_name, log_name, new_run_id, root_dir,
                      safe_name)
 from .values import check_depth
@@ -316,6 +317,23 @@ class Run:
                                  aliases=list(aliases or []), metadata=meta))
         self._writer.sync()
         return rel
+
+    def remove_checkpoint(self, path: str) -> None:
+        """Deletes the file of a checkpoint this run saved (`path` as
+        `save_checkpoint` returned it, relative to `run.dir`), e.g. one that a
+        keep-the-last-n policy retires. The `checkpoint_removed` record is
+        made durable first, so `runlog verify` and syncd know the file was
+        retired, not lost. A file already gone is not an error."""
+        if not is_valid_checkpoint_path(path) or not path.startswith("checkpoints/"):
+            raise ValueError(f"{path!r} is not a checkpoint path of this run (checkpoints/...)")
+        self._enqueue(CheckpointRemoved(path=path, time=_now_us()))
+        self._writer.sync()
+        full = os.path.join(self.dir, *path.split("/"))
+        try:
+            os.remove(full)
+        except FileNotFoundError:
+            return
+        fsync_dir(os.path.dirname(full))
 
     # ------------------------------------------------------------ run files
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 
 from conftest import REPO
 import runlog
@@ -101,3 +102,46 @@ def test_runlog_logs_shows_what_the_python_client_captured(cli, tmp_path):
                        check=False)
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == "bar 2/2\nhello\nbye\n"
+
+
+def test_verify_tells_a_checkpoint_removed_on_purpose_from_a_lost_one(cli, rundir, tmp_path):
+    src = tmp_path / "model.pt"
+    src.write_bytes(b"weights" * 10)
+    run = runlog.init(project="cross", dir=rundir, id="retire-1")
+    paths = []
+    for step in range(3):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+        paths.append(run.save_checkpoint(str(src), name="model", aliases=["latest"]))
+    run.remove_checkpoint(paths[0])
+    run.remove_checkpoint(paths[0])  # again: the file is already gone, which is not an error
+    run.finish()
+    assert not os.path.exists(os.path.join(run.dir, paths[0]))
+    verify = subprocess.run([cli, "verify", run.dir], capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert verify.stdout.splitlines()[-1].endswith(
+        ", 2 checkpoint files, 1 checkpoint removed by the writer)"), verify.stdout
+    dump = subprocess.run([cli, "dump", "--json", run.path], capture_output=True, text=True, timeout=60)
+    assert dump.stdout == canonical.dump(runlog.LogReader(run.path))
+    removed = [json.loads(x) for x in dump.stdout.splitlines() if '"checkpoint_removed"' in x]
+    assert [r["path"] for r in removed] == [paths[0], paths[0]]
+    stats = subprocess.run([cli, "stats", run.dir], capture_output=True, text=True, timeout=60)
+    assert "checkpoint 3, checkpoint_removed 2," in stats.stdout, stats.stdout
+    table = stats.stdout.split("checkpoints\n", 1)[1].splitlines()
+    assert table[0].split() == ["NAME", "COUNT", "REMOVED", "FIRST", "STEP", "LAST", "STEP", "BYTES", "LATEST"]
+    assert table[1].split()[:3] == ["model", "3", "1"]
+    # A file deleted without a record is still damage.
+    os.remove(os.path.join(run.dir, paths[1]))
+    verify = subprocess.run([cli, "verify", run.dir], capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 1, verify.stdout
+    (problem,) = [line for line in verify.stdout.splitlines() if "No such file or directory" in line]
+    assert os.path.join(run.dir, paths[1]) in problem and 'checkpoint "model" of step 1' in problem
+    assert paths[0] not in verify.stdout
+
+
+def test_remove_checkpoint_refuses_a_path_outside_the_checkpoints(rundir):
+    run = runlog.init(dir=rundir, id="retire-2")
+    for bad in ("logs/a0001-r0000-s0000.rlog", "../x", "checkpoints/../logs/x", "/etc/passwd", ""):
+        with pytest.raises(ValueError, match="not a checkpoint path"):
+            run.remove_checkpoint(bad)
+    run.finish()
+    assert [r for r in runlog.LogReader(run.path).records() if r.kind == 9] == []

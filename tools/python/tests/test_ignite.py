@@ -159,6 +159,8 @@ def test_checkpoint_with_runlog_saver_records_best_and_removes_old_files(setup):
     saver = ckpt.save_handler
     assert saver.path(ckpt.last_checkpoint) == os.path.join(logger.run.dir, cks[3]["path"])
     assert saver.path(cks[0]["metadata"]["filename"]) is None  # removed by Checkpoint
+    removed = [j["path"] for j in lines(logger.run) if j["kind"] == "checkpoint_removed"]
+    assert removed == [cks[0]["path"], cks[2]["path"]]  # each removal recorded, in order
     assert saver.path(cks[1]["metadata"]["filename"]) == os.path.join(logger.run.dir, cks[1]["path"])
     state = torch.load(saver.path(ckpt.last_checkpoint))
     assert set(state) == {"fc.weight", "fc.bias", "out.weight", "out.bias"}
