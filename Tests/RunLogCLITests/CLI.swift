@@ -65,11 +65,7 @@ enum CLI {
     }
 
     /// A fresh temporary directory.
-    static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "runlog-cli-tests-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func temporaryDirectory() throws -> String { try TestPaths.temporaryDirectory("runlog-cli-tests") }
 
     /// Parses JSON Lines.
     static func jsonLines(_ text: String) throws -> [[String: Any]] {

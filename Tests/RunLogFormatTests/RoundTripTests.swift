@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunLogFormat
+import TestSupport
 import Testing
 
 func decodeAll(_ bytes: [UInt8]) throws -> (header: FileHeader, records: [Record], damage: [LogReader.Damage], tail: LogReader.Tail?) {
@@ -148,8 +149,4 @@ func decodeAll(_ bytes: [UInt8]) throws -> (header: FileHeader, records: [Record
     }
 }
 
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "runlog-test-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+func temporaryDirectory() throws -> String { try TestPaths.temporaryDirectory("runlog-test") }

@@ -13,9 +13,7 @@ struct TempDir {
     let path: String
 
     init(_ label: String = #function) {
-        let base = NSTemporaryDirectory() + "runlog-tests-" + label.filter { $0.isLetter || $0.isNumber } + "-" + UUID().uuidString.prefix(8)
-        try! FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        path = base
+        path = try! TestPaths.temporaryDirectory("runlog-tests-" + label.filter { $0.isLetter || $0.isNumber })
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }

@@ -29,6 +29,14 @@ public enum TestPaths {
         return packageRoot.appendingPathComponent(".build/debug")
     }()
 
+    /// A new, empty directory under the system's temporary directory, named
+    /// `<prefix>-<random>`; the caller removes it.
+    public static func temporaryDirectory(_ prefix: String) throws -> String {
+        let path = NSTemporaryDirectory() + prefix + "-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
     /// The path of the executable product or target `name` (which need not exist yet).
     public static func executable(_ name: String) -> String {
         products.appendingPathComponent(name).path
