@@ -48,9 +48,9 @@ def _current() -> Run:
     return run
 
 
-def log(data: Mapping[str, Any], step: SupportsIndex | None = None, commit: bool | None = None) -> int:
+def log(data: Mapping[str, Any], step: SupportsIndex | None = None, commit: bool | None = None) -> None:
     """`Run.log` on the run of the last `init`."""
-    return _current().log(data, step=step, commit=commit)
+    _current().log(data, step=step, commit=commit)
 
 
 def finish(exit_code: int = 0) -> None:

@@ -107,6 +107,7 @@ class Run:
         self._notes = notes or ""
         self._step = 0
         self._last_step: int | None = None
+        self._pending: tuple[int, dict[str, float]] | None = None  # held by log(..., commit=False)
         self._closed = False
         self._pid = os.getpid()  # a forked child must not end its parent's run
         self._warned_keys: set[str] = set()
@@ -148,61 +149,106 @@ class Run:
         highest step logged so far (0 at the start)."""
         return self._step
 
-    def log(self, data: Mapping[str, Any], step: SupportsIndex | None = None, commit: bool | None = None) -> int:
+    def log(self, data: Mapping[str, Any], step: SupportsIndex | None = None, commit: bool | None = None) -> None:
         """Logs the scalars and histograms of `data` at `step` (default:
         `run.step`). Every call is kept, also with a step lower than an
         earlier one. Numbers (Python, numpy, 0-d tensors) become metrics;
         `Histogram`s and arrays with several values become histograms; nested
-        dicts are flattened with `/`. `commit` is accepted for W&B
-        compatibility and ignored: nothing is held back. Returns the step used."""
+        dicts are flattened with `/`; anything else is left out with a
+        warning, and a call that logs nothing uses up no step.
+
+        `commit=False` holds the scalars back, as in W&B: they are merged
+        with those of the next `log` without `commit=False` and written as
+        one row at the step of the first held call (a later call with
+        another explicit step writes the held row first). `finish` and
+        `flush` write a held row too. Returns None."""
         t = time.time_ns()
+        if commit is not None or self._pending is not None:
+            self._log_slow(data, step, t, commit)
+            return
         for k, v in data.items():
             tv = type(v)
             if (tv is not float and tv is not int) or type(k) is not str or not k:
-                return self._log_slow(data, step, t)
+                self._log_slow(data, step, t, None)
+                return
         if step is not None and (type(step) is not int or not _I64_MIN <= step <= _I64_MAX):
-            return self._log_slow(data, step, t)
-        row = dict(data)
+            self._log_slow(data, step, t, None)
+            return
         w = self._writer
         with w.lock:
-            if self._closed:
-                raise RunError(f"run {self.id} is finished; log() after finish()")
-            if step is None:
-                step = self._step
-            if step >= self._step:
-                self._step = step + 1
-            self._last_step = step
-            if row:
-                w.steps.append(step)
-                w.times.append(t)
-                w.rows.append(row)
-                if len(w.rows) >= WAKE_AT:
-                    w.wake.set()
+            self._append_row(dict(data), step, t, bool(data))
         if w.error is not None:
             raise w.error
+
+    def _append_row(self, row: dict[str, float], step: int | None, t: int, advance: bool) -> int:
+        """Queues `row` (may be empty) at `step` (None: `run.step`) and, when
+        `advance`, moves `run.step` past it. Returns the step. Call with the
+        writer's lock held."""
+        if self._closed:
+            raise RunError(f"run {self.id} is finished; log() after finish()")
+        if step is None:
+            step = self._step
+        if not advance:
+            return step
+        if step >= self._step:
+            self._step = step + 1
+        self._last_step = step
+        if row:
+            w = self._writer
+            w.steps.append(step)
+            w.times.append(t)
+            w.rows.append(row)
+            if len(w.rows) >= WAKE_AT:
+                w.wake.set()
         return step
 
-    def _log_slow(self, data: Mapping[str, Any], step: SupportsIndex | None, t: int) -> int:
+    def _log_slow(self, data: Mapping[str, Any], step: SupportsIndex | None, t: int, commit: bool | None) -> None:
         if step is not None:
             step = _checked_step(step)
         scalars: dict[str, float] = {}
         hists: list[tuple[str, Histogram]] = []
         self._flatten(data, "", scalars, hists)
-        step = self.log(scalars, step)
-        if hists:
-            self._add_histograms(hists, step, t)
-        return step
-
-    def _add_histograms(self, hists: list[tuple[str, Histogram]], step: int | None, t: int) -> None:
-        """Queues histogram records at `step` (None: `run.step`, left as it is)."""
         w = self._writer
         with w.lock:
-            if self._closed:
-                raise RunError(f"run {self.id} is finished; log() after finish()")
-            if step is None:
-                step = self._step
-            for key, h in hists:
-                w.add_record(h.record(key, step, t // 1000).encode())
+            pending = self._pending
+            if pending is not None and step is not None and step != pending[0]:
+                self._append_row(pending[1], pending[0], t, True)  # another step: the held row goes first
+                pending = self._pending = None
+            if commit is False:
+                if pending is None:
+                    pending = self._pending = (self._step if step is None else step, {})
+                pending[1].update(scalars)
+                step = pending[0]
+                if hists:
+                    self._add_histograms(hists, step, t)
+            else:
+                if pending is not None:
+                    self._pending = None
+                    pending[1].update(scalars)
+                    step, scalars = pending[0], pending[1]
+                step = self._append_row(scalars, step, t, bool(scalars or hists))
+                if hists:
+                    self._add_histograms(hists, step, t)
+        if w.error is not None:
+            raise w.error
+
+    def _commit_pending(self) -> None:
+        """Writes the row held by `log(..., commit=False)`, if any."""
+        with self._writer.lock:
+            pending, self._pending = self._pending, None
+            if pending is not None and not self._closed:
+                self._append_row(pending[1], pending[0], time.time_ns(), True)
+
+    def _add_histograms(self, hists: list[tuple[str, Histogram]], step: int | None, t: int) -> None:
+        """Queues histogram records at `step` (None: `run.step`, left as it
+        is). Call with the writer's lock held."""
+        w = self._writer
+        if self._closed:
+            raise RunError(f"run {self.id} is finished; log() after finish()")
+        if step is None:
+            step = self._step
+        for key, h in hists:
+            w.add_record(h.record(key, step, t // 1000).encode())
 
     def _flatten(self, data: Mapping[Any, Any], prefix: str, scalars: dict[str, float],
                  hists: list[tuple[str, Histogram]]) -> None:
@@ -361,7 +407,9 @@ class Run:
     # ------------------------------------------------------------ ending
 
     def flush(self) -> None:
-        """Blocks until everything logged so far is written and fsynced."""
+        """Blocks until everything logged so far is written and fsynced,
+        a row held by `log(..., commit=False)` included."""
+        self._commit_pending()
         self._writer.sync()
 
     def finish(self, exit_code: int = 0, status: int | None = None, message: str = "") -> None:
@@ -377,6 +425,7 @@ class Run:
             self._console.stop()
         if status is None:
             status = FINISHED if exit_code == 0 else FAILED
+        self._commit_pending()
         end = RunEnd(status=status, exit_code=int(exit_code), end_time=_now_us(), message=message).encode()
         with self._writer.lock:
             if self._closed:
@@ -406,6 +455,9 @@ class Run:
             self._console.feed_exception(exc_type, exc, tb)
         if issubclass(exc_type, KeyboardInterrupt):
             self._finish(130, KILLED, "KeyboardInterrupt", stop_console=False)
+        elif issubclass(exc_type, SystemExit):
+            code, status, message = _lifecycle.ending(getattr(exc, "code", None))
+            self._finish(code, status, message, stop_console=False)
         else:
             self._finish(1, None, f"{exc_type.__name__}: {exc}", stop_console=False)
         return False

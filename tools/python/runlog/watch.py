@@ -48,7 +48,9 @@ def _hook(run, name, param, grads, params, log_freq):
             if params:
                 hists.append((f"parameters/{name}", Histogram(param.data)))
             # At run.step, the step the next log() will use, without moving it.
-            run._add_histograms(hists, None, time.time_ns())
+            with run._writer.lock:
+                if not run._closed:
+                    run._add_histograms(hists, None, time.time_ns())
         return None
 
     return on_grad

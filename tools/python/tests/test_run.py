@@ -373,7 +373,8 @@ def test_module_level_log_and_finish_act_on_the_last_run(rundir, monkeypatch):
         runlog.log({"a": 1.0})
     run = runlog.init(dir=rundir)
     assert runlog.run is run
-    assert runlog.log({"a": 1.0}) == 0 and runlog.log({"a": 2.0}) == 1
+    assert runlog.log({"a": 1.0}) is None and run.step == 1  # None, as W&B: no Out[n] after every cell
+    runlog.log({"a": 2.0})
     runlog.finish()
     records, rows = rows_of(run.path)
     assert rows == [(0, {"a": 1.0}), (1, {"a": 2.0})] and records[-1].kind == RUN_END

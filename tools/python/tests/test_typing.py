@@ -18,7 +18,8 @@ GOOD = """\
     from runlog.ignite import RunLogLogger, RunLogSaver
 
     run: runlog.Run = runlog.init(project="p", name="n", config={"lr": 0.1}, tags=["a"], id="abc", resume="allow")
-    step: int = run.log({"loss": 0.5, "nested": {"acc": 1}}, step=3)
+    run.log({"loss": 0.5, "nested": {"acc": 1}}, step=3, commit=False)
+    step: int = run.step
     hist = runlog.Histogram([1.0, 2.0], num_bins=8)
     run.log({"h": hist})
     path: str = run.save_checkpoint("model.pt", name="model", aliases=["best"], metadata={"epoch": 1})
@@ -39,7 +40,7 @@ BAD = """\
     run = runlog.init(project=1)
     run.log("loss")
     runlog.Histogram([1.0], num_bins="8")
-    text: str = run.log({"a": 1.0})
+    text: str = run.log({"a": 1.0})  # returns None
     runlog.Run(projekt="p")
     run.finish(exit_code="0")
     count: int = run.save_checkpoint("model.pt")

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: Apache-2.0
+"""How a Python program ends decides how its run ends: `sys.exit(n)`,
+`SystemExit` in a `with` block, exit handlers, `os._exit`, signals."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import runlog
+from runlog.records import RUN_END, METRICS
+
+PROLOGUE = "import atexit, os, signal, sys, threading, time, runlog\n"
+
+
+def run_script(rundir, body, signal_after_ready=None):
+    """Runs `body` in a new interpreter with run `s1` under `rundir`; returns
+    (exit status, stderr, run end or None, metrics rows)."""
+    script = PROLOGUE + textwrap.dedent(body)
+    env = dict(os.environ, RUNLOG_DIR=rundir, RUNLOG_RUN_ID="s1", RUNLOG_CONSOLE="off")
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    if signal_after_ready is not None:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal_after_ready)
+    _, err = child.communicate(timeout=60)
+    path = os.path.join(rundir, "s1", "logs", "a0001-r0000-s0000.rlog")
+    records = list(runlog.LogReader(path).records())
+    ends = [r for r in records if r.kind == RUN_END]
+    rows = [row for r in records if r.kind == METRICS for row in r.block.rows()]
+    return child.returncode, err, (ends[0] if ends else None), rows
+
+
+@pytest.mark.parametrize("call, status, code, message", [
+    ("sys.exit(3)", 2, 3, "sys.exit(3)"),
+    ("sys.exit(0)", 1, 0, ""),
+    ("sys.exit()", 1, 0, ""),
+    ("sys.exit('bad input')", 2, 1, "sys.exit('bad input')"),
+])
+def test_sys_exit_gives_the_status_the_process_exits_with(rundir, call, status, code, message):
+    returncode, _, end, rows = run_script(rundir, f"""
+        run = runlog.init()
+        run.log({{"a": 1.0}})
+        {call}
+    """)
+    assert returncode == code
+    assert (end.status, end.exit_code, end.message) == (status, code, message)
+    assert len(rows) == 1
+
+
+def test_system_exit_in_a_with_block_gives_its_status(rundir):
+    returncode, _, end, _ = run_script(rundir, """
+        with runlog.init() as run:
+            raise SystemExit(4)
+    """)
+    assert returncode == 4 and (end.status, end.exit_code, end.message) == (2, 4, "SystemExit: 4")
+
+
+def test_system_exit_0_in_a_with_block_is_finished(rundir):
+    returncode, _, end, _ = run_script(rundir, """
+        with runlog.init() as run:
+            sys.exit(0)
+    """)
+    assert returncode == 0 and (end.status, end.exit_code) == (1, 0)
+
+
+def test_sys_exit_in_a_thread_ends_only_the_thread(rundir):
+    returncode, _, end, _ = run_script(rundir, """
+        run = runlog.init()
+        t = threading.Thread(target=sys.exit, args=(5,))
+        t.start(); t.join()
+    """)
+    assert returncode == 0 and (end.status, end.exit_code) == (1, 0)
+
+
+def test_exit_handlers_registered_after_init_still_log(rundir):
+    returncode, err, end, rows = run_script(rundir, """
+        run = runlog.init()
+        atexit.register(lambda: run.log({"at_exit": 1.0}))
+        run.log({"a": 1.0})
+    """)
+    assert returncode == 0 and err == "" and end.status == 1
+    assert [dict(v) for _, _, v in rows] == [{"a": 1.0}, {"at_exit": 1.0}]
+
+
+def test_os_exit_leaves_the_attempt_crashed(rundir):
+    returncode, _, end, rows = run_script(rundir, """
+        run = runlog.init()
+        run.log({"a": 1.0})
+        run.flush()
+        os._exit(5)
+    """)
+    assert returncode == 5 and end is None and len(rows) == 1
+    # The writer is gone and released its lock: readers judge the attempt crashed.
+    assert os.path.exists(os.path.join(rundir, "s1", "logs", "a0001-r0000.live"))
+
+
+@pytest.mark.parametrize("sig, status, code, message", [
+    (signal.SIGTERM, 3, 143, "SIGTERM"),
+    (signal.SIGINT, 3, 130, "KeyboardInterrupt"),
+])
+def test_sigterm_and_ctrl_c_end_the_run_killed(rundir, sig, status, code, message):
+    returncode, _, end, _ = run_script(rundir, """
+        run = runlog.init()
+        print("ready", flush=True)
+        time.sleep(60)
+    """, signal_after_ready=sig)
+    assert (end.status, end.exit_code, end.message) == (status, code, message)
+    assert returncode in (code, -sig)
+
+
+def test_sigterm_inside_a_with_block_is_killed_not_failed(rundir):
+    returncode, _, end, _ = run_script(rundir, """
+        with runlog.init() as run:
+            print("ready", flush=True)
+            time.sleep(60)
+    """, signal_after_ready=signal.SIGTERM)
+    assert (end.status, end.exit_code, end.message) == (3, 143, "SIGTERM") and returncode == 143
