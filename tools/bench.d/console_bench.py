@@ -4,6 +4,7 @@ costs it (runlog's helper process and wrapper against W&B offline's
 redirect and wrap, in the same run), the bytes it takes on disk, and how
 soon a printed line is in MLflow with syncd running."""
 
+import http.client
 import json
 import os
 import statistics
@@ -132,8 +133,8 @@ def console_lag(bench):
                 with urllib.request.urlopen(f"{url}/api/2.0/mlflow-artifacts/artifacts/{mlflow_run[1]}/"
                                             f"{mlflow_run[0]}/artifacts/{path}", timeout=10) as r:
                     text = r.read().decode()
-            except urllib.error.HTTPError:
-                continue
+            except (urllib.error.URLError, http.client.HTTPException, OSError):
+                continue  # not there yet, or replaced while it was read
             now = time.time()
             for line in text.splitlines():
                 parts = line.split()

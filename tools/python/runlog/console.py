@@ -18,6 +18,7 @@ The mode is the `console` argument of `init`, else `$RUNLOG_CONSOLE`, else `redi
 """
 
 import atexit
+import fcntl
 import os
 import signal
 import subprocess
@@ -32,6 +33,7 @@ from .rundir import console_log_name
 MODES = ("redirect", "wrap", "off")
 START_TIMEOUT = 10.0  # seconds the helper may take to start
 STOP_TIMEOUT = 10.0  # seconds to wait for it to write everything at the end
+PIPE_BYTES = 1 << 20  # the pipes' kernel buffer (Linux allows 1 MiB without privileges)
 BATCH_CHARS = 1 << 16  # wrap: lines recorded together, at least every 0.25 s
 
 
@@ -80,6 +82,11 @@ class Redirect:
         _flush_python_streams()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        for fd in (out_w, err_w):  # room for a burst while the helper waits for a core
+            try:
+                fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+            except OSError:
+                pass
         status_r, status_w = os.pipe()
         tee_out, tee_err = os.dup(1), os.dup(2)
         try:
