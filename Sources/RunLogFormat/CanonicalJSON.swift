@@ -170,6 +170,14 @@ public struct CanonicalJSON {
         number { JSONNumbers.double(d, at: $0) }
     }
 
+    /// `double(d)`'s text appended to `out`: the one JSON double writer.
+    public static func appendDouble(_ d: Double, to out: inout [UInt8]) {
+        var json = CanonicalJSON(capacity: 0)
+        swap(&json.output, &out)
+        json.double(d)
+        swap(&json.output, &out)
+    }
+
     /// Appends the number `write` puts at a pointer, without allocating.
     @inline(__always)
     private mutating func number(_ write: (UnsafeMutablePointer<UInt8>) -> Int) {

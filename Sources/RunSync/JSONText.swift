@@ -17,12 +17,7 @@ struct JSONText {
 
     mutating func int(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }
 
-    mutating func double(_ d: Double) {
-        if d.isNaN { raw("\"NaN\"") }
-        else if d == .infinity { raw("\"Infinity\"") }
-        else if d == -.infinity { raw("\"-Infinity\"") }
-        else { bytes.append(contentsOf: "\(d)".utf8) }  // shortest round-trip form
-    }
+    mutating func double(_ d: Double) { CanonicalJSON.appendDouble(d, to: &bytes) }
 
     /// `"key":` with a leading comma unless `first`.
     mutating func key(_ k: StaticString, first: Bool = false) {

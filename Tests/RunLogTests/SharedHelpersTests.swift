@@ -22,6 +22,15 @@ import Testing
         #expect(parsed == "a\"b\\c\u{8}\u{c}\n\r\t\u{1}\u{1f} é")
     }
 
+    @Test func jsonDoublesAreTheShortestRoundTripFormAndNonFiniteOnesStrings() {
+        var out: [UInt8] = []
+        for d in [0.1, 1e-05, 1e16, -0.0, 5e-324, .nan, .infinity, -.infinity] {
+            CanonicalJSON.appendDouble(d, to: &out)
+            out.append(UInt8(ascii: " "))
+        }
+        #expect(String(decoding: out, as: UTF8.self) == #"0.1 1e-05 1e+16 -0.0 5e-324 "NaN" "Infinity" "-Infinity" "#)
+    }
+
     @Test func safeNamesKeepOnlyPortableCharacters() {
         #expect(SafeName.characters("model-1.best_v2") == "model-1.best_v2")
         #expect(SafeName.characters("../a b/ü€") == ".._a_b___")
