@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -16,13 +17,15 @@ from typing import TYPE_CHECKING, Any, Literal, SupportsIndex
 
 from . import _lifecycle
 from . import console as _console
+from . import environment as _environment
+from . import system as _system
 from ._regular import open_regular
 from ._writer import WAKE_AT, BackgroundWriter
 from .config import ConfigView
 from .histogram import Histogram
 from .logfile import FRAME_TARGET, MAX_CONTENT, FileHeader, LogFileWriter, is_valid_run_id
-from .records import (FAILED, FINISHED, KILLED, Checkpoint, CheckpointRemoved, Config, RunEnd, RunStart, Summary, Tags,
-                      is_valid_checkpoint_path)
+from .records import (FAILED, FINISHED, KILLED, Checkpoint, CheckpointRemoved, Config, Environment, RunEnd, RunStart,
+                      Summary, Tags, is_valid_checkpoint_path)
 from .rundir import (LiveFile, env_int, existing_attempts, fsync_dir, live_name, log_name, new_run_id, root_dir,
                      safe_name)
 from .values import check_depth
@@ -59,7 +62,12 @@ def init(project: str = "", name: str = "", config: Mapping[str, Any] | None = N
     disk, frames wait in memory up to this many bytes and, at the end, this
     many seconds; default 60 s and 256 MiB), `console` (`"redirect"`,
     `"wrap"` or `"off"`: how standard output and error are captured, see
-    `runlog.console`; default $RUNLOG_CONSOLE, else `"redirect"`).
+    `runlog.console`; default $RUNLOG_CONSOLE, else `"redirect"`),
+    `system_metrics_interval` (seconds between samples of CPU, memory, disk,
+    network and GPUs, logged as `system/...` metrics; 0 turns them off;
+    default $RUNLOG_SYSTEM_METRICS_INTERVAL, else 10), `environment` (record
+    the program, git, OS, CPU, GPUs, batch job and installed packages;
+    default True).
     """
     return Run(project=project, name=name, config=config, tags=tags, notes=notes, group=group, dir=dir, id=id,
                resume=resume, **options)
@@ -73,7 +81,8 @@ class Run:
                  dir: str | os.PathLike[str] | None = None, id: str | None = None, resume: str | None = None,
                  attempt: int | None = None, rank: int | None = None, world_size: int | None = None,
                  flush_interval: float = 1.0, heartbeat_interval: float = 5.0, frame_target: int = FRAME_TARGET,
-                 write_timeout: float = 60.0, max_held_bytes: int = 256 << 20, console: str | None = None) -> None:
+                 write_timeout: float = 60.0, max_held_bytes: int = 256 << 20, console: str | None = None,
+                 system_metrics_interval: float | None = None, environment: bool = True) -> None:
         console_mode = _console.mode_from(console)
         run_id = id if id is not None else (os.environ.get("RUNLOG_RUN_ID") or new_run_id())
         if not is_valid_run_id(run_id) or run_id.startswith("."):
@@ -126,7 +135,35 @@ class Run:
             self.config.update(config)
         self._writer.sync()  # the run start is on disk before training begins
         self._console = _console.start(self, console_mode)
+        # Listing the installed packages takes a third of a second: that part
+        # of the environment is gathered on a thread, training starts meanwhile.
+        # (git runs here: a subprocess started from a helper thread can leave
+        # a SIGTERM unseen by the main thread.)
+        gathered = _environment.entries(packages=False) if environment else []
+        self._environment = threading.Thread(target=self._record_environment, args=(gathered,),
+                                             name="runlog-environment", daemon=True)
+        if environment:
+            self._environment.start()
+        seconds = _system.interval(system_metrics_interval)
+        self._sampler = _system.SystemSampler(self._add_side_row, self.dir, seconds) if seconds else None
         _lifecycle.register(self)
+
+    def _record_environment(self, gathered: list[tuple[str, Any]]) -> None:
+        _system.block_termination_signals()
+        record = Environment(gathered + [("packages", _environment.installed_packages())]).encode()
+        with self._writer.lock:
+            if not self._closed:
+                self._writer.add_record(record)
+
+    def _add_side_row(self, step: int, time_ns: int, row: dict[str, float]) -> None:
+        """A row beside the training loop's own (system metrics): `run.step` stays as it is."""
+        w = self._writer
+        with w.lock:
+            if self._closed:
+                raise RunError(f"run {self.id} is finished")
+            w.steps.append(step)
+            w.times.append(time_ns)
+            w.rows.append(row)
 
     def _create_log(self, logs: str, explicit: int | None) -> tuple[LogFileWriter, int]:
         """Claims the attempt by creating its log exclusively."""
@@ -425,6 +462,10 @@ class Run:
             self._console.stop()
         if status is None:
             status = FINISHED if exit_code == 0 else FAILED
+        if self._sampler is not None:
+            self._sampler.stop()
+        if self._environment.is_alive():
+            self._environment.join(timeout=2)  # not there by then: the run ends without it
         self._commit_pending()
         end = RunEnd(status=status, exit_code=int(exit_code), end_time=_now_us(), message=message).encode()
         with self._writer.lock:
