@@ -75,15 +75,20 @@ struct ListCommand: ParsableCommand {
     func table(_ infos: [RunInfo], style: Style) -> String {
         // The MLflow column only when syncd recorded where some run went.
         let withURL = infos.contains { $0.sync?.mlflowURL != nil }
-        let header = ["ID", "PROJECT", "NAME", "STATUS", "ATTEMPTS", "LAST STEP", "UPDATED (UTC)", "SIZE", "SYNC"] + (withURL ? ["MLFLOW"] : [])
-        let rightAligned: Set<Int> = [4, 5, 7]
+        // The GPU column (mean utilization) only when some run sampled a GPU.
+        let withGPU = infos.contains { $0.gpuUtilization != nil }
+        let header = ["ID", "PROJECT", "NAME", "STATUS", "ATTEMPTS", "LAST STEP"] + (withGPU ? ["GPU"] : [])
+            + ["UPDATED (UTC)", "SIZE", "SYNC"] + (withURL ? ["MLFLOW"] : [])
+        let rightAligned: Set<Int> = withGPU ? [4, 5, 6, 8] : [4, 5, 7]
         let rows: [[String]] = infos.map { i in
-            [
+            var row: [String] = [
                 i.run.runID, Self.cell(i.project), Self.cell(i.name), i.status?.rawValue ?? "?", String(i.attempts),
                 i.lastStep.map(String.init) ?? "-",
-                i.lastUpdate > 0 ? Formatting.shortTimestamp(seconds: i.lastUpdate) : "-",
-                Formatting.bytes(i.size), i.sync?.cell ?? "-",
-            ] + (withURL ? [i.sync?.mlflowURL ?? "-"] : [])
+            ]
+            if withGPU { row.append(i.gpuUtilization.map { Formatting.fixed($0, digits: 0) + "%" } ?? "-") }
+            row += [i.lastUpdate > 0 ? Formatting.shortTimestamp(seconds: i.lastUpdate) : "-", Formatting.bytes(i.size), i.sync?.cell ?? "-"]
+            if withURL { row.append(i.sync?.mlflowURL ?? "-") }
+            return row
         }
         var widths = header.map(\.count)
         for row in rows { for (j, c) in row.enumerated() { widths[j] = max(widths[j], c.count) } }
@@ -130,6 +135,8 @@ struct ListCommand: ParsableCommand {
         j.raw(#","attempts":"#); j.int(i.attempts)
         j.raw(#","last_step":"#)
         if let step = i.lastStep { j.int(step) } else { j.raw("null") }
+        j.raw(#","gpu_utilization":"#)
+        if let g = i.gpuUtilization { j.double(g) } else { j.raw("null") }
         j.raw(#","last_update":"#); j.int(i.lastUpdate)
         j.raw(#","size":"#); j.int(i.size)
         j.raw(#","sync":"#)

@@ -16,6 +16,9 @@ struct RunInfo {
     var attempts: UInt64 = 0
     /// The highest step of the metrics rows of the latest attempt, if any.
     var lastStep: Int64?
+    /// The mean of the latest attempt's GPU utilization samples
+    /// (`system/gpu_<i>_utilization_percentage`, every GPU), if it has any.
+    var gpuUtilization: Double?
     /// Newest modification time in `logs/`, in seconds since the epoch.
     var lastUpdate: Int64 = 0
     /// Bytes of every file in the run directory (logs and checkpoints).
@@ -38,9 +41,14 @@ struct RunInfo {
         }
         info.attempts = segments.map(\.name.attempt).max() ?? 0
         // The highest step of any metrics row of the latest attempt, every rank and segment read.
+        var gpu = (sum: 0.0, count: 0)
         for segment in segments where segment.name.attempt == info.attempts {
-            if let step = highestStep(in: segment.path) { info.lastStep = max(info.lastStep ?? .min, step) }
+            let scan = scan(segment.path)
+            if let step = scan.highestStep { info.lastStep = max(info.lastStep ?? .min, step) }
+            gpu.sum += scan.gpuSum
+            gpu.count += scan.gpuCount
         }
+        if gpu.count > 0 { info.gpuUtilization = gpu.sum / Double(gpu.count) }
         info.lastUpdate = newestModification(in: run.logsPath)
         info.size = diskUsage(run.path)
         info.sync = SyncState.load(directory: syncStateDirectory, runID: run.identity)  // named by the run id of its logs
@@ -48,16 +56,24 @@ struct RunInfo {
     }
 
     /// The highest step of the metrics rows in a log (steps may repeat or go
-    /// back within a run, so every frame is read), or nil when it has none.
-    static func highestStep(in path: String) -> Int64? {
-        guard let reader = try? LogReader(path: path) else { return nil }
+    /// back within a run, so every frame is read), nil when it has none; and
+    /// the sum and number of its GPU utilization values.
+    static func scan(_ path: String) -> (highestStep: Int64?, gpuSum: Double, gpuCount: Int) {
+        guard let reader = try? LogReader(path: path) else { return (nil, 0, 0) }
         var highest: Int64?
+        var sum = 0.0, count = 0
         while let frame = try? reader.next() {
             for case .metrics(let block) in frame.records {
                 if let m = block.steps.max() { highest = max(highest ?? m, m) }
+                for (j, key) in block.keys.enumerated() where key.hasPrefix("system/gpu_") && key.hasSuffix("_utilization_percentage") {
+                    for v in block.columns[j].values where v.isFinite {
+                        sum += v
+                        count += 1
+                    }
+                }
             }
         }
-        return highest
+        return (highest, sum, count)
     }
 
     /// The newest modification time of the files in `directory`, in seconds.

@@ -38,6 +38,8 @@ struct RunStats {
     var anyCheckpointRemoved: Bool { checkpoints.contains { $0.removed > 0 } }
     var runStart: RunStart?
     var runEnd: RunEnd?
+    /// The latest environment record (spec §4.10).
+    var environment: [Entry]?
     var firstTime: Int64?
     var lastTime: Int64?
     /// Bytes of the log files.
@@ -113,6 +115,8 @@ struct RunStats {
         case .runEnd(let e):
             runEnd = e
             time(e.endTime)
+        case .environment(let entries):
+            environment = Value.collapsed(entries)
         default:
             break
         }

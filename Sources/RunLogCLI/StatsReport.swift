@@ -9,7 +9,7 @@ struct StatsReport {
     /// The MLflow run's page, when syncd recorded it.
     var mlflowURL: String? = nil
 
-    static let kindOrder = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "checkpoint_removed", "tags", "summary", "run_end", "unknown"]
+    static let kindOrder = ["header", "run_start", "config", "metrics", "histogram", "checkpoint", "checkpoint_removed", "tags", "summary", "run_end", "environment", "unknown"]
 
     func text(style: Style) -> String {
         let s = stats
@@ -47,13 +47,14 @@ struct StatsReport {
             line("", "of which metrics ≈ \(Formatting.bytes(Int64(s.metricsOnDisk))) (\(Formatting.fixed(s.metricsOnDisk / Double(s.points), digits: 2)) bytes per point), "
                 + "histograms ≈ \(Formatting.bytes(Int64(s.histogramsOnDisk))) (\(Int(s.histogramsOnDisk / Double(h))) bytes each)")
         }
-        if !s.series.isEmpty {
+        let (trainingSeries, systemSeries) = Self.split(s.series)
+        if !trainingSeries.isEmpty {
             out += "\n" + style.bold("metrics") + "\n"
-            let rows = s.series.map { m in
-                [m.key, String(m.count), String(m.firstStep), String(m.lastStep), Formatting.double(m.min),
-                 Formatting.double(m.max), Formatting.double(m.last), m.sparkline]
-            }
-            out += table(["KEY", "COUNT", "FIRST STEP", "LAST STEP", "MIN", "MAX", "LAST", "CURVE"], rows, right: [1, 2, 3, 4, 5, 6])
+            out += seriesTable(trainingSeries)
+        }
+        if !systemSeries.isEmpty {
+            out += "\n" + style.bold("system metrics") + " (keys under system/)\n"
+            out += seriesTable(systemSeries, dropping: "system/")
         }
         if !s.histograms.isEmpty {
             out += "\n" + style.bold("histograms") + "\n"
@@ -74,11 +75,23 @@ struct StatsReport {
                 out += table(["NAME", "COUNT", "FIRST STEP", "LAST STEP", "BYTES", "LATEST"], rows, right: [1, 2, 3, 4])
             }
         }
+        if let environment = s.environment {
+            out += "\n" + style.bold("environment") + "\n" + Self.environmentText(environment)
+        }
         return out
     }
 
+    /// The table of metric series: key, count, steps, min, max, last, sparkline.
+    func seriesTable(_ series: [SeriesStats], dropping prefix: String = "") -> String {
+        let rows = series.map { m in
+            [String(m.key.dropFirst(prefix.count)), String(m.count), String(m.firstStep), String(m.lastStep), Formatting.double(m.min),
+             Formatting.double(m.max), Formatting.double(m.last), m.sparkline]
+        }
+        return table(["KEY", "COUNT", "FIRST STEP", "LAST STEP", "MIN", "MAX", "LAST", "CURVE"], rows, right: [1, 2, 3, 4, 5, 6])
+    }
+
     /// Rows indented by two spaces, columns separated by two.
-    private func table(_ header: [String], _ rows: [[String]], right: Set<Int>) -> String {
+    func table(_ header: [String], _ rows: [[String]], right: Set<Int>) -> String {
         let cleaned = rows.map { $0.enumerated().map { j, c in j == 0 ? ListCommand.cell(c) : c } }
         var widths = header.map(\.count)
         for row in cleaned { for (j, c) in row.enumerated() { widths[j] = max(widths[j], c.count) } }
@@ -113,13 +126,16 @@ struct StatsReport {
         }
         j.raw(#"},"metrics_blocks":"#); j.int(s.metricBlocks)
         j.raw(#","points":"#); j.int(s.points)
-        j.raw(#","metrics":"#)
-        keyed(&j, s.series, { ($0.key, $0.count, $0.firstStep, $0.lastStep) }) { j, m in
-            j.raw(#","min":"#); j.double(m.min)
-            j.raw(#","max":"#); j.double(m.max)
-            j.raw(#","last":"#); j.double(m.last)
-            j.raw(#","nonfinite":"#); j.int(m.nonfinite)
-            j.raw(#","sparkline":"#); j.string(m.sparkline)
+        let (trainingSeries, systemSeries) = Self.split(s.series)
+        for (name, series) in [("metrics", trainingSeries), ("system", systemSeries)] {
+            j.raw(","); j.string(name); j.raw(":")
+            keyed(&j, series, { ($0.key, $0.count, $0.firstStep, $0.lastStep) }) { j, m in
+                j.raw(#","min":"#); j.double(m.min)
+                j.raw(#","max":"#); j.double(m.max)
+                j.raw(#","last":"#); j.double(m.last)
+                j.raw(#","nonfinite":"#); j.int(m.nonfinite)
+                j.raw(#","sparkline":"#); j.string(m.sparkline)
+            }
         }
         j.raw(#","histograms":"#)
         keyed(&j, s.histograms, { ($0.key, $0.count, $0.firstStep, $0.lastStep) }) { j, h in
@@ -131,6 +147,8 @@ struct StatsReport {
             j.raw(#","bytes":"#); j.int(c.bytes)
             j.raw(#","latest_path":"#); j.string(c.latest.path)
         }
+        j.raw(#","environment":"#)
+        if let e = s.environment { j.map(e) } else { j.raw("null") }
         j.raw(#","first_time":"#)
         if let t = s.firstTime { j.time(t) } else { j.raw("null") }
         j.raw(#","last_time":"#)

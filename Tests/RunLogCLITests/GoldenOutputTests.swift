@@ -57,6 +57,30 @@ import Testing
             """#)
     }
 
+    @Test func statsShowsTheEnvironment() throws {
+        let r = try CLI.run(["stats", "environment.rlog"], in: CLI.vectors)
+        #expect(r.status == 0 && r.stderr == "")
+        #expect(r.stdout.hasSuffix("""
+
+            environment
+              program     /home/ada/mnist/train.py
+              directory   /home/ada/mnist
+              git         0123456789ab on main (dirty) https://github.com/ada/mnist.git
+              runtime     python 3.11.2
+              os          Linux 6.1.0-18-amd64 x86_64
+              cpu         128 × AMD EPYC 7763 64-Core Processor
+              memory      502.9 GiB
+              gpus        2 × NVIDIA A100-SXM4-80GB, driver 550.54.15, CUDA 12.4
+              job         slurm 812345, task 3, partition a100, nodes gpu[01-02]
+              packages    2 installed
+
+            """), "\(r.stdout)")
+        let json = try #require(try CLI.jsonLines(try CLI.run(["stats", "--json", "environment.rlog"], in: CLI.vectors).stdout).first)
+        let env = try #require(json["environment"] as? [String: Any])
+        #expect((env["git"] as? [String: Any])?["commit"] as? String == "0123456789abcdef0123456789abcdef01234567")
+        #expect(env["packages"] as? [String] == ["numpy==1.26.4", "torch==2.3.0"])
+    }
+
     @Test func dumpJSONIsTheCanonicalFormOfTheSpecVectors() throws {
         for name in ["minimal", "all-kinds", "multi-frame", "console"] {
             let r = try CLI.run(["dump", "--json", "\(name).rlog"], in: CLI.vectors)

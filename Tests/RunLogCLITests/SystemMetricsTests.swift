@@ -102,6 +102,32 @@ enum FakeNVML {
         #expect(!systemRows(rows).isEmpty && environment?["gpu"] == nil)
     }
 
+    @Test func statsGroupsSystemMetricsAndLsShowsMeanGPUUtilization() throws {
+        let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try CLI.run(["demo", "--steps", "60", "--rate", "100", "--dir", root, "--id", "gpu"], environment: FakeNVML.environment()).status == 0)
+        #expect(try CLI.run(["demo", "--steps", "10", "--dir", root, "--id", "nogpu"], environment: ["RUNLOG_SYSTEM_METRICS_INTERVAL": "0"]).status == 0)
+        let text = try CLI.run(["stats", root + "/gpu"]).stdout
+        let system = try #require(text.components(separatedBy: "\nsystem metrics (keys under system/)\n").last)
+        #expect(system.contains("\n  gpu_1_utilization_percentage "))
+        #expect(system.contains("\n  cpu_utilization_percentage "))
+        let metrics = try #require(text.components(separatedBy: "\nmetrics\n").last?.components(separatedBy: "\nsystem metrics").first)
+        #expect(metrics.contains("\n  loss ") && !metrics.contains("system/") && !metrics.contains("gpu_"))
+        let json = try #require(try CLI.jsonLines(try CLI.run(["stats", "--json", root + "/gpu"]).stdout).first)
+        let systemKeys = Set((json["system"] as? [String: Any] ?? [:]).keys)
+        #expect(systemKeys.contains("system/gpu_0_temperature_celsius"))
+        #expect(Set((json["metrics"] as? [String: Any] ?? [:]).keys) == ["loss", "accuracy", "lr", "grad_norm"])
+        // Mean of 37 % and 64 %: 50.5.
+        let ls = try CLI.run(["ls", root])
+        #expect(ls.stdoutLines[0].hasPrefix("ID     PROJECT  NAME       STATUS    ATTEMPTS  LAST STEP  GPU  UPDATED (UTC)"))
+        let gpuLine = try #require(ls.stdoutLines.first { $0.hasPrefix("gpu ") })
+        #expect(gpuLine.contains("       59  50%  ") || gpuLine.contains("       59  51%  "), "\(gpuLine)")
+        #expect(try #require(ls.stdoutLines.first { $0.hasPrefix("nogpu ") }).contains("       9    -  "))
+        let lsJSON = try CLI.jsonLines(try CLI.run(["ls", "--json", root]).stdout)
+        #expect(lsJSON.first { $0["id"] as? String == "gpu" }?["gpu_utilization"] as? Double == 50.5)
+        #expect(lsJSON.first { $0["id"] as? String == "nogpu" }?["gpu_utilization"] is NSNull)
+    }
+
     @Test func intervalZeroTurnsSamplingOff() throws {
         var env = FakeNVML.environment()
         env["RUNLOG_SYSTEM_METRICS_INTERVAL"] = "0"
