@@ -16,6 +16,7 @@ let benchmarks: [Benchmark] = [
     // One line per benchmark, in the order they print.
     Benchmark(name: "format", summary: "encode/decode workload A in memory; bytes per point and per histogram", run: formatBench),
     LoggerBench.benchmark,
+    SamplerBench.benchmark,
     Benchmark(name: "workloads", summary: "the Swift logger writing workloads A and B to disk, one JSON line each, for tools/bench", run: workloadsBench),
     Benchmark(name: "checksums", summary: "CRC32C, canonical JSON doubles and rows in memory; SHA-256 of a checkpoint against openssl", run: checksumsBench),
     Benchmark(name: "cli", summary: "runlog stats and dump --json on workload A's log; TensorBoard's loader as the anchor", run: cliBench),
