@@ -152,4 +152,46 @@ struct HostileFileTests {
             }
         }
     }
+
+    /// A disk that does not answer, made real by strace holding every
+    /// `fsync` of syncd for 60 s (the first is its first state save): SIGTERM
+    /// still ends syncd 2 s after its grace time, the request in flight abandoned.
+    @Test func sigtermEndsSyncdInBoundedTimeWhateverIsStuck() throws {
+        let strace = "/usr/bin/strace"
+        guard FileManager.default.isExecutableFile(atPath: strace) else {
+            Issue.record("strace is needed (tools/setup.d/10-apt.sh)")
+            return
+        }
+        let root = TestRun.makeRoot()
+        try finishedRun(root, "stuck")
+        try "shutdown_grace = 1\n".write(toFile: root + "/syncd.toml", atomically: true, encoding: .utf8)
+        let logPath = root + "/syncd.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let traced = Process()
+        traced.executableURL = URL(fileURLWithPath: strace)
+        traced.arguments = ["-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:delay_enter=60s",
+                            syncdPath, "--root", root, "--mlflow", server.url, "--config", root + "/syncd.toml"]
+        traced.standardOutput = log
+        traced.standardError = log
+        try traced.run()
+        defer { kill(traced.processIdentifier, SIGKILL) }
+        let output = { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+        // The state file is written, but its fsync does not return.
+        #expect(eventually(timeout: 60) { FileManager.default.fileExists(atPath: root + "/.syncd/stuck.json.tmp") } != nil, "\(output())")
+        Thread.sleep(forTimeInterval: 0.5)
+        let children = try String(contentsOfFile: "/proc/\(traced.processIdentifier)/task/\(traced.processIdentifier)/children", encoding: .utf8)
+        let syncd = try #require(Int32(children.split(separator: " ").first ?? ""))
+        let signalled = Date()
+        kill(syncd, SIGTERM)
+        // Ended: gone, or a zombie strace has not reaped yet (it holds the stuck thread's delay).
+        func ended() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(syncd)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return true }
+            return stat[stat.index(close, offsetBy: 2)] == "Z"
+        }
+        let took = eventually(timeout: 20) { ended() }
+        #expect(took != nil && Date().timeIntervalSince(signalled) < 1 + 2 + 2, "\(output())")
+        #expect(output().contains("not stopped 3.0 s after SIGTERM; exiting now (cursors are saved)"), "\(output())")
+    }
 }
