@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "RunSync",
             dependencies: [
-                "RunLayout", "CCurl",
+                "RunLayout", "TensorBoardEvents", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 

@@ -64,6 +64,41 @@ public struct RunState: Codable, Sendable, Equatable {
         }
     }
 
+    /// A TensorBoard destination's event file of one rank: where it is under
+    /// the log directory, how many bytes of it are acknowledged (whole events,
+    /// synced), and what the mapping of the next records depends on.
+    public struct EventFile: Codable, Sendable, Equatable {
+        /// The TensorBoard run's directory, relative to the log directory.
+        public var directory: String
+        public var file: String
+        public var length: Int64
+        /// The step and time (µs) of the last record that had them.
+        public var step: Int64
+        public var time: Int64
+        /// Keys seen as metrics and as histograms (a key logged as both gets a suffix).
+        public var metricKeys: [String]
+        public var histogramKeys: [String]
+
+        public init(
+            directory: String, file: String, length: Int64, step: Int64, time: Int64, metricKeys: [String],
+            histogramKeys: [String]
+        ) {
+            self.directory = directory
+            self.file = file
+            self.length = length
+            self.step = step
+            self.time = time
+            self.metricKeys = metricKeys
+            self.histogramKeys = histogramKeys
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case directory, file, length, step, time
+            case metricKeys = "metric_keys"
+            case histogramKeys = "histogram_keys"
+        }
+    }
+
     /// How an attempt and rank ended, as its run end record says.
     public struct End: Codable, Sendable, Equatable {
         /// "finished", "failed" or "killed".
@@ -112,6 +147,8 @@ public struct RunState: Codable, Sendable, Equatable {
     public var fileErrors: [String: String] = [:]
     /// Run files uploaded (`files/<path>` in MLflow), by their path in the run directory: the version sent.
     public var files: [String: FileVersion] = [:]
+    /// Destination `tensorboard`: its event file per rank (`"0"`, `"1"`, …).
+    public var eventFiles: [String: EventFile] = [:]
 
     public init(runID: String, destination: String = RunState.firstDestination) {
         self.runID = runID
@@ -147,6 +184,7 @@ public struct RunState: Codable, Sendable, Equatable {
         case sentAttempt = "sent_attempt"
         case fileErrors = "file_errors"
         case files
+        case eventFiles = "event_files"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -165,6 +203,7 @@ public struct RunState: Codable, Sendable, Equatable {
         try c.encode(sentAttempt, forKey: .sentAttempt)
         if !fileErrors.isEmpty { try c.encode(fileErrors, forKey: .fileErrors) }
         if !files.isEmpty { try c.encode(files, forKey: .files) }
+        if !eventFiles.isEmpty { try c.encode(eventFiles, forKey: .eventFiles) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -193,5 +232,6 @@ public struct RunState: Codable, Sendable, Equatable {
         sentAttempt = try c.decodeIfPresent(UInt64.self, forKey: .sentAttempt) ?? 0
         fileErrors = try c.decodeIfPresent([String: String].self, forKey: .fileErrors) ?? [:]
         files = try c.decodeIfPresent([String: FileVersion].self, forKey: .files) ?? [:]
+        eventFiles = try c.decodeIfPresent([String: EventFile].self, forKey: .eventFiles) ?? [:]
     }
 }

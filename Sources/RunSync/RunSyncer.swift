@@ -320,25 +320,9 @@ final class RunSyncer: RunDelivery {
 
     /// Everything is read: makes MLflow's status match the run's.
     private func finish(_ client: MLflowClient, _ segments: [RunDirectory.Segment]) throws(SyncError) -> Outcome {
-        guard let latest = segments.map(\.name.attempt).max() else { return .idle(recheck: nil) }
-        var lastOfRank: [UInt64: RunDirectory.Segment] = [:]
-        for s in segments where s.name.attempt == latest {
-            if let known = lastOfRank[s.name.rank], known.name.segment > s.name.segment { continue }
-            lastOfRank[s.name.rank] = s
+        guard let (status, latest, endTime) = Self.status(of: segments, in: directory, ends: state.ends, context: context) else {
+            return .idle(recheck: nil)
         }
-        var statuses: [RunStatus] = []
-        var endTime: Int64 = 0
-        for (rank, segment) in lastOfRank {
-            if let end = state.ends["\(latest)/\(rank)"] {
-                statuses.append(RunStatus(rawValue: end.status) ?? .failed)
-                endTime = max(endTime, end.endTime / 1000)
-            } else {
-                let verdict = context.liveness.check(livePath: directory.livePath(attempt: latest, rank: rank), logPath: segment.path)
-                statuses.append(verdict.isAlive ? .running : .crashed)
-                endTime = max(endTime, Self.mtimeMillis(segment.path))
-            }
-        }
-        let status = RunStatus.combine(statuses)
         // Run files go before the end status: a finished run in MLflow has them.
         let runID = state.runID
         if try files.advance(directory, state: &state, client: client, now: Self.now(), ended: status != .running,
@@ -347,13 +331,7 @@ final class RunSyncer: RunDelivery {
             try save()
             return .more
         }
-        let wanted: String
-        switch status {
-        case .running: wanted = "RUNNING"
-        case .finished: wanted = "FINISHED"
-        case .killed: wanted = "KILLED"
-        case .failed, .crashed: wanted = "FAILED"
-        }
+        let wanted = Self.statusWord(status)
         if wanted != state.sentStatus || latest > state.sentAttempt {
             let run = state.mlflowRunID!
             announce(client)
@@ -382,6 +360,42 @@ final class RunSyncer: RunDelivery {
 
     private func save() throws(SyncError) {
         try context.store.save(&state)
+    }
+
+    /// The run's status from its latest attempt's ranks (their run ends in
+    /// `ends`, else their writers' liveness), that attempt, and its end time
+    /// in ms; nil when the run has no log.
+    static func status(of segments: [RunDirectory.Segment], in directory: RunDirectory, ends: [String: RunState.End],
+                       context: SyncContext) -> (RunStatus, UInt64, Int64)? {
+        guard let latest = segments.map(\.name.attempt).max() else { return nil }
+        var lastOfRank: [UInt64: RunDirectory.Segment] = [:]
+        for s in segments where s.name.attempt == latest {
+            if let known = lastOfRank[s.name.rank], known.name.segment > s.name.segment { continue }
+            lastOfRank[s.name.rank] = s
+        }
+        var statuses: [RunStatus] = []
+        var endTime: Int64 = 0
+        for (rank, segment) in lastOfRank {
+            if let end = ends["\(latest)/\(rank)"] {
+                statuses.append(RunStatus(rawValue: end.status) ?? .failed)
+                endTime = max(endTime, end.endTime / 1000)
+            } else {
+                let verdict = context.liveness.check(livePath: directory.livePath(attempt: latest, rank: rank), logPath: segment.path)
+                statuses.append(verdict.isAlive ? .running : .crashed)
+                endTime = max(endTime, Self.mtimeMillis(segment.path))
+            }
+        }
+        return (RunStatus.combine(statuses), latest, endTime)
+    }
+
+    /// The word a destination is given for a run's status: `RUNNING`, `FINISHED`, `KILLED`, `FAILED` (crashed too).
+    static func statusWord(_ status: RunStatus) -> String {
+        switch status {
+        case .running: return "RUNNING"
+        case .finished: return "FINISHED"
+        case .killed: return "KILLED"
+        case .failed, .crashed: return "FAILED"
+        }
     }
 
     /// Seconds on a clock that never jumps.

@@ -55,7 +55,10 @@ public final class SyncEngine: @unchecked Sendable {
 
     /// The destinations every run goes to, from the settings.
     private var destinations: [any Destination] {
-        [MLflowDestination(settings: settings, connection: connection, logger: logger)] + extraDestinations
+        var all: [any Destination] = []
+        if !settings.mlflowURL.isEmpty { all.append(MLflowDestination(settings: settings, connection: connection, logger: logger)) }
+        if let root = settings.tensorboardDirectory { all.append(TensorBoardDestination(root: root)) }
+        return all + extraDestinations
     }
 
     public convenience init(settings: SyncSettings, logger: Logger) throws(SyncError) {

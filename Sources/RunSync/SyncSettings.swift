@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunLayout
+import TensorBoardEvents
 
 /// Everything syncd is told: from a config file, then the command line.
 public struct SyncSettings: Sendable {
     public var roots: [String] = []
+    /// The MLflow tracking server; empty when runs go to TensorBoard only.
     public var mlflowURL: String = ""
+    /// A TensorBoard log directory runs also (or only) go to; created if missing.
+    public var tensorboardDirectory: String?
     /// Default: `<first root>/.syncd`.
     public var stateDirectory: String = ""
     /// Poll file sizes instead of relying on inotify (NFS, Lustre).
@@ -44,15 +48,20 @@ public struct SyncSettings: Sendable {
                 throw SyncError(.config, "root: \(r) is not a directory")
             }
         }
-        guard !mlflowURL.isEmpty else { throw SyncError(.config, "mlflow: no server given (--mlflow URL or $MLFLOW_TRACKING_URI)") }
+        if let dir = tensorboardDirectory { try Self.checkWritable(tensorboard: dir) }
+        guard !mlflowURL.isEmpty || tensorboardDirectory != nil else {
+            throw SyncError(.config, "mlflow: no server given (--mlflow URL or $MLFLOW_TRACKING_URI), nor --tensorboard DIR")
+        }
         // User information in the URL becomes basic-auth credentials and
         // leaves the URL, which is printed and logged.
         if let (bare, user, password) = URLUserInfo.split(mlflowURL) {
             mlflowURL = bare
             urlCredentials = .basic(user: user, password: password)
         }
-        guard let url = URL(string: mlflowURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw SyncError(.config, "mlflow: \(HTTPClient.redact(mlflowURL)) is not an http(s) URL")
+        if !mlflowURL.isEmpty {
+            guard let url = URL(string: mlflowURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw SyncError(.config, "mlflow: \(HTTPClient.redact(mlflowURL)) is not an http(s) URL")
+            }
         }
         if stateDirectory.isEmpty { stateDirectory = SyncStateDirectory(root: roots[0]).path }
         guard workers >= 1, workers <= 256 else { throw SyncError(.config, "workers: \(workers) is not in 1…256") }
@@ -64,6 +73,19 @@ public struct SyncSettings: Sendable {
         }
         http.credentials = try Credentials.load(file: credentialsFile)
         if case .none = http.credentials, let urlCredentials { http.credentials = urlCredentials }
+    }
+
+    /// Creates the TensorBoard log directory if it is missing and checks that
+    /// syncd can write in it.
+    static func checkWritable(tensorboard dir: String) throws(SyncError) {
+        do {
+            try EventFile.makeDirectories(dir)
+        } catch {
+            throw SyncError(.config, "tensorboard: \(error)")
+        }
+        guard access(dir, W_OK | X_OK) == 0 else {
+            throw SyncError(.config, "tensorboard: \(dir): not writable: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Applies a config file (a TOML subset: `key = value` lines, strings,
@@ -79,6 +101,7 @@ public struct SyncSettings: Sendable {
             case ("roots", .strings(let v)), ("root", .strings(let v)): roots = v
             case ("root", .string(let v)): roots = [v]
             case ("mlflow", .string(let v)): mlflowURL = v
+            case ("tensorboard", .string(let v)): tensorboardDirectory = v
             case ("state", .string(let v)): stateDirectory = v
             case ("poll", .bool(let v)): poll = v
             case ("poll_interval", .number(let v)): pollInterval = v
@@ -90,7 +113,7 @@ public struct SyncSettings: Sendable {
             case ("timeout", .number(let v)): http.timeout = v
             case ("ca_bundle", .string(let v)): http.caBundle = v
             case ("credentials_file", .string(let v)): credentialsFile = v
-            case ("roots", _), ("root", _), ("mlflow", _), ("state", _), ("poll", _), ("poll_interval", _), ("workers", _),
+            case ("roots", _), ("root", _), ("mlflow", _), ("tensorboard", _), ("state", _), ("poll", _), ("poll_interval", _), ("workers", _),
                 ("recheck_interval", _), ("quarantine_retry", _), ("shutdown_grace", _), ("lost_after", _), ("timeout", _), ("ca_bundle", _),
                 ("credentials_file", _):
                 throw fail("wrong type")

@@ -53,7 +53,8 @@ struct Run: ParsableCommand {
         if options.mlflow.map(SyncSettings.hasCredentials(url:)) == true {
             logger.warning("--mlflow holds a password: every user of this machine can read a command line (ps); prefer credentials_file")
         }
-        logger.info("syncing \(settings.roots.joined(separator: ", ")) to \(settings.mlflowURL) (state in \(settings.stateDirectory), credentials: \(settings.http.credentials), \(settings.poll ? "polling" : "inotify"))")
+        let targets = [settings.mlflowURL.isEmpty ? nil : settings.mlflowURL, settings.tensorboardDirectory.map { "TensorBoard \($0)" }]
+        logger.info("syncing \(settings.roots.joined(separator: ", ")) to \(targets.compactMap { $0 }.joined(separator: " and ")) (state in \(settings.stateDirectory), credentials: \(settings.http.credentials), \(settings.poll ? "polling" : "inotify"))")
         if once {
             do {
                 let engine = try SyncEngine(settings: settings, logger: logger)

@@ -60,7 +60,8 @@ struct LocationOptions: ParsableArguments {
         if s.roots.isEmpty { s.roots = [RunDirectory.root()] }
         if let mlflow = flags?.mlflow { s.mlflowURL = mlflow }
         if s.mlflowURL.isEmpty { s.mlflowURL = ProcessInfo.processInfo.environment["MLFLOW_TRACKING_URI"] ?? "" }
-        if !requireServer, s.mlflowURL.isEmpty { s.mlflowURL = "http://unused" }
+        if let tensorboard = flags?.tensorboard { s.tensorboardDirectory = tensorboard }
+        if !requireServer, s.mlflowURL.isEmpty, s.tensorboardDirectory == nil { s.mlflowURL = "http://unused" }
         if let state { s.stateDirectory = state }
         if flags?.poll == true { s.poll = true }
         if let workers = flags?.workers { s.workers = workers }
@@ -74,6 +75,7 @@ struct LocationOptions: ParsableArguments {
 /// The values of `SettingsOptions`' own flags, read once they are parsed.
 struct ServerFlags {
     var mlflow: String?
+    var tensorboard: String?
     var poll: Bool
     var workers: Int?
     var caBundle: String?
@@ -85,6 +87,8 @@ struct SettingsOptions: ParsableArguments {
     @OptionGroup var location: LocationOptions
     @Option(help: "The MLflow tracking server. Default: $MLFLOW_TRACKING_URI.")
     var mlflow: String?
+    @Option(help: ArgumentHelp("A TensorBoard log directory to write runs to (alone or with --mlflow).", valueName: "dir"))
+    var tensorboard: String?
     @Flag(help: "Poll file sizes instead of using inotify (for NFS, Lustre).")
     var poll = false
     @Option(help: "Runs synced at the same time.")
@@ -96,7 +100,7 @@ struct SettingsOptions: ParsableArguments {
 
     /// The settings from the config file, then the flags, then the environment; validated.
     func settings(requireServer: Bool = true) throws(SyncError) -> SyncSettings {
-        let flags = ServerFlags(mlflow: mlflow, poll: poll, workers: workers, caBundle: caBundle,
+        let flags = ServerFlags(mlflow: mlflow, tensorboard: tensorboard, poll: poll, workers: workers, caBundle: caBundle,
                                 credentialsFile: credentialsFile)
         return try location.settings(server: flags, requireServer: requireServer)
     }

@@ -83,7 +83,8 @@ public final class EventFile {
         guard fsync(fd) == 0 else { throw EventFileError(path: path, operation: .sync, errno: errno) }
     }
 
-    static func makeDirectories(_ path: String) throws {
+    /// Creates `path` and its missing parents (`mkdir -p`); the error names the one that failed.
+    public static func makeDirectories(_ path: String) throws(EventFileError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part

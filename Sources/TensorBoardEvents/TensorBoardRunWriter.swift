@@ -13,6 +13,13 @@ public struct TensorBoardRunState: Codable, Equatable, Sendable {
         /// Bytes of the file acknowledged: whole events, synced.
         public var length: Int64
         public var context: EventMapper.Context
+
+        public init(directory: String, file: String, length: Int64, context: EventMapper.Context) {
+            self.directory = directory
+            self.file = file
+            self.length = length
+            self.context = context
+        }
     }
 
     /// Per rank (its number as a string).

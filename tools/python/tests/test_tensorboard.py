@@ -121,30 +121,37 @@ def test_layout_is_project_name_and_rank_and_a_second_run_of_one_name_gets_its_i
 def test_every_scalar_and_histogram_reads_back_through_the_data_provider(cli, exported):
     root, out = exported
     p = provider(out)
-    ctx = tb_context.RequestContext()
-    got = p.read_scalars(ctx, experiment_id="", plugin_name="scalars", downsample=10**9)
     records = dump(cli, root + "/tb-1")
     for rank, run in ((0, "tb_proj/same_name"), (1, "tb_proj/same_name/rank1")):
-        scalars, hists = expected(by_rank(records, rank))
-        assert set(scalars) <= set(got[run])
-        for key, points in scalars.items():
-            series = got[run][key]
-            assert len(series) == len(points), key
-            for d, (step, t, v) in zip(series, points):
-                assert d.step == step and d.wall_time == t and same(d.value, f32(v)), (key, d, step, t, v)
+        scalars = assert_matches_dump(p, run, by_rank(records, rank))
         if rank == 0:  # the Python client writes config and summary in rank 0 only
-            assert [(d.step, d.value) for d in got[run]["summary/best"]] == [(299, 0.75)]
-        histos = p.read_tensors(ctx, experiment_id="", plugin_name="histograms", downsample=10**9)[run]
-        for key, hs in hists.items():
-            assert len(histos[key]) == len(hs)
-            for d, h in zip(histos[key], hs):
-                buckets = d.numpy  # [k, 3]: left, right, count (float32), empty end bins dropped
-                assert d.step == h["step"] and d.wall_time == h["time"]
-                assert buckets[:, 2].sum() == h["count"]
-                nonzero = [c for c in h["counts"] if c]
-                assert list(buckets[:, 2]) == nonzero[:1] + list(buckets[1:-1, 2]) + nonzero[-1:] or len(nonzero) <= 1
-                assert buckets[0, 0] == pytest.approx(h["min"], rel=1e-6, abs=1e-6)
-                assert buckets[-1, 1] == pytest.approx(h["max"], rel=1e-6, abs=1e-6)
+            assert [(d.step, d.value) for d in scalars["summary/best"]] == [(299, 0.75)]
+
+
+def assert_matches_dump(p, run, records):
+    """Every scalar and histogram of `records` (dump --json lines) is in TensorBoard run `run` once,
+    in order, with its step, wall time and value; returns TensorBoard's scalars of the run."""
+    ctx = tb_context.RequestContext()
+    got = p.read_scalars(ctx, experiment_id="", plugin_name="scalars", downsample=10**9)[run]
+    scalars, hists = expected(records)
+    assert set(scalars) <= set(got)
+    for key, points in scalars.items():
+        series = got[key]
+        assert len(series) == len(points), key
+        for d, (step, t, v) in zip(series, points):
+            assert d.step == step and d.wall_time == t and same(d.value, f32(v)), (key, d, step, t, v)
+    histos = p.read_tensors(ctx, experiment_id="", plugin_name="histograms", downsample=10**9).get(run, {})
+    assert set(hists) == set(histos)
+    for key, hs in hists.items():
+        assert len(histos[key]) == len(hs)
+        for d, h in zip(histos[key], hs):
+            buckets = d.numpy  # [k, 3]: left, right, count (float32), empty end bins dropped
+            assert d.step == h["step"] and d.wall_time == h["time"]
+            assert buckets[:, 2].sum() == h["count"]
+            assert list(buckets[:, 2]) == [c for c in h["counts"] if c][:1] + list(buckets[1:, 2])
+            assert buckets[0, 0] == pytest.approx(h["min"], rel=1e-6, abs=1e-6)
+            assert buckets[-1, 1] == pytest.approx(h["max"], rel=1e-6, abs=1e-6)
+    return got
 
 
 def by_rank(records, rank):

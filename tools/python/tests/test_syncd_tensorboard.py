@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: Apache-2.0
+"""syncd's TensorBoard destination (`syncd --tensorboard DIR`), checked by
+TensorBoard's own loader against `runlog dump --json`: once, live while a
+run is written, and exactly once across `kill -9`s of syncd at random
+instants. Needs the `runlog` and `syncd` binaries (.build/debug, or
+$RUNLOG_BIN and $SYNCD_BIN)."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO
+from test_tensorboard import assert_matches_dump, dump, provider
+
+SYNCD = os.environ.get("SYNCD_BIN") or os.path.join(REPO, ".build", "debug", "syncd")
+
+
+@pytest.fixture(scope="module")
+def syncd():
+    if not os.access(SYNCD, os.X_OK):
+        message = f"syncd not found at {SYNCD} (build it with `swift build`, or set SYNCD_BIN)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SYNCD
+
+
+def demo(cli, root, run_id, steps, rate=None, histograms_every=50):
+    args = [cli, "demo", "--steps", str(steps), "--histograms-every", str(histograms_every), "--project", "p",
+            "--name", run_id,
+            "--id", run_id, "--dir", root, "--seed", "5"]
+    if rate:
+        args += ["--rate", str(rate)]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def state(root, run_id):
+    with open(os.path.join(root, ".syncd", run_id + ".json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_once_delivers_every_point_and_says_synced(cli, syncd, tmp_path):
+    root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
+    assert demo(cli, root, "once-1", 1500).wait(timeout=120) == 0
+    r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert_matches_dump(provider(out), "p/once-1", dump(cli, root + "/once-1"))
+    s = state(root, "once-1")["destinations"]["tensorboard"]
+    assert (s["status"], s["sent_status"], s["pending_bytes"]) == ("synced", "FINISHED", 0)
+    f = s["event_files"]["0"]
+    assert os.path.getsize(os.path.join(out, f["directory"], f["file"])) == f["length"]
+    # Nothing new: a second pass writes nothing.
+    before = os.path.getsize(os.path.join(out, f["directory"], f["file"]))
+    assert subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True,
+                          timeout=120).returncode == 0
+    assert os.path.getsize(os.path.join(out, f["directory"], f["file"])) == before
+
+
+def test_kill_9_at_random_instants_loses_nothing_and_duplicates_nothing(cli, syncd, tmp_path):
+    root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
+    os.makedirs(root)
+    rng = random.Random(int(os.environ.get("RUNLOG_TEST_SEED", "14")))
+    writer = demo(cli, root, "kill-1", 4000, rate=1000, histograms_every=400)  # about 4 s of live writing
+    kills = 0
+    deadline = time.monotonic() + 120
+    while writer.poll() is None and time.monotonic() < deadline:
+        d = subprocess.Popen([syncd, "--root", root, "--tensorboard", out, "--poll"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 0.6))
+        d.send_signal(signal.SIGKILL)
+        d.wait()
+        kills += 1
+    assert writer.wait(timeout=60) == 0
+    assert kills >= 3
+    r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert_matches_dump(provider(out), "p/kill-1", dump(cli, root + "/kill-1"))
+    assert state(root, "kill-1")["destinations"]["tensorboard"]["status"] == "synced"
+
+
+def test_an_unwritable_directory_is_one_line_and_status_2(cli, syncd, tmp_path):
+    root = str(tmp_path / "runs")
+    assert demo(cli, root, "ro-1", 10).wait(timeout=60) == 0
+    (tmp_path / "file").write_text("x")
+    r = subprocess.run([syncd, "--root", root, "--tensorboard", str(tmp_path / "file" / "tb"), "--once"],
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (2, f"syncd: tensorboard: {tmp_path}/file/tb: cannot create directory: "
+                                           "Not a directory\n")
