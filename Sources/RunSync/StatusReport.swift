@@ -53,7 +53,9 @@ public struct StatusReport: Sendable {
         let pending = scans.max { ($0.points, $0.records, $0.bytes) < ($1.points, $1.records, $1.bytes) } ?? PendingScan(dir, state: nil)
         let name = file.map { pending.records > 0 && $0.status == .synced ? "pending" : $0.status.rawValue } ?? "new"
         var row = row(id: id, state: file?.destinations[RunState.firstDestination], name: name)
-        if let file, file.destinations.count > 1 { row.lastError = file.lastError ?? row.lastError }
+        if let file, file.destinations.count > 1 || file.destinations[RunState.firstDestination] == nil {
+            row.lastError = file.lastError ?? row.lastError
+        }
         row.pending = pending
         row.oldestUnsent = pending.oldestPointTime.map { max(0, now.timeIntervalSince1970 - Double($0) / 1e6) }
         return row

@@ -38,3 +38,24 @@ def _console_off(monkeypatch):
     """Console capture is on by default; tests of other things run without
     it (test_console.py turns it on in the processes it starts)."""
     monkeypatch.setenv("RUNLOG_CONSOLE", "off")
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A mounted tmpfs of 64 KiB (a full disk after a few frames); skipped, saying why, where mount is not allowed."""
+    mounts = []
+
+    def mount(*options):
+        point = tmp_path / f"mnt{len(mounts)}"
+        point.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(("size=64k",) + options), "tmpfs", str(point)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"NOT TESTED: cannot mount a tmpfs here ({r.stderr.strip()}); run as root to test full and "
+                        "read-only disks")
+        mounts.append(point)
+        return str(point)
+
+    yield mount
+    for point in mounts:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)

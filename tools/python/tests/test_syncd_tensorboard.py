@@ -93,3 +93,37 @@ def test_an_unwritable_directory_is_one_line_and_status_2(cli, syncd, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr) == (2, f"syncd: tensorboard: {tmp_path}/file/tb: cannot create directory: "
                                            "Not a directory\n")
+
+
+def test_a_full_disk_is_retried_and_shown_and_the_run_completes_once_there_is_room(cli, syncd, tmp_path, tmpfs):
+    root = str(tmp_path / "runs")
+    assert demo(cli, root, "full-1", 3000, histograms_every=1000).wait(timeout=60) == 0
+    out = tmpfs()
+    r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and "No space left on device; trying again in 5 s" in r.stderr
+    s = state(root, "full-1")["destinations"]["tensorboard"]
+    name = os.listdir(os.path.join(out, "p", "full-1"))[0]
+    path = os.path.join(out, "p", "full-1", name)
+    assert s["status"] == "pending" and s["last_error"] == f"{path}: cannot write: No space left on device (retrying)"
+    assert "event_files" not in s and os.path.getsize(path) == 0  # nothing acknowledged; the failed batch cut off
+    status = subprocess.run([syncd, "status", "--root", root], capture_output=True, text=True, timeout=60).stdout
+    assert status.splitlines()[1].endswith(f"{path}: cannot write: No space left on device (retrying)")
+    subprocess.run(["mount", "-o", "remount,size=4m", out], check=True)
+    r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert_matches_dump(provider(out), "p/full-1", dump(cli, root + "/full-1"))
+
+
+def test_the_config_file_names_the_directory(cli, syncd, tmp_path):
+    root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
+    assert demo(cli, root, "conf-1", 200, histograms_every=100).wait(timeout=60) == 0
+    config = tmp_path / "syncd.toml"
+    config.write_text(f'roots = ["{root}"]\ntensorboard = "{out}"\n')
+    r = subprocess.run([syncd, "--config", str(config), "--once"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert_matches_dump(provider(out), "p/conf-1", dump(cli, root + "/conf-1"))
+    config.write_text(f'roots = ["{root}"]\ntensorboard = 3\n')
+    r = subprocess.run([syncd, "--config", str(config), "--once"], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (2, f"syncd: {config}:2: tensorboard: wrong type\n")

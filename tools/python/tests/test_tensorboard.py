@@ -271,27 +271,6 @@ def export(cli, out, *paths):
     return subprocess.run([cli, "export", "--tensorboard", out, *paths], capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def tmpfs(tmp_path):
-    """A mounted tmpfs of 64 KiB (a full disk after a few frames); skipped, saying why, where mount is not allowed."""
-    mounts = []
-
-    def mount(*options):
-        point = tmp_path / f"mnt{len(mounts)}"
-        point.mkdir()
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(("size=64k",) + options), "tmpfs", str(point)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            pytest.skip(f"NOT TESTED: cannot mount a tmpfs here ({r.stderr.strip()}); run as root to test full and "
-                        "read-only disks")
-        mounts.append(point)
-        return str(point)
-
-    yield mount
-    for point in mounts:
-        subprocess.run(["umount", "-l", str(point)], capture_output=True)
-
-
 def test_a_full_disk_is_one_line_and_status_3(cli, tmp_path, tmpfs):
     root = str(tmp_path / "runs")
     run = runlog.init(project="p", name="big", dir=root, id="big-1")
