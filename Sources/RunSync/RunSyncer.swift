@@ -20,9 +20,7 @@ final class RunSyncer: RunDelivery {
     private let context: SyncContext
     /// MLflow's params of the run, fetched once when a config is first sent.
     private var params: [String: String]?
-    /// Segments known to end in a tail of this size: nothing to read until they grow.
-    private var tails: [String: Int64] = [:]
-    private var reported: Set<String> = []
+    private let logs = LogOpener()
     /// Whether "syncing" was logged and "complete" is still to come.
     private var announced = false
     /// Metric points acknowledged since "syncing" was logged.
@@ -191,24 +189,11 @@ final class RunSyncer: RunDelivery {
     /// Sends the next request of `segment`, or nil when it is all acknowledged.
     private func advance(_ segment: RunDirectory.Segment, _ client: MLflowClient) throws(SyncError) -> Outcome? {
         let name = segment.name.fileName
-        let size = Self.fileSize(segment.path)
         var cursor = state.segments[name] ?? RunState.Cursor(offset: 0)
-        if cursor.record == 0, cursor.item == 0, size <= cursor.offset { return nil }
-        if tails[name] == size { return nil }
-        let reader: LogReader
-        do {
-            reader = try LogReader(path: segment.path, from: cursor.offset)
-        } catch {
-            if (error as? FormatError)?.code != .headerIncomplete, reported.insert(name).inserted {
-                logger.error("\(segment.path): skipped: \(error)")
-            }
-            tails[name] = size
-            return nil
-        }
-        reader.onDamage = { [logger] d in logger.warning("\(segment.path): damaged: \(d)") }
+        guard let reader = logs.open(segment, at: cursor, logger: logger) else { return nil }
         let mapper = RecordMapper(runPath: directory.path, attempt: segment.name.attempt, rank: segment.name.rank)
         guard var frame = try read(reader, segment) else {
-            tails[name] = size
+            logs.sawTail(segment)
             return nil
         }
         if frame.offset != cursor.offset { cursor = RunState.Cursor(offset: frame.offset) }

@@ -39,8 +39,7 @@ final class TensorBoardDelivery: RunDelivery {
     private(set) var state: RunState
     private let context: SyncContext
     private let writer: TensorBoardRunWriter
-    private var tails: [String: Int64] = [:]
-    private var reported: Set<String> = []
+    private let logs = LogOpener()
 
     init(directory: RunDirectory, root: String, state: RunState, context: SyncContext) {
         self.directory = directory
@@ -100,21 +99,8 @@ final class TensorBoardDelivery: RunDelivery {
     /// Delivers the next batch of `segment`, or nil when it is all delivered.
     private func advance(_ segment: RunDirectory.Segment) throws -> DeliveryOutcome? {
         let name = segment.name.fileName
-        let size = RunSyncer.fileSize(segment.path)
         var cursor = state.segments[name] ?? RunState.Cursor(offset: 0)
-        if cursor.record == 0, cursor.item == 0, size <= cursor.offset { return nil }
-        if tails[name] == size { return nil }
-        let reader: LogReader
-        do {
-            reader = try LogReader(path: segment.path, from: cursor.offset)
-        } catch {
-            if (error as? FormatError)?.code != .headerIncomplete, reported.insert(name).inserted {
-                context.logger.error("\(segment.path): skipped: \(error)")
-            }
-            tails[name] = size
-            return nil
-        }
-        reader.onDamage = { [logger = context.logger] d in logger.warning("\(segment.path): damaged: \(d)") }
+        guard let reader = logs.open(segment, at: cursor, logger: context.logger) else { return nil }
         var start = RunStart(runID: state.runID)
         start.startTime = reader.header.created
         var budget = Self.batchItems
@@ -138,7 +124,7 @@ final class TensorBoardDelivery: RunDelivery {
             cursor = RunState.Cursor(offset: frame.end)
         }
         if added == 0 && cursor == state.segments[name] ?? RunState.Cursor(offset: 0) {
-            tails[name] = size
+            logs.sawTail(segment)
             return nil
         }
         let written = try writer.commit()

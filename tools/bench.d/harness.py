@@ -402,6 +402,79 @@ class Bench:
         self.table(["writer", "measured on", "CPU µs/point: median (min–max)", "points/s (wall)",
                     "CPU ÷ `runlog export`"], table)
         self.section_tensorboard_read()
+        self.section_tensorboard_syncd()
+
+    def section_tensorboard_syncd(self):
+        """syncd's TensorBoard destination: CPU per point of `--once` on workload A, and the live lag."""
+        steps = self.size("a_steps")
+        rows = []
+        label = "`syncd --tensorboard --once`, workload A"
+        try:
+            syncd = self.syncd()
+            log = self.swift_log_a(steps)
+            samples = []
+            for _ in range(self.size("reps_fast")):
+                root, out, state = self.fresh("tbs-root"), self.fresh("tbs-out"), self.fresh("tbs-state")
+                os.symlink(os.path.dirname(os.path.dirname(log)), os.path.join(root, "run"))
+                samples.append(self.timed([syncd, "--root", root, "--tensorboard", out, "--state", state, "--once"]))
+                files = [f for f in os.listdir(state) if f.endswith(".json")]
+                with open(os.path.join(state, files[0]) if files else os.devnull) as f:
+                    saved = json.loads(f.read() or "{}").get("destinations", {}).get("tensorboard", {})
+                if saved.get("status") != "synced" or saved.get("pending_bytes") != 0:
+                    raise Failed(f"syncd --once left the run {saved.get('status', 'unsynced')}")
+            cpu = [c / (steps * 4) for c, _ in samples]
+            rows.append([label, f"{figure(steps * 4)} points × {len(samples)}", f"{spread(cpu, 1e6, 3)} µs CPU/point",
+                         f"{figure(steps * 4 / statistics.median(w for _, w in samples))} points/s (wall)"])
+        except (NotThere, Failed) as e:
+            rows.append(self.row_error(label, e, 4))
+        label = "`syncd --tensorboard`, live"
+        try:
+            lag, how = self.tensorboard_lag()
+            rows.append([label, how, lag, ""])
+        except (NotThere, Failed) as e:
+            rows.append(self.row_error(label, e, 4))
+        self.out("### syncd's TensorBoard destination")
+        self.out()
+        self.table(["what", "measured on", "figure", ""], rows)
+
+    def tensorboard_lag(self):
+        """Median and p90 of (time a point is readable in the event file − its logged time)."""
+        syncd = self.syncd()
+        self.python_client()
+        self.python_module("tensorboard")
+        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+        seconds = self.size("lag_seconds")
+        root, out, state = self.fresh("tbl-root"), self.fresh("tbl-out"), self.fresh("tbl-state")
+        runlog_id = f"live-{os.getpid()}"
+        daemon = subprocess.Popen([syncd, "--root", root, "--tensorboard", out, "--state", state],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.join(REPO, "tools", "python")]))
+        writer = subprocess.Popen([PY, os.path.join(HERE, "live_writer.py"), root, runlog_id, str(seconds)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        lags, loader = [], None
+        try:
+            deadline = time.time() + seconds + 10
+            while time.time() < deadline and (writer.poll() is None or len(lags) < 10 * seconds):
+                time.sleep(0.02)
+                if loader is None:
+                    files = [os.path.join(r, f) for r, _, fs in os.walk(out) for f in fs if "tfevents" in f]
+                    loader = EventFileLoader(files[0]) if files else None
+                    continue
+                for event in loader.Load():
+                    if any(v.tag == "loss" for v in event.summary.value):
+                        lags.append(time.time() - event.wall_time)
+        finally:
+            writer.wait(timeout=60)
+            stop_daemon(daemon)
+        if writer.returncode != 0:
+            raise Failed(f"live_writer.py exit {writer.returncode}: {writer.stderr.read().strip()[-200:]}")
+        if len(lags) < 3:
+            raise Failed(f"only {len(lags)} points seen in the event file during a {seconds} s live run")
+        lags.sort()
+        return (f"lag {figure(statistics.median(lags), 2)} s median, {figure(lags[int(len(lags) * 0.9)], 2)} s p90",
+                f"Python client logging 10 steps/s for {seconds} s, flushing each step; the event file read with "
+                f"TensorBoard's loader every 20 ms; {len(lags)} points")
 
     def section_tensorboard_read(self):
         """TensorBoard's own loader reading our event file and tensorboardX's, of the same points."""

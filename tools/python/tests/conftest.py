@@ -10,14 +10,29 @@ VECTORS = os.path.join(REPO, "spec", "vectors")
 BIN = os.environ.get("RUNLOG_BIN") or os.path.join(REPO, ".build", "debug", "runlog")
 
 
-@pytest.fixture(scope="module")
-def cli():
-    """The Swift `runlog` tool: `.build/debug/runlog` or $RUNLOG_BIN; under CI a missing binary fails."""
-    if not os.access(BIN, os.X_OK):
-        message = f"runlog binary not found at {BIN} (build it with `swift build`, or set RUNLOG_BIN)"
+SYNCD = os.environ.get("SYNCD_BIN") or os.path.join(REPO, ".build", "debug", "syncd")
+
+
+def built(path, variable):
+    """`path` when it is an executable; else a skip (a failure under CI) saying how to build it."""
+    if not os.access(path, os.X_OK):
+        message = f"{os.path.basename(path)} not found at {path} (build it with `swift build`, or set {variable})"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def syncd():
+    """The Swift `syncd`: `.build/debug/syncd` or $SYNCD_BIN."""
+    return built(SYNCD, "SYNCD_BIN")
+
+
+@pytest.fixture(scope="module")
+def cli():
+    """The Swift `runlog` tool: `.build/debug/runlog` or $RUNLOG_BIN; under CI a missing binary fails."""
+    built(BIN, "RUNLOG_BIN")
     probe = subprocess.run([BIN, "dump", "--json", os.path.join(VECTORS, "minimal.rlog")], capture_output=True,
                            text=True, timeout=60)
     if probe.stdout == "not yet\n":  # the placeholder executable, before the tool's subcommands exist

@@ -12,23 +12,8 @@ import signal
 import subprocess
 import time
 
-import pytest
 
-from conftest import REPO
 from test_tensorboard import assert_matches_dump, dump, provider
-
-SYNCD = os.environ.get("SYNCD_BIN") or os.path.join(REPO, ".build", "debug", "syncd")
-
-
-@pytest.fixture(scope="module")
-def syncd():
-    if not os.access(SYNCD, os.X_OK):
-        message = f"syncd not found at {SYNCD} (build it with `swift build`, or set SYNCD_BIN)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return SYNCD
-
 
 def demo(cli, root, run_id, steps, rate=None, histograms_every=50):
     args = [cli, "demo", "--steps", str(steps), "--histograms-every", str(histograms_every), "--project", "p",
