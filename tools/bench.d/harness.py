@@ -446,32 +446,17 @@ class Bench:
 
         seconds = self.size("lag_seconds")
         root, out, state = self.fresh("tbl-root"), self.fresh("tbl-out"), self.fresh("tbl-state")
-        runlog_id = f"live-{os.getpid()}"
-        daemon = subprocess.Popen([syncd, "--root", root, "--tensorboard", out, "--state", state],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.join(REPO, "tools", "python")]))
-        writer = subprocess.Popen([PY, os.path.join(HERE, "live_writer.py"), root, runlog_id, str(seconds)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        lags, loader = [], None
-        try:
-            deadline = time.time() + seconds + 10
-            while time.time() < deadline and (writer.poll() is None or len(lags) < 10 * seconds):
-                time.sleep(0.02)
-                if loader is None:
-                    files = [os.path.join(r, f) for r, _, fs in os.walk(out) for f in fs if "tfevents" in f]
-                    loader = EventFileLoader(files[0]) if files else None
-                    continue
-                for event in loader.Load():
-                    if any(v.tag == "loss" for v in event.summary.value):
-                        lags.append(time.time() - event.wall_time)
-        finally:
-            writer.wait(timeout=60)
-            stop_daemon(daemon)
-        if writer.returncode != 0:
-            raise Failed(f"live_writer.py exit {writer.returncode}: {writer.stderr.read().strip()[-200:]}")
-        if len(lags) < 3:
-            raise Failed(f"only {len(lags)} points seen in the event file during a {seconds} s live run")
-        lags.sort()
+        loader = []
+
+        def sample():
+            if not loader:
+                files = [os.path.join(r, f) for r, _, fs in os.walk(out) for f in fs if "tfevents" in f]
+                loader.extend(EventFileLoader(f) for f in files[:1])
+                return []
+            return [time.time() - e.wall_time for e in loader[0].Load() if any(v.tag == "loss" for v in e.summary.value)]
+
+        lags = self.live_lags([syncd, "--root", root, "--tensorboard", out, "--state", state], f"live-{os.getpid()}",
+                              seconds, 0.02, sample, "the event file", lambda lags: len(lags) >= 10 * seconds)
         return (f"lag {figure(statistics.median(lags), 2)} s median, {figure(lags[int(len(lags) * 0.9)], 2)} s p90",
                 f"Python client logging 10 steps/s for {seconds} s, flushing each step; the event file read with "
                 f"TensorBoard's loader every 20 ms; {len(lags)} points")
@@ -656,39 +641,52 @@ class Bench:
         self.out()
         self.table(["figure", "value", "how"], rows)
 
-    def syncd_lag(self):
-        syncd = self.syncd()
-        self.python_client()
-        seconds = self.size("lag_seconds")
-        root, state = self.fresh("lag-root"), self.fresh("lag-state")
-        runlog_id = f"live-{os.getpid()}"
-        daemon = subprocess.Popen([syncd, "--root", root, "--mlflow", self.mlflow[0], "--state", state],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def live_lags(self, daemon_args, runlog_id, seconds, poll, sample, where, complete):
+        """Lags of a live run: syncd with `daemon_args`, live_writer.py writing for `seconds`;
+        `sample()` (called every `poll` s) returns the new lags it sees; `complete(lags)`: all arrived."""
+        daemon = subprocess.Popen(daemon_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.join(REPO, "tools", "python")]))
+        root = daemon_args[daemon_args.index("--root") + 1]
         writer = subprocess.Popen([PY, os.path.join(HERE, "live_writer.py"), root, runlog_id, str(seconds)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        lags, last_step, run_id = [], None, None
+        lags = []
         try:
             deadline = time.time() + seconds + 10
-            while time.time() < deadline and (writer.poll() is None or last_step is None or last_step < 10 * seconds - 1):
-                time.sleep(0.1)
-                if run_id is None:
-                    run = self.mlflow_run("bench", runlog_id)
-                    run_id = run and run["info"]["run_id"]
-                    continue
-                metrics = {m["key"]: m for m in self.api(f"runs/get?run_id={run_id}")["run"]["data"].get("metrics", [])}
-                m = metrics.get("loss")
-                if m and m["step"] != last_step:
-                    lags.append(time.time() - int(m["timestamp"]) / 1000)
-                    last_step = m["step"]
+            while time.time() < deadline and (writer.poll() is None or not complete(lags)):
+                time.sleep(poll)
+                lags += sample()
         finally:
             writer.wait(timeout=60)
             stop_daemon(daemon)
         if writer.returncode != 0:
             raise Failed(f"live_writer.py exit {writer.returncode}: {writer.stderr.read().strip()[-200:]}")
         if len(lags) < 3:
-            raise Failed(f"only {len(lags)} new points seen in MLflow during a {seconds} s live run")
-        lags.sort()
+            raise Failed(f"only {len(lags)} new points seen in {where} during a {seconds} s live run")
+        return sorted(lags)
+
+    def syncd_lag(self):
+        syncd = self.syncd()
+        self.python_client()
+        seconds = self.size("lag_seconds")
+        root, state = self.fresh("lag-root"), self.fresh("lag-state")
+        runlog_id = f"live-{os.getpid()}"
+        seen = {"step": None, "run": None}
+
+        def sample():
+            if seen["run"] is None:
+                run = self.mlflow_run("bench", runlog_id)
+                seen["run"] = run and run["info"]["run_id"]
+                return []
+            metrics = {m["key"]: m for m in self.api(f"runs/get?run_id={seen['run']}")["run"]["data"].get("metrics", [])}
+            m = metrics.get("loss")
+            if not m or m["step"] == seen["step"]:
+                return []
+            seen["step"] = m["step"]
+            return [time.time() - int(m["timestamp"]) / 1000]
+
+        lags = self.live_lags([syncd, "--root", root, "--mlflow", self.mlflow[0], "--state", state], runlog_id, seconds,
+                              0.1, sample, "MLflow",
+                              lambda _: seen["step"] is not None and seen["step"] >= 10 * seconds - 1)
         return [f"{figure(statistics.median(lags), 2)} s ({figure(lags[int(len(lags) * 0.9)], 2)} s)",
                 f"Python client logging 10 steps/s for {seconds} s, flushing each step; MLflow polled every 0.1 s; "
                 f"{len(lags)} samples of (time a new step appeared − its logged time)"]
