@@ -31,6 +31,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // TOML 1.0 for syncd's config file (toml++ underneath).
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries, linked from the system (Debian: libzstd-dev, libcurl4-openssl-dev, libssl-dev).
@@ -61,6 +63,7 @@ let package = Package(
             dependencies: [
                 "RunLayout", "TensorBoardEvents", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
 
         .executableTarget(

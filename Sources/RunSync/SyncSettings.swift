@@ -94,7 +94,7 @@ public struct SyncSettings: Sendable {
         guard let data = try? RegularFile.contents(path, limit: 1 << 20, followingLink: true) else {
             throw SyncError(.config, "\(path): cannot read the config file (a regular file of at most 1 MiB)")
         }
-        let table = try TOMLSubset.parse(String(decoding: data, as: UTF8.self), file: path)
+        let table = try ConfigFile.parse(String(decoding: data, as: UTF8.self), file: path)
         for (key, (value, line)) in table {
             func fail(_ what: String) -> SyncError { SyncError(.config, "\(path):\(line): \(key): \(what)") }
             switch (key, value) {
@@ -139,7 +139,7 @@ extension Credentials {
             guard let data = try? RegularFile.contents(file, limit: 1 << 20, followingLink: true) else {
                 throw SyncError(.config, "credentials_file: \(file): unreadable (a regular file of at most 1 MiB)")
             }
-            let table = try TOMLSubset.parse(String(decoding: data, as: UTF8.self), file: file)
+            let table = try ConfigFile.parse(String(decoding: data, as: UTF8.self), file: file)
             func string(_ k: String) -> String? { if case .string(let s)? = table[k]?.0 { return s } else { return nil } }
             if let t = string("token") { return .token(t) }
             if let u = string("username"), let p = string("password") { return .basic(user: u, password: p) }
@@ -150,69 +150,5 @@ extension Credentials {
             return .basic(user: u, password: p)
         }
         return .none
-    }
-}
-
-/// The part of TOML syncd's config needs: top-level `key = value`.
-enum TOMLSubset {
-    enum Value: Equatable {
-        case string(String)
-        case number(Double)
-        case bool(Bool)
-        case strings([String])
-    }
-
-    static func parse(_ text: String, file: String) throws(SyncError) -> [String: (Value, Int)] {
-        var out: [String: (Value, Int)] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = stripComment(String(raw)).trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
-            guard let eq = line.firstIndex(of: "=") else { throw SyncError(.config, "\(file):\(i + 1): expected key = value") }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            let rest = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw SyncError(.config, "\(file):\(i + 1): bad key '\(key)'")
-            }
-            guard let value = value(rest) else { throw SyncError(.config, "\(file):\(i + 1): \(key): cannot read the value '\(rest)'") }
-            out[key] = (value, i + 1)
-        }
-        return out
-    }
-
-    static func stripComment(_ line: String) -> String {
-        var inString = false
-        var prev: Character = " "
-        for (i, c) in line.enumerated() {
-            if c == "\"", prev != "\\" { inString.toggle() }
-            if c == "#", !inString { return String(line.prefix(i)) }
-            prev = c
-        }
-        return line
-    }
-
-    static func value(_ s: String) -> Value? {
-        if s == "true" { return .bool(true) }
-        if s == "false" { return .bool(false) }
-        if let n = Double(s.replacingOccurrences(of: "_", with: "")) { return .number(n) }
-        if s.hasPrefix("\""), let str = string(s) { return .string(str) }
-        if s.hasPrefix("["), s.hasSuffix("]") {
-            let inner = s.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-            if inner.isEmpty { return .strings([]) }
-            var items: [String] = []
-            for part in inner.split(separator: ",") {
-                let p = part.trimmingCharacters(in: .whitespaces)
-                if p.isEmpty { continue }
-                guard let str = string(p) else { return nil }
-                items.append(str)
-            }
-            return .strings(items)
-        }
-        return nil
-    }
-
-    static func string(_ s: String) -> String? {
-        guard s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") else { return nil }
-        let data = Data(s.utf8)
-        return (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) as? String
     }
 }

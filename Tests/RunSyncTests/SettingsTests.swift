@@ -32,12 +32,49 @@ import Testing
     }
 
     @Test func badConfigLinesAreOneLineErrorsNamingFileLineAndSetting() throws {
-        for (text, expected) in [("workers = \"four\"", ":1: workers: wrong type"), ("\nspeed = 3", ":2: speed: unknown setting"),
-                                 ("roots = [\"a\", 3]", ":1: roots: cannot read"), ("mlflow", ":1: expected key = value")] {
+        for (text, expected) in [
+            ("workers = \"four\"", ":1: workers: wrong type"), ("\nspeed = 3", ":2: speed: unknown setting"),
+            ("roots = [\"a\", 3]", ":1: roots: wrong type"), ("mlflow", ":1: not valid TOML: "),
+            ("# comment\nworkers = 4.5", ":2: workers: wrong type"), ("poll = \"yes\"", ":1: poll: wrong type"),
+            ("mlflow = 'http://a'\n\nroots = \"/x\"", ":3: roots: wrong type"), ("timeout = 1979-05-27", ":1: timeout: wrong type"),
+            ("roots = [\n  \"/a\",\n  \"/b\"\n", ":3: not valid TOML: "), ("mlflow = \"x\"\nmlflow = \"y\"", ":2: not valid TOML: "),
+            ("[server]\nmlflow = \"x\"", ":1: server: unknown setting"), ("x = \"unterminated", ":1: not valid TOML: "),
+        ] {
             var s = SyncSettings()
             let path = try write(text)
-            #expect { try s.apply(configFile: path) } throws: { ($0 as? SyncError)?.message == nil ? false : ($0 as! SyncError).message.contains(path + expected) }
+            #expect(throws: SyncError.self, "\(text)") { try s.apply(configFile: path) }
+            do { try s.apply(configFile: path) } catch {
+                #expect(error.message.hasPrefix(path + expected), "\(text): \(error.message)")
+                #expect(!error.message.contains("\n"), "one line: \(error.message)")
+            }
         }
+    }
+
+    @Test func configFilesAreTOMLWithCommasInStringsLiteralStringsCommentsAndMultiLineArrays() throws {
+        let root = TestRun.makeRoot()
+        let odd = root + "/a,b"
+        let quoted = root + "/it is \"here\""
+        for dir in [odd, quoted] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        var s = SyncSettings()
+        try s.apply(configFile: try write("""
+            # roots, one a line; a comma inside a string is part of it
+            roots = [
+              "\(odd)",   # a comma in a path
+              '\(root)/it is "here"',  # a literal string: no escapes, quotes as they are
+            ]
+            mlflow = 'http://127.0.0.1:5000'   # literal
+            state = "\(root)/state\\u0021"
+            workers = 1_6
+            poll_interval = 5e-1
+            """))
+        #expect(s.roots == [odd, quoted])
+        #expect(s.mlflowURL == "http://127.0.0.1:5000" && s.stateDirectory == root + "/state!")
+        #expect(s.workers == 16 && s.pollInterval == 0.5)
+        try s.validate()
+        // The same keys quoted, and an empty array.
+        var t = SyncSettings()
+        try t.apply(configFile: try write("\"roots\" = []\n'mlflow' = \"\"\"\nhttp://x\"\"\"\n"))
+        #expect(t.roots.isEmpty && t.mlflowURL == "http://x")
     }
 
     @Test func validationNamesTheBadSetting() throws {
