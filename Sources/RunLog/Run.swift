@@ -127,7 +127,7 @@ public final class Run: Sendable {
 
         var start = RunStart(runID: place.id)
         start.project = project
-        start.name = name
+        start.name = name.isEmpty ? RunName.generated(for: place.id) : name
         start.group = group
         start.tags = tags
         start.notes = notes

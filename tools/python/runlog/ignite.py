@@ -171,6 +171,8 @@ class RunLogSaver(BaseSaveHandler):
         import torch
 
         run = self._run
+        if run.disabled:  # mode="disabled": nothing is written
+            return
         metadata = dict(metadata or {})
         name = metadata.get("basename") or os.path.splitext(filename)[0]
         tmp = run._checkpoint_tmp()

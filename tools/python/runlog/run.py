@@ -24,10 +24,11 @@ from ._writer import WAKE_AT, BackgroundWriter
 from .config import ConfigView
 from .histogram import Histogram
 from .logfile import FRAME_TARGET, MAX_CONTENT, FileHeader, LogFileWriter, is_valid_run_id
+from .names import generated_name
 from .records import (FAILED, FINISHED, KILLED, Checkpoint, CheckpointRemoved, Config, Environment, RunEnd, RunStart,
                       Summary, Tags, is_valid_checkpoint_path)
-from .rundir import (LiveFile, env_int, existing_attempts, fsync_dir, live_name, log_name, new_run_id, root_dir,
-                     safe_name)
+from .rundir import (LiveFile, env_int, existing_attempts, fsync_dir, live_name, lock_held, log_name, new_run_id,
+                     root_dir, safe_name)
 from .values import check_depth
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class RunError(Exception):
 
 def init(project: str = "", name: str = "", config: Mapping[str, Any] | None = None, tags: Iterable[str] | None = None,
          notes: str = "", group: str = "", dir: str | os.PathLike[str] | None = None, id: str | None = None,
-         resume: str | None = None, **options: Any) -> Run:
+         resume: str | None = None, mode: str | None = None, reinit: bool | str | None = None,
+         **options: Any) -> Run:
     """Starts a run (or a new attempt of run `id`) and returns its `Run`.
 
     The run lives in `dir` (else $RUNLOG_DIR, else ./runlogs) under its id
@@ -68,13 +70,41 @@ def init(project: str = "", name: str = "", config: Mapping[str, Any] | None = N
     default $RUNLOG_SYSTEM_METRICS_INTERVAL, else 10), `environment` (record
     the program, git, OS, CPU, GPUs, batch job and installed packages;
     default True).
+
+    `mode` (else $RUNLOG_MODE, else "online"): "online" and "offline" both
+    write the log (syncd uploads it; training never talks to the network),
+    "disabled" returns a run that accepts every call and writes nothing.
+    `reinit`, as W&B's, says what happens to runs this process started and
+    has not finished: "finish_previous" (the default, also True) finishes
+    them first, "return_previous" (also False) returns the latest of them
+    instead of starting another, "create_new" leaves them running. A run
+    without a `name` gets a readable one made from its id (`runlog.names`).
     """
+    mode = (mode if mode is not None else os.environ.get("RUNLOG_MODE") or "online").lower()
+    if mode not in ("online", "offline", "disabled"):
+        raise ValueError(f"mode must be 'online', 'offline' or 'disabled', got {mode!r}")
+    policy = reinit if isinstance(reinit, str) else "return_previous" if reinit is False else "finish_previous"
+    if policy not in ("finish_previous", "return_previous", "create_new"):
+        raise ValueError(f"reinit must be 'finish_previous', 'return_previous', 'create_new' or a bool, got {reinit!r}")
+    previous = _lifecycle.active()
+    if policy == "return_previous" and previous:
+        return previous[-1]
+    if policy == "finish_previous":
+        for run in previous:
+            run.finish()
+    if mode == "disabled":
+        from .disabled import DisabledRun
+
+        return DisabledRun(project=project, name=name, config=config, tags=tags, notes=notes, group=group, id=id)
     return Run(project=project, name=name, config=config, tags=tags, notes=notes, group=group, dir=dir, id=id,
                resume=resume, **options)
 
 
 class Run:
     """A run being written. Thread-safe. See `init` for the arguments."""
+
+    disabled = False
+    """True for the run of `mode="disabled"`, which writes nothing."""
 
     def __init__(self, project: str = "", name: str = "", config: Mapping[str, Any] | None = None,
                  tags: Iterable[str] | None = None, notes: str = "", group: str = "",
@@ -92,7 +122,7 @@ class Run:
         if not 1024 <= frame_target <= MAX_CONTENT:
             raise ValueError("frame_target must be between 1 KiB and 16 MiB")
         self.id = run_id
-        self.project, self.name, self.group = project or "", name or "", group or ""
+        self.project, self.name, self.group = project or "", name or generated_name(run_id), group or ""
         self.rank = rank if rank is not None else (env_int("RUNLOG_RANK", "RANK", "SLURM_PROCID") or 0)
         world = world_size if world_size is not None else env_int("WORLD_SIZE", "SLURM_NTASKS")
         self.root = root_dir(dir)
@@ -105,6 +135,8 @@ class Run:
             raise RunError(f"run {run_id} does not exist in {self.root} (resume='must')")
         os.makedirs(logs, exist_ok=True)
         explicit = attempt if attempt is not None else env_int("RUNLOG_ATTEMPT")
+        if explicit is None:
+            self._refuse_if_live(logs)
         self._log, self.attempt = self._create_log(logs, explicit)
         self.path = self._log.path
         try:
@@ -164,6 +196,15 @@ class Run:
             w.steps.append(step)
             w.times.append(time_ns)
             w.rows.append(row)
+
+    def _refuse_if_live(self, logs: str) -> None:
+        """Raises RunError while another writer of this run and rank holds
+        the lock of the latest attempt's liveness file."""
+        latest = max(existing_attempts(logs, self.rank), default=0)
+        live = os.path.join(logs, live_name(latest, self.rank))
+        if latest and lock_held(live):
+            raise RunError(f"run {self.id} rank {self.rank} is being written by another process (attempt {latest}, "
+                           f"its liveness file {live} is locked); finish it first, or use another id or rank")
 
     def _create_log(self, logs: str, explicit: int | None) -> tuple[LogFileWriter, int]:
         """Claims the attempt by creating its log exclusively."""

@@ -108,6 +108,24 @@ def _lock(fd):
         return False
 
 
+def lock_held(path):
+    """Whether a writer holds the lock of the liveness file `path` (another
+    process, or another open file of this one); False when there is no such
+    file or locks cannot be tested."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        probe = struct.pack("hh4xqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        cmd = getattr(fcntl, "F_OFD_GETLK", fcntl.F_GETLK)
+        return struct.unpack("hh4xqqi4x", fcntl.fcntl(fd, cmd, probe))[0] != fcntl.F_UNLCK
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 class LiveFile:
     """The liveness file (spec/run-directory.md section 3): created by a
     rename, locked with fcntl for as long as the writer lives, its mtime
