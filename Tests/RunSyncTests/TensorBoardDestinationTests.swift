@@ -9,18 +9,20 @@ import Testing
 struct TensorBoardDestinationTests {
     let server = MLflowServer.shared
 
-    func run(_ id: String, in root: String) throws {
+    /// A finished run of 200 steps, and settings for MLflow and `<root>/tb`.
+    func setUp(_ id: String, in root: String) throws -> SyncSettings {
         let run = try TestRun(root: root, id: id, project: "both")
         try run.metrics(["loss", "acc"], steps: 0..<200) { k, s in k == "loss" ? 1 / Double(s + 1) : Double(s) / 200 }
         try run.end()
+        var settings = Sync.settings(root: root, url: server.url)
+        settings.tensorboardDirectory = root + "/tb"
+        try settings.validate()
+        return settings
     }
 
     @Test func aRunGoesToBothEachWithItsOwnCursors() throws {
         let root = TestRun.makeRoot()
-        try run("both-ways", in: root)
-        var settings = Sync.settings(root: root, url: server.url)
-        settings.tensorboardDirectory = root + "/tb"
-        try settings.validate()
+        let settings = try setUp("both-ways", in: root)
         let summary = try SyncEngine(settings: settings, logger: Sync.logger).runOnce()
         #expect(summary.synced == ["both-ways"])
 
@@ -39,10 +41,7 @@ struct TensorBoardDestinationTests {
 
     @Test func aTensorBoardDirectoryThatCannotBeWrittenQuarantinesTheRunThereOnly() throws {
         let root = TestRun.makeRoot()
-        try run("blocked", in: root)
-        var settings = Sync.settings(root: root, url: server.url)
-        settings.tensorboardDirectory = root + "/tb"
-        try settings.validate()
+        let settings = try setUp("blocked", in: root)
         // The run's TensorBoard directory is a file: not a passing condition like a full disk.
         try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/tb/both"))
         let summary = try SyncEngine(settings: settings, logger: Sync.logger).runOnce()
