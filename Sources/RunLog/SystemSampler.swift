@@ -48,7 +48,7 @@ final class SystemSampler: @unchecked Sendable {
         self.interval = interval
         wake = monitor.makeCondition()
         let thread = Thread { [self] in self.run() }
-        thread.name = "runlog-system-metrics"
+        thread.name = "runlog-sampler"
         thread.start()
     }
 
@@ -62,6 +62,8 @@ final class SystemSampler: @unchecked Sendable {
     }
 
     private func run() {
+        // The name top -H and /proc/self/task/*/comm show (Foundation's Thread.name does not set it).
+        try? "runlog-sampler".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
         let first = probe.read()
         var previous = first
         var values: [(String, Double)] = []

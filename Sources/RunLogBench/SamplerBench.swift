@@ -36,13 +36,13 @@ enum SamplerBench {
             + " RSS \(rss0 >> 10) → \(rss1 >> 10) KiB over the samples (\(Int(3600 / 10)) are an hour at 10 s)")
     }
 
-    /// CPU seconds of the sampler's thread (named `runlog-system-metrics`, cut to 15 characters by Linux).
+    /// CPU seconds of the sampler's thread (named `runlog-sampler`).
     static func samplerCPU() -> Double {
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         for t in tasks {
             guard let comm = try? String(contentsOfFile: "/proc/self/task/\(t)/comm", encoding: .utf8),
-                  comm.hasPrefix("runlog-system"),
+                  comm.hasPrefix("runlog-sampler"),
                   let stat = try? String(contentsOfFile: "/proc/self/task/\(t)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { continue }
             let f = stat[stat.index(after: close)...].split(separator: " ")
