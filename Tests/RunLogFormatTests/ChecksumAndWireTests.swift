@@ -9,6 +9,7 @@ import Testing
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)  // RFC 3720 B.4
         #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
         #expect(CRC32C.checksum((0..<32).map { UInt8($0) }) == 0x46DD_794E)
+        #expect(CRC32C.checksum((0..<32).reversed().map { UInt8($0) }) == 0x113F_DB5C)
     }
 
     @Test func hardwareAndTableAgreeOnEveryLengthAndAlignment() {
@@ -18,7 +19,19 @@ import Testing
             x = x &* 1_103_515_245 &+ 12345
             bytes[i] = UInt8(truncatingIfNeeded: x >> 16)
         }
+        // Fixed values (a bitwise CRC32C computed apart), so the check holds when both paths are the portable one.
+        let fixed: [(start: Int, length: Int, crc: UInt32)] = [
+            (0, 13, 0xE881_B98C), (1, 13, 0x23CD_7B23), (2, 13, 0xFD7C_6667), (3, 13, 0xB4CC_0906), (4, 13, 0x8A50_5DDA),
+            (5, 13, 0x5C41_669C), (6, 13, 0x9F66_74DE), (7, 13, 0x0F1B_F6FB), (8, 13, 0x4353_CA03),
+            (0, 271, 0x352F_77F4), (1, 271, 0x85EB_E895), (2, 271, 0x5790_ADDF), (3, 271, 0x3872_C656), (4, 271, 0xF2FF_3C3A),
+            (5, 271, 0xC7C5_DA4B), (6, 271, 0x9899_C7AB), (7, 271, 0x5031_763D), (8, 271, 0x9682_FA01),
+        ]
         bytes.withUnsafeBytes { all in
+            for (start, length, crc) in fixed {
+                let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+                #expect(CRC32C.checksum(slice) == crc, "start \(start), length \(length)")
+                #expect(portable(slice) == crc, "portable: start \(start), length \(length)")
+            }
             for start in 0..<9 {
                 for length in stride(from: 0, to: 280, by: 7) {
                     let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])

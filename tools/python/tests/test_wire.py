@@ -51,14 +51,29 @@ def test_numpy_and_python_delta_varints_agree(xs):
         assert w._delta_varints_numpy(xs) == expected
 
 
+# Published CRC32C values (RFC 3720 B.4, the "123456789" check value) and, for
+# lengths around the table and SIMD strides, values of a bitwise CRC32C
+# computed apart: bytes (i * 7 + 3) & 0xFF for i in range(n).
+CRC32C_VECTORS = [
+    (b"123456789", 0xE3069283), (bytes(32), 0x8A9136AA), (b"\xff" * 32, 0x62A8AB43),
+    (bytes(range(32)), 0x46DD794E), (bytes(range(31, -1, -1)), 0x113FDB5C),
+] + [
+    (bytes((i * 7 + 3) & 0xFF for i in range(n)), crc)
+    for n, crc in ((0, 0x0), (1, 0x412DA0A5), (63, 0x40A98357), (64, 0x2884F9F3), (65, 0x62B69E19),
+                   (1000, 0xDD2EDFF7), (4096, 0xED96B643), (70000, 0x368E7C81))
+]
+
+
 def test_crc32c_implementations_agree():
-    assert w._crc32c_python(b"123456789") == 0xE3069283
-    impls = [w.crc32c]
+    impls = [w.crc32c, w._crc32c_python]
     try:
         from runlog._crc_numpy import crc32c as numpy_crc
         impls.append(numpy_crc)
     except ImportError:
         pass
+    for data, crc in CRC32C_VECTORS:
+        for f in impls:
+            assert f(data) == crc, (f, len(data))
     for n in (0, 1, 63, 64, 65, 1000, 4096, 70000):
         data = os.urandom(n)
         want = w._crc32c_python(data)
