@@ -12,6 +12,11 @@ import TestSupport
 /// of answering (the server applied a request the client never sees
 /// acknowledged); answers 503, or 429 with `Retry-After: 1`; adds latency;
 /// or stalls past the client's timeout. One upstream connection per request.
+///
+/// It also counts, at the wire, what MLflow acknowledged: the answers by
+/// HTTP status, and each metric item of a `runs/log-batch` answered 200
+/// (parsed here with `JSONSerialization`, not with syncd's code), so that a
+/// test can tell how many items were sent again.
 final class FaultProxy: @unchecked Sendable {
     enum Fault: CaseIterable { case none, resetBefore, resetAfter, unavailable, tooMany, latency, stall }
 
@@ -25,6 +30,9 @@ final class FaultProxy: @unchecked Sendable {
     private(set) var counts: [Fault: Int] = [:]
     private var stopped = false
     let stallSeconds: Double
+    private var itemsAcknowledged = 0
+    private var distinctItems: Set<String> = []
+    private var answers: [Int: Int] = [:]
 
     /// `faultRate` of the requests get a fault, spread over the kinds.
     init(upstreamPort: Int, faultRate: Double = 0.3, stallSeconds: Double = 4, seed: UInt64 = TestSeed.make()) throws {
@@ -55,6 +63,15 @@ final class FaultProxy: @unchecked Sendable {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
+
+    /// Metric items of log-batches MLflow answered 200, every copy counted.
+    var metricItemsAcknowledged: Int { lock.withLock { itemsAcknowledged } }
+
+    /// Metric items MLflow acknowledged more than once (same run, key, value, timestamp and step).
+    var metricItemsResent: Int { lock.withLock { itemsAcknowledged - distinctItems.count } }
+
+    /// How many of MLflow's answers had HTTP status `status`.
+    func answered(_ status: Int) -> Int { lock.withLock { answers[status, default: 0] } }
 
     /// Lets every request through from now on.
     func heal() { lock.withLock { weights = [(.none, 1)] } }
@@ -119,6 +136,7 @@ final class FaultProxy: @unchecked Sendable {
                 break
             }
             guard let response = forward(request) else { return }  // upstream down: the client sees a closed connection
+            tally(request, response)
             if fault == .resetAfter {
                 reset(client)
                 return
@@ -135,6 +153,25 @@ final class FaultProxy: @unchecked Sendable {
         guard ok == 0, sendBytes(fd, request) else { return nil }
         var buffer: [UInt8] = []
         return Self.readMessage(fd, &buffer)
+    }
+
+    /// Counts an answer by status, and the metric items of a log-batch answered 200.
+    private func tally(_ request: [UInt8], _ response: [UInt8]) {
+        let statusLine = String(decoding: response.prefix(32), as: UTF8.self).split(separator: " ")
+        let status = statusLine.count > 1 ? Int(statusLine[1]) ?? 0 : 0
+        var items: [String] = []
+        if status == 200, let head = request.firstRange(of: [13, 10, 13, 10]),
+           String(decoding: request[..<head.lowerBound], as: UTF8.self).hasPrefix("POST /api/2.0/mlflow/runs/log-batch "),
+           let body = try? JSONSerialization.jsonObject(with: Data(request[head.upperBound...])) as? [String: Any],
+           let metrics = body["metrics"] as? [[String: Any]] {
+            let run = body["run_id"] as? String ?? ""
+            items = metrics.map { m in ["\(run)", "\(m["key"] ?? "")", "\(m["value"] ?? "")", "\(m["timestamp"] ?? "")", "\(m["step"] ?? "")"].joined(separator: "\u{1}") }
+        }
+        lock.withLock {
+            answers[status, default: 0] += 1
+            itemsAcknowledged += items.count
+            distinctItems.formUnion(items)
+        }
     }
 
     private func reset(_ fd: Int32) {
