@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import RunLogFormat
 
 /// The state directory: one file `<run-id>.json` per run (spec/sync-state.md),
 /// holding the run's state at each destination.
@@ -19,8 +20,16 @@ public struct StateStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw SyncError(.state, "\(directory): cannot create the state directory: \(error.localizedDescription)")
+            throw SyncError(.state, "\(directory): cannot create the state directory: \(Self.reason(making: directory, error))")
         }
+    }
+
+    /// The system's words for why `directory` could not be made ("Not a
+    /// directory"): Foundation's error only says "The operation could not be
+    /// completed", so the last step is tried again with mkdir(2) for its errno.
+    private static func reason(making directory: String, _ error: any Error) -> String {
+        guard mkdir(directory, 0o755) != 0 else { return error.localizedDescription }
+        return SystemCall.errorText(errno)
     }
 
     public func path(of runID: String) -> String { reader.file(of: runID) }

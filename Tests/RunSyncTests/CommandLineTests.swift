@@ -48,6 +48,17 @@ import Testing
         }
     }
 
+    @Test func aStateDirectoryThatCannotBeMadeIsFatalWithStatus4AndOneLine() throws {
+        let dir = NSTemporaryDirectory() + "syncd-cli-state-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir + "/root", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/file", contents: Data())
+        let (status, out) = try run(["--root", dir + "/root", "--mlflow", "http://127.0.0.1:9", "--state", dir + "/file/state", "--once"])
+        #expect(status == 4, "\(out)")
+        let errors = out.split(separator: "\n").filter { !$0.contains(" info ") }
+        #expect(errors == ["syncd: \(dir)/file/state: cannot create the state directory: Not a directory"], "\(out)")
+    }
+
     /// status and clean build their settings without the server flags they
     /// don't take: reading those must not trap (ArgumentParser's "Can't read a
     /// value from a parsable argument definition").
