@@ -93,6 +93,22 @@ struct EndToEndTests {
         try Mirror(path: first.path).check(client, runID: runID, experimentID: try #require(state.experimentID))
     }
 
+    @Test func aKilledRunWithoutAProjectIsKilledInDefaultWithItsOwnerAndHost() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "no-project", project: "", host: "node-17.cluster")
+        try run.metrics(["loss"], steps: 0..<3) { _, s in Double(s) }
+        try run.end(.killed, at: 1_764_000_200_000_000)
+        // The owner of the run directory, not the user syncd runs as.
+        let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
+        #expect(chown(run.path, nobody, nobody) == 0)
+        _ = try Sync.once(root: root, url: server.url)
+        let state = try Sync.state(root: root, run: "no-project")
+        #expect(state.experimentID == "0", "MLflow's Default experiment has id 0")
+        let data = try server.client().getRun(try #require(state.mlflowRunID))
+        #expect(data.status == "KILLED" && data.endTime == 1_764_000_200_000)
+        #expect(data.tags["mlflow.user"] == "nobody" && data.tags["runlog.host"] == "node-17.cluster", "\(data.tags)")
+    }
+
     @Test func aRunTheLoggerWritesInManySegmentsArrivesWholeLiveAndFinished() throws {
         let root = TestRun.makeRoot()
         var options = RunOptions()

@@ -132,6 +132,11 @@ struct HostileFileTests {
         let refused = try SyncdProcess.run(["validate", "--root", root, "--mlflow", "ftp://alice:\(password)@127.0.0.1/"], log: root + "/bad.log")
         #expect(refused.0 == 2, "\(refused.1)")
         outputs.append(refused.1)
+        // A token, at every level: sent, never printed.
+        let token = ["MLFLOW_TRACKING_TOKEN": "tok-\(password)"]
+        outputs.append(try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once", "--log-level", "trace"], environment: token, timeout: 60, log: root + "/token.log").1)
+        outputs.append(try SyncdProcess.run(["validate", "--root", root, "--mlflow", server.url], environment: token, log: root + "/token-validate.log").1)
+        outputs.append(try SyncdProcess.run(["status", "--root", root], environment: token, log: root + "/token-status.log").1)
         // A server that does not answer: errors and retries at every level.
         let unreachable = TestRun.makeRoot()
         try finishedRun(unreachable, "secret-2")
@@ -147,7 +152,7 @@ struct HostileFileTests {
             }
         }
         for output in outputs {
-            for secret in [password, "S3cret", "pw/x", "pw%2Fx"] {
+            for secret in [password, "S3cret", "pw/x", "pw%2Fx", "YWxpY2U6UzNjcmV0LXB3L3g" /* base64 of alice:S3cret-pw/x */] {
                 #expect(!output.contains(secret), "\(output)")
             }
         }

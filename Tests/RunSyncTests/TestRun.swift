@@ -24,7 +24,7 @@ final class TestRun {
 
     /// Creates the log of `attempt`/`rank` and writes its run start.
     init(root: String, id: String, project: String, name: String = "", attempt: UInt64 = 1, rank: UInt64 = 0,
-         live: Bool = true, tags: [String] = [], start: Int64 = 1_764_000_000_000_000) throws {
+         live: Bool = true, tags: [String] = [], start: Int64 = 1_764_000_000_000_000, host: String = Host.name) throws {
         self.root = root
         self.id = id
         self.attempt = attempt
@@ -41,7 +41,7 @@ final class TestRun {
         var s = RunStart(runID: id)
         s.project = project
         s.name = name.isEmpty ? "run \(id)" : name
-        s.host = Host.name
+        s.host = host
         s.startTime = start
         s.attempt = attempt
         s.rank = rank
