@@ -58,6 +58,10 @@ struct RunPlacement {
             self.attempt = a
         } else {
             let highest = (try? directory.segments())?.filter { $0.name.rank == rank }.map(\.name.attempt).max() ?? 0
+            let live = directory.livePath(attempt: highest, rank: rank)
+            if highest > 0, LivenessCheck.lockHeld(path: live) == true {
+                throw RunError(.attemptTaken, "run '\(directory.runID)' rank \(rank) is being written by another process (attempt \(highest), its liveness file \(live) is locked); finish it first, or use another id or rank")
+            }
             self.attempt = highest + 1
         }
         worldSize = number("WORLD_SIZE", "SLURM_NTASKS") ?? 0

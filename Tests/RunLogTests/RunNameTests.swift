@@ -24,3 +24,19 @@ import Testing
         #expect(Set((0..<2000).map { RunName.generated(for: "run\($0)") }).count > 1900)
     }
 }
+
+/// A second writer of a live run id and rank is refused instead of starting an attempt beside it.
+@Suite struct LiveWriterTests {
+    @Test func aSecondWriterOfALiveRunAndRankIsRefused() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let first = try Run(project: "p", id: "same", root: dir.path, options: testOptions())
+        #expect(throws: RunError.self) { try Run(project: "p", id: "same", root: dir.path, options: testOptions()) }
+        let otherRank = try Run(project: "p", id: "same", root: dir.path, rank: 1, options: testOptions())
+        otherRank.finish()
+        first.finish()
+        let again = try Run(project: "p", id: "same", root: dir.path, options: testOptions())
+        #expect(again.attempt == 2)
+        again.finish()
+    }
+}
