@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-# System packages: the C libraries runlog links, and tools its tests use.
+# System packages: the C libraries runlog links, and tools its tests use
+# (strace for crash states and fault injection, chromium for the MLflow page check).
 set -euo pipefail
 need=()
-for p in libzstd-dev libcurl4-openssl-dev libssl-dev openssl pkg-config zstd git strace; do
+for p in libzstd-dev libcurl4-openssl-dev libssl-dev openssl pkg-config zstd git strace chromium fonts-dejavu-core; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if ((${#need[@]})); then
