@@ -6,7 +6,7 @@
 # numpy, pytest and TensorBoard. Fast when they are already there.
 set -euo pipefail
 PY="$RUNLOG_VENV/bin/python"
-"$PY" -c 'import torch, ignite, sklearn, tqdm, numpy, pytest, tensorboard, zstandard' >/dev/null 2>&1 && exit 0
+"$PY" -c 'import torch, ignite, sklearn, tqdm, numpy, pytest, tensorboard, zstandard, flit_core' >/dev/null 2>&1 && exit 0
 torch=(torch)
 wheel=$(ls /opt/wheels/torch-*cpu*.whl 2>/dev/null | head -n1 || true)
 [ -n "$wheel" ] && torch=("$wheel")
@@ -14,4 +14,4 @@ find_links=()
 [ -d /opt/wheels ] && find_links=(--find-links /opt/wheels)
 export UV_COMPILE_BYTECODE=1
 "$RUNLOG_VENV/bin/uv" pip install -q --python "$PY" "${find_links[@]}" \
-    "${torch[@]}" pytest numpy scikit-learn tqdm pytorch-ignite "tensorboard==2.21.*" zstandard
+    "${torch[@]}" pytest numpy scikit-learn tqdm pytorch-ignite "tensorboard==2.21.*" zstandard "flit_core>=3.4,<4"
