@@ -6,6 +6,24 @@ import Testing
 /// Every kind of bad input, fed to every subcommand that reads logs: one line
 /// naming the file (and offset), the documented status, never a crash.
 @Suite struct BadInputTests {
+    /// Peak RSS allowed to a reader of a hostile file: about 25 MiB is the
+    /// process itself; a length field believed (GBs) would be far above.
+    static let memoryBound = 96
+
+    /// The peak resident memory of `runlog ARGS` in MiB, as `/usr/bin/time` measures it.
+    static func peakMiB(_ args: [String]) throws -> Int {
+        let p = CLI.process("/usr/bin/time", ["-f", "peak-kib %M", CLI.runlog] + args)
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let line = text.split(separator: "\n").last { $0.hasPrefix("peak-kib ") } ?? ""
+        guard let kib = Int(line.dropFirst(9)) else { throw TestFailure("no peak RSS from /usr/bin/time: \(text)") }
+        return kib / 1024
+    }
+
     static let readers: [[String]] = [["dump"], ["dump", "--json"], ["verify"], ["stats"], ["stats", "--json"], ["export", "--csv"]]
 
     /// A valid log of several frames, as bytes, and the offsets of its frames.
@@ -62,6 +80,12 @@ import Testing
                 expectOneLineError(r, naming: path, "\(args) \(what)")
             }
         }
+        for path in [dir + "/hostile-header.rlog", dir + "/sparse.rlog"] {
+            for args in [["dump"], ["verify"]] {
+                let peak = try Self.peakMiB(args + [path])
+                #expect(peak < Self.memoryBound, "\(args) \(path): peak RSS \(peak) MiB")
+            }
+        }
         let offsetNamed = try CLI.run(["dump", dir + "/hostile-header.rlog"])
         #expect(offsetNamed.stderr.contains("offset 12"))
         #expect(try CLI.run(["dump", dir + "/empty.rlog"]).stderr.contains("empty file"))
@@ -99,6 +123,10 @@ import Testing
                 let report = args == ["verify"] ? r.stdout : r.stderr
                 #expect(report.contains("\(path): offset \(offset): "), "\(args) \(what): \(report)")
                 #expect(report.contains("bytes dropped"), "\(args) \(what)")
+            }
+            for args in [["dump"], ["verify"]] {
+                let peak = try Self.peakMiB(args + [path])
+                #expect(peak < Self.memoryBound, "\(args) \(what): peak RSS \(peak) MiB")
             }
         }
         // What is around the damage is all there: the rows of the other frames.
