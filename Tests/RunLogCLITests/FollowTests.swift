@@ -100,6 +100,29 @@ import Testing
         #expect(kinds.last == "run_end")
     }
 
+    @Test func followPicksUpANewAttemptOfARequeuedRun() throws {
+        let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = root + "/req"
+        try FileManager.default.createDirectory(atPath: run + "/logs", withIntermediateDirectories: true)
+        // Attempt 1 ends without a run end (its job was requeued).
+        let first = try LogWriter(creating: run + "/logs/a0001-r0000-s0000.rlog", header: Fixtures.header("req"))
+        try first.append([.runStart(Fixtures.runStart("req"))] + Fixtures.metrics(rows: 10))
+        try first.close()
+        let follow = try Running(["dump", "--follow", "--json", run])
+        #expect(follow.waitForLines(12))
+        let second = try LogWriter(creating: run + "/logs/a0002-r0000-s0000.rlog", header: Fixtures.header("req", attempt: 2))
+        try second.append([.runStart(Fixtures.runStart("req"))] + Fixtures.metrics(rows: 10, first: 10))
+        #expect(follow.waitForLines(24), "\(follow.output)")
+        #expect(follow.process.isRunning)
+        try second.append([Fixtures.runEnd(.finished)])
+        #expect(follow.wait() == 0)
+        let lines = try CLI.jsonLines(follow.output)
+        #expect(lines.filter { $0["kind"] as? String == "header" }.compactMap { $0["attempt"] as? Int } == [1, 2], "\(follow.output)")
+        #expect(lines.filter { $0["kind"] as? String == "metrics" }.compactMap { $0["step"] as? Int } == Array(0..<20))
+        #expect(lines.last?["kind"] as? String == "run_end")
+    }
+
     @Test func followEndsQuietlyOnCtrlC() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
