@@ -79,13 +79,19 @@ import Testing
         #expect(lines.filter { $0["kind"] as? String == "metrics" }.map { $0["step"] as? Int } == expectedSteps.map { $0 })
     }
 
+    /// The run directory `root/id` with attempt 1's first segment: a run start and rows 0..<10; its path and writer.
+    static func runWithTenRows(_ root: String, _ id: String) throws -> (String, LogWriter) {
+        let run = root + "/" + id
+        try FileManager.default.createDirectory(atPath: run + "/logs", withIntermediateDirectories: true)
+        let first = try LogWriter(creating: run + "/logs/a0001-r0000-s0000.rlog", header: Fixtures.header(id))
+        try first.append([.runStart(Fixtures.runStart(id))] + Fixtures.metrics(rows: 10))
+        return (run, first)
+    }
+
     @Test func followPicksUpNewSegmentsOfARun() throws {
         let root = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let run = root + "/seg"
-        try FileManager.default.createDirectory(atPath: run + "/logs", withIntermediateDirectories: true)
-        let first = try LogWriter(creating: run + "/logs/a0001-r0000-s0000.rlog", header: Fixtures.header("seg"))
-        try first.append([.runStart(Fixtures.runStart("seg"))] + Fixtures.metrics(rows: 10))
+        let (run, _) = try Self.runWithTenRows(root, "seg")
         let follow = try Running(["dump", "--follow", run])
         #expect(follow.waitForLines(12))
         let second = try LogWriter(creating: run + "/logs/a0001-r0000-s0001.rlog", header: Fixtures.header("seg", segment: 1))
@@ -103,11 +109,8 @@ import Testing
     @Test func followPicksUpANewAttemptOfARequeuedRun() throws {
         let root = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let run = root + "/req"
-        try FileManager.default.createDirectory(atPath: run + "/logs", withIntermediateDirectories: true)
         // Attempt 1 ends without a run end (its job was requeued).
-        let first = try LogWriter(creating: run + "/logs/a0001-r0000-s0000.rlog", header: Fixtures.header("req"))
-        try first.append([.runStart(Fixtures.runStart("req"))] + Fixtures.metrics(rows: 10))
+        let (run, first) = try Self.runWithTenRows(root, "req")
         try first.close()
         let follow = try Running(["dump", "--follow", "--json", run])
         #expect(follow.waitForLines(12))
