@@ -8,6 +8,14 @@ It outlives the training process: when that dies (exit, exception, `kill -9`,
 segfault, OOM kill) its pipes reach end-of-file, and the helper writes what
 it holds, fsyncs and exits. So the last line printed is kept.
 
+Cheap, so that it rarely competes with the training process for a core:
+after a short read it pauses (`READ_PAUSE`) to let the pipe fill, so it
+reads in large chunks; text read of one stream in a row is recorded
+together (up to `HOLD` seconds or `FRAME_CONTENT` bytes) into frames of
+`FRAME_CONTENT` bytes, so a million short lines take a few hundred
+reads, about a hundred records and frames and their checksums, and no
+Python work per line.
+
 Bounded: one thread reads the pipes and never waits for the disk; records
 wait for the writer thread in memory up to `max_held` bytes, and text beyond
 that is dropped, counted, and recorded as the next record's `dropped`.
@@ -17,6 +25,7 @@ that is dropped, counted, and recorded as the next record's `dropped`.
 
 import codecs
 import collections
+import fcntl
 import os
 import selectors
 import signal
@@ -25,7 +34,7 @@ import threading
 import time
 
 from ._console_text import LineFolder
-from .logfile import FRAME_TARGET, FileHeader, LogFileWriter
+from .logfile import FileHeader, LogFileWriter
 from .records import STDERR, STDOUT, Console
 
 WRITER = "runlog-python-console/0.1.0"
@@ -34,6 +43,9 @@ MAX_HELD = int(os.environ.get("RUNLOG_CONSOLE_MAX_HELD") or 64 << 20)
 PARTIAL_AFTER, BAR_AFTER = 1.0, 10.0
 SYNC_INTERVAL = 2.0
 SIGTERM_GRACE = 5.0  # seconds to go on reading after SIGTERM
+HOLD = 0.1  # seconds text waits to be recorded together with what follows it
+FRAME_CONTENT = 256 << 10  # a frame's content target, and the most text held for one record
+READ_PAUSE = 0.01  # seconds to let a pipe fill after a read that took less than a quarter of it
 
 
 def _now_us():
@@ -51,13 +63,14 @@ class Queue:
         self.dropped = {STDOUT: 0, STDERR: 0}
         self.closed = False
 
-    def put(self, stream, text, force=False):
+    def put(self, stream, text, force=False, at=None):
+        """Queues `text` as one record read at `at` (µs; now when None), or drops it."""
         size = len(text.encode("utf-8", "replace")) if not text.isascii() else len(text)
         with self.cond:
             if not force and self.held + size > self.max_held:
                 self.dropped[stream] += size
                 return
-            record = Console(stream, _now_us(), text, self.dropped[stream]).encode()
+            record = Console(stream, at or _now_us(), text, self.dropped[stream]).encode()
             self.dropped[stream] = 0
             self.items.append(record)
             self.held += len(record)
@@ -95,7 +108,7 @@ def write_loop(log, queue):
             break
         content = bytearray()
         for r in records:
-            if content and len(content) + len(r) > FRAME_TARGET:
+            if content and len(content) + len(r) > FRAME_CONTENT:
                 log.append(content)
                 content = bytearray()
             content += r
@@ -108,6 +121,44 @@ def write_loop(log, queue):
             log.sync()
             unsynced, last_sync = False, time.monotonic()
     log.sync()
+
+
+class Held:
+    """Text read and not queued yet, in the order read: runs of one stream,
+    each to become one record stamped with the time its first part was read."""
+
+    def __init__(self, queue, most):
+        self.queue = queue
+        self.most = most  # bytes (about) held before they are queued
+        self.runs = []  # [stream, time µs, [texts]]
+        self.size = 0
+        self.since = None  # monotonic time of the oldest text held
+
+    def add(self, stream, text, now):
+        if not self.runs or self.runs[-1][0] != stream:
+            self.runs.append([stream, _now_us(), []])
+        self.runs[-1][2].append(text)
+        self.size += len(text)
+        if self.since is None:
+            self.since = now
+        if self.size >= self.most:
+            self.flush()
+
+    def due_in(self, now):
+        """Seconds until what is held is due to be queued; None when nothing is."""
+        return None if self.since is None else max(0.0, self.since + HOLD - now)
+
+    def flush(self, force=False):
+        for stream, at, texts in self.runs:
+            self.queue.put(stream, "".join(texts), force, at)
+        self.runs, self.size, self.since = [], 0, None
+
+
+def _pipe_size(fd):
+    try:
+        return fcntl.fcntl(fd, getattr(fcntl, "F_GETPIPE_SZ", 1032))
+    except OSError:
+        return 1 << 16
 
 
 def main(argv):
@@ -127,10 +178,12 @@ def main(argv):
     queue = Queue(MAX_HELD)
     writer = threading.Thread(target=write_loop, args=(log, queue), name="runlog-console-writer")
     writer.start()
-    streams = {out_fd: (STDOUT, tee_out), err_fd: (STDERR, tee_err)}
+    streams = {out_fd: STDOUT, err_fd: STDERR}
+    sizes = {fd: max(1 << 16, _pipe_size(fd)) for fd in streams}
     folders = {STDOUT: LineFolder(), STDERR: LineFolder()}
     decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in folders}
     tees = {STDOUT: tee_out, STDERR: tee_err}
+    held = Held(queue, max(1 << 12, min(FRAME_CONTENT, MAX_HELD // 4)))
     sel = selectors.DefaultSelector()
     for fd in streams:
         sel.register(fd, selectors.EVENT_READ)
@@ -138,11 +191,14 @@ def main(argv):
     while open_fds:
         if deadline[0] is not None and time.monotonic() > deadline[0]:
             break
-        for key, _ in sel.select(0.25):
+        due = held.due_in(time.monotonic())
+        events = sel.select(0.25 if due is None else min(0.25, due))
+        short = True
+        for key, _ in events:
             fd = key.fd
-            stream, _tee = streams[fd]
+            stream = streams[fd]
             try:
-                data = os.read(fd, 1 << 16)
+                data = os.read(fd, sizes[fd])
             except InterruptedError:
                 continue
             if not data:
@@ -150,6 +206,7 @@ def main(argv):
                 open_fds.discard(fd)
                 text = decoders[stream].decode(b"", final=True)
             else:
+                short = short and len(data) < sizes[fd] // 4
                 tee = tees[stream]
                 if tee >= 0:
                     try:
@@ -159,13 +216,19 @@ def main(argv):
                     except OSError:  # the terminal went away: keep recording
                         tees[stream] = -1
                 text = decoders[stream].decode(data)
-            out = folders[stream].feed(text, time.monotonic())
+            now = time.monotonic()
+            out = folders[stream].feed(text, now)
             if out:
-                queue.put(stream, out)
+                held.add(stream, out, now)
         now = time.monotonic()
         for stream, folder in folders.items():
             if folder.due(now, PARTIAL_AFTER, BAR_AFTER):
-                queue.put(stream, folder.take_partial(now))
+                held.add(stream, folder.take_partial(now), now)
+        if held.due_in(now) == 0.0:
+            held.flush()
+        if events and short and open_fds:
+            time.sleep(READ_PAUSE)
+    held.flush()
     for stream, folder in folders.items():
         rest = folder.take_partial()
         if rest:

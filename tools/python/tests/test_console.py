@@ -88,6 +88,35 @@ def test_the_last_line_before_a_hard_death_is_kept(tmp_path, death):
     assert shown(c[STDOUT]) == "".join(f"step {i}\n" for i in range(100)) + "epoch 1: 40%"
 
 
+def test_a_burst_of_lines_is_recorded_in_few_records_in_the_order_printed(tmp_path):
+    # The helper reads large chunks and records text of one stream in a row
+    # together: records come from the text and the time it took, not from the
+    # number of lines or writes; a switch of stream starts a record.
+    p = run_script(tmp_path, """
+        run = runlog.init(project="p")
+        t0 = time.monotonic()
+        for i in range(100000):
+            print(f"step {i}")
+        sys.stdout.flush()
+        sys.stderr.write(f"took {time.monotonic() - t0}\\n")
+        sys.stderr.flush()
+        time.sleep(0.3)
+        for word in ("one", "two", "three"):
+            print(word, flush=True)
+            print(word.upper(), file=sys.stderr, flush=True)
+            time.sleep(0.3)
+    """)
+    assert p.returncode == 0, p.stderr
+    took = float(p.stderr.decode().split()[1])
+    c = console(tmp_path)
+    lines = "".join(f"step {i}\n" for i in range(100000))
+    assert shown(c[STDOUT]) == lines + "one\ntwo\nthree\n"
+    burst = [r for r in c[STDOUT] if r.text.startswith("step")]
+    assert len(burst) <= len(lines) / (256 << 10) + took / 0.1 + 4, (len(burst), took)
+    ordered = [r.text for r in read_log(str(tmp_path / "runs/r1/logs/a0001-r0000-c0000.rlog"))[1][-6:]]
+    assert ordered == ["one\n", "ONE\n", "two\n", "TWO\n", "three\n", "THREE\n"]
+
+
 def test_an_uncaught_exception_keeps_its_traceback(tmp_path):
     p = run_script(tmp_path, """
         run = runlog.init(project="p")
