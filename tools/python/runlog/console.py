@@ -23,18 +23,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
-from ._console_text import LineFolder
-from .records import STDERR, STDOUT, Console
+from ._console_wrap import Wrap
 from .rundir import console_log_name
 
 MODES = ("redirect", "wrap", "off")
 START_TIMEOUT = 10.0  # seconds the helper may take to start
 STOP_TIMEOUT = 10.0  # seconds to wait for it to write everything at the end
 PIPE_BYTES = 1 << 20  # the pipes' kernel buffer (Linux allows 1 MiB without privileges)
-BATCH_CHARS = 1 << 16  # wrap: lines recorded together, at least every 0.25 s
 
 
 def mode_from(console):
@@ -159,108 +156,3 @@ def _read_line(fd, timeout):
         data += chunk
     sel.close()
     return data.decode("utf-8", "replace").strip()
-
-
-class _Stream:
-    """Stands in for `sys.stdout` or `sys.stderr`: writes go to the original and to the capture."""
-
-    def __init__(self, original, capture, stream):
-        self._original = original
-        self._capture = capture
-        self._stream = stream
-
-    def write(self, s):
-        n = self._original.write(s)
-        if isinstance(s, str) and s:
-            self._capture.feed(self._stream, s)
-        return n
-
-    def writelines(self, lines):
-        for line in lines:
-            self.write(line)
-
-    def __getattr__(self, name):
-        return getattr(self._original, name)
-
-
-class Wrap:
-    """`sys.stdout` and `sys.stderr` wrapped; console records go to the run's log.
-    Console text waiting to be written is bounded by `max_held` bytes (beyond it,
-    text is dropped and counted); metrics and other records are never dropped for it."""
-
-    def __init__(self, run, max_held=16 << 20, partial_after=1.0, bar_after=10.0):
-        self.run = run
-        self.max_held = max_held
-        self.partial_after, self.bar_after = partial_after, bar_after
-        self.lock = threading.Lock()
-        self.folders = {STDOUT: LineFolder(), STDERR: LineFolder()}
-        self.dropped = {STDOUT: 0, STDERR: 0}
-        self.ready = {STDOUT: [], STDERR: []}  # lines waiting to be recorded together
-        self.ready_chars = {STDOUT: 0, STDERR: 0}
-        self.originals = (sys.stdout, sys.stderr)
-        sys.stdout = _Stream(sys.stdout, self, STDOUT)
-        sys.stderr = _Stream(sys.stderr, self, STDERR)
-        self._stop = threading.Event()
-        self._timer = threading.Thread(target=self._partials, name="runlog-console", daemon=True)
-        self._timer.start()
-
-    def feed(self, stream, s):
-        with self.lock:
-            out = self.folders[stream].feed(s, time.monotonic())
-            if out:
-                self.ready[stream].append(out)
-                self.ready_chars[stream] += len(out)
-                if self.ready_chars[stream] >= BATCH_CHARS:
-                    self._take(stream)
-
-    def _take(self, stream):
-        """Records the lines ready on `stream` as one record. Call with `lock` held."""
-        if self.ready[stream]:
-            self._record(stream, "".join(self.ready[stream]))
-            self.ready[stream] = []
-            self.ready_chars[stream] = 0
-
-    def feed_exception(self, exc_type, exc, tb):
-        """Records the traceback the interpreter is about to print (to the
-        original stream, which this capture does not see once the run has ended)."""
-        import traceback
-
-        self.feed(STDERR, "".join(traceback.format_exception(exc_type, exc, tb)))
-        self.stop()
-
-    def _record(self, stream, text, force=False):
-        w = self.run._writer
-        size = len(text.encode("utf-8", "replace"))
-        with w.lock:
-            if self.run._closed:
-                return
-            if not force and w.record_bytes + size > self.max_held:
-                self.dropped[stream] += size
-                return
-            w.add_record(Console(stream, time.time_ns() // 1000, text, self.dropped[stream]).encode())
-            self.dropped[stream] = 0
-
-    def _partials(self):
-        while not self._stop.wait(0.25):
-            now = time.monotonic()
-            with self.lock:
-                for stream, folder in self.folders.items():
-                    if folder.due(now, self.partial_after, self.bar_after):
-                        self.ready[stream].append(folder.take_partial(now))
-                    self._take(stream)
-
-    def stop(self, timeout=None):
-        """Puts the original streams back and records what is left."""
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        if sys.stdout is not None and getattr(sys.stdout, "_capture", None) is self:
-            sys.stdout = self.originals[0]
-        if sys.stderr is not None and getattr(sys.stderr, "_capture", None) is self:
-            sys.stderr = self.originals[1]
-        with self.lock:
-            for stream, folder in self.folders.items():
-                self._take(stream)
-                rest = folder.take_partial()
-                if rest or self.dropped[stream]:
-                    self._record(stream, rest, force=True)

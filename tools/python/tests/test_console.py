@@ -188,6 +188,40 @@ def test_wrap_mode_records_into_the_run_log_and_off_records_nothing(tmp_path):
     assert records and not [r for r in records if r.kind == CONSOLE]
 
 
+@pytest.mark.parametrize("unbuffered", [True, False])
+def test_wrap_mode_keeps_the_streams_buffering_and_attributes(tmp_path, unbuffered):
+    # Written through at once with `python -u`, held until a flush without;
+    # the stand-ins answer as the originals did (descriptor, encoding, buffering).
+    p = run_script(tmp_path, """
+        import fcntl
+        r, w = os.pipe()
+        os.dup2(w, 1)
+        fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
+        def now():
+            try:
+                return os.read(r, 1000).decode()
+            except BlockingIOError:
+                return ""
+        def seen():
+            return (sys.stdout.line_buffering, sys.stdout.write_through, sys.stdout.encoding, sys.stdout.errors,
+                    sys.stdout.fileno(), sys.stdout.isatty(), sys.stderr.write_through)
+        before = seen()
+        run = runlog.init(project="p", console="wrap")
+        assert sys.stdout is not sys.__stdout__
+        assert seen() == before, (seen(), before)
+        sys.stdout.write("no newline yet")
+        at_once = now()
+        sys.stdout.flush()
+        after_flush = at_once + now()
+        sys.stderr.write(f"{at_once!r} {after_flush!r}")
+        run.finish()
+    """, env={"PYTHONUNBUFFERED": "1"} if unbuffered else {"PYTHONUNBUFFERED": ""})
+    assert p.returncode == 0, p.stderr
+    expected = "'no newline yet' 'no newline yet'" if unbuffered else "'' 'no newline yet'"
+    assert p.stderr.decode() == expected
+    assert shown(console(tmp_path)[STDOUT]) == "no newline yet"
+
+
 def test_a_bad_console_mode_is_refused(tmp_path):
     p = run_script(tmp_path, "runlog.init(project='p')\n", env={"RUNLOG_CONSOLE": "sideways"})
     assert p.returncode == 1
