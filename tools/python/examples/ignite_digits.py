@@ -6,7 +6,7 @@ download) with SGD and momentum; logs the training loss every iteration,
 the learning rate, training and validation metrics every epoch, gradient
 histograms, and keeps the best model as a checkpoint.
 
-    python tools/python/examples/ignite_digits.py --epochs 5 --dir runlogs
+    python tools/python/examples/ignite_digits.py --epochs 2 --dir runlogs
 
 Switching from W&B is the import and the constructor:
 `WandBLogger(project=..., ...)` becomes `RunLogLogger(project=..., ...)`.
