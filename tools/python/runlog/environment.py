@@ -7,6 +7,10 @@ import os
 import platform
 import subprocess
 import sys
+# Imported here, not in the probe's thread: a module imported by another
+# thread while the interpreter exits makes a Ctrl-C'd program exit 1 instead
+# of dying by SIGINT as it would without runlog.
+from importlib import metadata
 
 from ._nvml import NVML
 
@@ -116,8 +120,6 @@ def describe_git(directory):
 
 def installed_packages():
     """`name==version` of every installed distribution, sorted by name."""
-    from importlib import metadata
-
     seen = {}
     for d in metadata.distributions():
         name = d.metadata.get("Name")
