@@ -158,7 +158,9 @@ public final class Run: Sendable {
         }
         let interval = SystemSampler.interval(
             option: options.systemMetricsInterval, environment: environmentVariable("RUNLOG_SYSTEM_METRICS_INTERVAL"))
-        sampler = interval.map { SystemSampler(pipeline: pipeline, diskPath: place.directory.path, interval: $0) }
+        sampler = interval.map {
+            SystemSampler(pipeline: pipeline, diskPath: place.directory.path, procRoot: options.systemProcRoot, interval: $0)
+        }
         if options.finishOnSIGTERM { TerminationSignal.shared.register(self) }
     }
 

@@ -95,6 +95,9 @@ public struct RunOptions: Sendable {
 
     public init() {}
 
+    /// For tests: where the system sampler reads `/proc` files (a directory of stand-ins).
+    var systemProcRoot = "/proc"
+
     /// For tests: wraps the sink the writer appends frames to (fault injection).
     var sinkWrapper: (@Sendable (FrameSink) -> FrameSink)? = nil
 

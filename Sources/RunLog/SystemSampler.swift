@@ -41,9 +41,9 @@ final class SystemSampler: @unchecked Sendable {
     private var ids: [String: Int32] = [:]
     private var sample: Int64 = 0
 
-    init(pipeline: Pipeline, diskPath: String, interval: Double, nvml: NVML? = NVML.shared) {
+    init(pipeline: Pipeline, diskPath: String, procRoot: String = "/proc", interval: Double, nvml: NVML? = NVML.shared) {
         self.pipeline = pipeline
-        probe = SystemProbe(diskPath: diskPath)
+        probe = SystemProbe(diskPath: diskPath, procRoot: procRoot)
         self.nvml = nvml
         self.interval = interval
         wake = monitor.makeCondition()
