@@ -149,6 +149,10 @@ public struct RunState: Codable, Sendable, Equatable {
     public var files: [String: FileVersion] = [:]
     /// Destination `tensorboard`: its event file per rank (`"0"`, `"1"`, …).
     public var eventFiles: [String: EventFile] = [:]
+    /// Per log file name, the size it had when the histogram pictures in
+    /// MLflow last showed every histogram in it (all logs of the run read to
+    /// those sizes, every picture uploaded since); empty until then.
+    public var histogramPictures: [String: Int64] = [:]
 
     public init(runID: String, destination: String = RunState.firstDestination) {
         self.runID = runID
@@ -185,6 +189,7 @@ public struct RunState: Codable, Sendable, Equatable {
         case fileErrors = "file_errors"
         case files
         case eventFiles = "event_files"
+        case histogramPictures = "histogram_pictures"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -204,6 +209,7 @@ public struct RunState: Codable, Sendable, Equatable {
         if !fileErrors.isEmpty { try c.encode(fileErrors, forKey: .fileErrors) }
         if !files.isEmpty { try c.encode(files, forKey: .files) }
         if !eventFiles.isEmpty { try c.encode(eventFiles, forKey: .eventFiles) }
+        if !histogramPictures.isEmpty { try c.encode(histogramPictures, forKey: .histogramPictures) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -233,5 +239,6 @@ public struct RunState: Codable, Sendable, Equatable {
         fileErrors = try c.decodeIfPresent([String: String].self, forKey: .fileErrors) ?? [:]
         files = try c.decodeIfPresent([String: FileVersion].self, forKey: .files) ?? [:]
         eventFiles = try c.decodeIfPresent([String: EventFile].self, forKey: .eventFiles) ?? [:]
+        histogramPictures = try c.decodeIfPresent([String: Int64].self, forKey: .histogramPictures) ?? [:]
     }
 }

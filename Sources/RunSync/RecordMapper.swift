@@ -20,7 +20,8 @@ import RunLayout
 ///   (µs / 1000, rounded down); ranks other than 0 prefix their keys with
 ///   `rank<N>/`;
 /// - histogram → the artifact `histograms/<key>/<step>_<time µs>.json` holding
-///   the record's canonical JSON line (spec §6);
+///   the record's canonical JSON line (spec §6); each key's picture,
+///   `histograms/<key>/distribution.svg`, is `HistogramPictures`' work;
 /// - checkpoint → its file uploaded to `<path>` (under `checkpoints/`), its
 ///   record's canonical JSON to `<path>.json`, and a tag
 ///   `runlog.checkpoint.<alias>` = `<path>` for each alias; a file its

@@ -27,6 +27,7 @@ final class RunSyncer: RunDelivery {
     private var pointsSent = 0
     private let console = ConsoleSync()
     private let files = RunFiles()
+    private let pictures = HistogramPictures()
     /// Checkpoint paths retired by their writer, as last read from the logs.
     private var retired: Set<String> = []
 
@@ -90,11 +91,17 @@ final class RunSyncer: RunDelivery {
             try save()
             return .more
         }
+        pictures.firstInterval = context.pictureInterval
+        if try pictures.advance(segments, state: &state, client: client, now: Self.now(), ended: false, logger: logger) {
+            state.status = .pending
+            try save()
+            return .more
+        }
         for segment in segments {
             if let outcome = try advance(segment, client) { return outcome }
         }
         let outcome = try finish(client, segments)
-        guard let due = [console.nextDue, files.nextDue].compactMap({ $0 }).min(), case .idle(let recheck) = outcome else {
+        guard let due = [console.nextDue, files.nextDue, pictures.nextDue].compactMap({ $0 }).min(), case .idle(let recheck) = outcome else {
             return outcome
         }
         return .idle(recheck: min(recheck ?? due, due))
@@ -308,7 +315,12 @@ final class RunSyncer: RunDelivery {
         guard let (status, latest, endTime) = Self.status(of: segments, in: directory, ends: state.ends, context: context) else {
             return .idle(recheck: nil)
         }
-        // Run files go before the end status: a finished run in MLflow has them.
+        // Histogram pictures and run files go before the end status: a finished run in MLflow has them.
+        if try pictures.advance(segments, state: &state, client: client, now: Self.now(), ended: status != .running, logger: logger) {
+            state.status = .pending
+            try save()
+            return .more
+        }
         let runID = state.runID
         if try files.advance(directory, state: &state, client: client, now: Self.now(), ended: status != .running,
                              logger: { [logger] in logger.warning("run \(runID): \($0)") }) {
@@ -329,8 +341,9 @@ final class RunSyncer: RunDelivery {
         let pending = segments.reduce(Int64(0)) { sum, s in
             sum + max(0, Self.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
         }
-        if console.hasPending || files.hasPending {
-            return .idle(recheck: [console.nextDue, files.nextDue].compactMap { $0 }.min())
+        if pictures.reading { return .more }
+        if console.hasPending || files.hasPending || pictures.hasPending {
+            return .idle(recheck: [console.nextDue, files.nextDue, pictures.nextDue].compactMap { $0 }.min())
         }
         if state.status != .synced || state.pendingBytes != pending || state.lastError != nil || state.mlflowURL != client.serverURL {
             state.status = .synced

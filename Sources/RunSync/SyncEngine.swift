@@ -89,6 +89,7 @@ public final class SyncEngine: @unchecked Sendable {
     public func runOnce(giveUpAfter: Double? = nil) throws(SyncError) -> Summary {
         once = true
         context.consoleInterval = 0
+        context.pictureInterval = 0
         connection = ConnectionMonitor(server: URLUserInfo.redacted(settings.mlflowURL), giveUpAfter: giveUpAfter, logger: logger)
         discover(watcher: nil)
         try work()
