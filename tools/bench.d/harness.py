@@ -767,6 +767,11 @@ class Bench:
 
         console_bench.section_console(self)
 
+    def section_ignite(self):
+        import ignite_bench
+
+        ignite_bench.section_ignite(self)
+
     # -- all
 
     def header(self):
@@ -799,7 +804,8 @@ class Bench:
         try:
             sections = {"write-a": lambda: self.section_write("a"), "write-b": lambda: self.section_write("b"),
                         "read": self.section_read, "tensorboard": self.section_tensorboard, "sync": self.section_sync,
-                        "components": self.section_components, "console": self.section_console}
+                        "components": self.section_components, "console": self.section_console,
+                        "ignite": self.section_ignite}
             for name, section in sections.items():
                 if not self.only or name in self.only:
                     started = time.perf_counter()
@@ -871,7 +877,8 @@ def main():
     parser.add_argument("--bin", required=True, help="directory of runlog-bench, runlog and syncd")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--output", help="also write the tables to this file")
-    parser.add_argument("--only", action="append", choices=["write-a", "write-b", "read", "tensorboard", "sync", "components", "console"],
+    parser.add_argument("--only", action="append", choices=["write-a", "write-b", "read", "tensorboard", "sync", "components", "console",
+                                                               "ignite"],
                         help="run only this section (repeatable)")
     args = parser.parse_args()
     bench = Bench(args)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ignite.distributed as idist
@@ -48,6 +48,7 @@ class RunLogLogger(BaseLogger):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("init", None)
         self._run = init(*args, **kwargs)
+        self.log = self._run.log  # called every iteration: found without `__getattr__`
 
     @property
     def run(self) -> Run:
@@ -82,25 +83,60 @@ class OutputHandler(BaseOutputHandler):
     at `global_step_transform(engine, event_name)` (default: the engine's
     iteration or epoch, by event)."""
 
+    output_transform: Callable[[Any], Any] | None  # set by ignite's __init__
+
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         global_step = self.global_step_transform(engine, event_name)
         if not isinstance(global_step, int):
             raise TypeError(
                 f"global_step must be int, got {type(global_step)}. Please check the output of global_step_transform.")
-        metrics = self._setup_output_metrics_state_attrs(engine, log_text=True, key_tuple=False)
+        transform = self.output_transform
+        if self.metric_names is None and self.state_attributes is None and transform is not None:
+            metrics = self._output_metrics(engine, transform)
+        else:
+            metrics = self._setup_output_metrics_state_attrs(engine, log_text=True, key_tuple=False)
         logger.log(metrics, step=global_step)
+
+    def _output_metrics(self, engine: Engine, transform: Callable[[Any], Any]) -> dict[str, Any]:
+        """What ignite's `_setup_output_metrics_state_attrs` gives for the
+        output alone, with the output transform called once: a flat dict of
+        Python numbers is keyed `<tag>/<name>` directly (the common case,
+        every iteration); anything else goes through ignite's flattening."""
+        output = transform(engine.state.output)
+        if type(output) is dict:
+            prefix = self.tag + "/"
+            plain = {}
+            for k, v in output.items():
+                tv = type(v)
+                if type(k) is not str or (tv is not float and tv is not int):
+                    break
+                plain[prefix + k] = v
+            else:
+                return plain
+        elif type(output) is float or type(output) is int:
+            return {self.tag + "/output": output}
+        self.output_transform = lambda _: output
+        try:
+            return self._setup_output_metrics_state_attrs(engine, log_text=True, key_tuple=False)
+        finally:
+            self.output_transform = transform
 
 
 class OptimizerParamsHandler(BaseOptimizerParamsHandler):
     """Logs `param_name` of each parameter group as `[<tag>/]<param_name>/group_<i>`."""
 
+    _keys: list[str] | None = None  # per group, made once
+
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
-        prefix = f"{self.tag}/" if self.tag else ""
-        params = {f"{prefix}{self.param_name}/group_{i}": float(group[self.param_name])
-                  for i, group in enumerate(self.optimizer.param_groups)}
-        logger.log(params, step=_event_step(engine, event_name))
+        groups = self.optimizer.param_groups
+        keys = self._keys
+        if keys is None or len(keys) != len(groups):
+            prefix = f"{self.tag}/" if self.tag else ""
+            keys = self._keys = [f"{prefix}{self.param_name}/group_{i}" for i in range(len(groups))]
+        name = self.param_name
+        logger.log({k: float(g[name]) for k, g in zip(keys, groups)}, step=_event_step(engine, event_name))
 
 
 def _name(name: str) -> str:

@@ -5,6 +5,7 @@ them, checkpoints through ignite's Checkpoint, and a real training run."""
 import importlib.util
 import json
 import os
+import warnings
 
 import pytest
 
@@ -124,6 +125,41 @@ def test_weights_and_grads_handlers_use_ignite_names_and_whitelist(setup):
     hists = [(j["key"], j["step"]) for j in lines(logger.run) if j["kind"] == "histogram"]
     assert sorted(hists) == [("grads/fc/bias", 1), ("grads/fc/weight", 1), ("m/weights/fc/weight", 1),
                              ("m/weights/out/weight", 1)]
+
+
+@pytest.mark.parametrize("output", [
+    {"loss": 0.25, "n": 3}, 0.5, 7, {"loss": torch.tensor(0.5)}, torch.tensor(1.5), {"a": {"b": 1.0, "c": 2}},
+    {"ok": True}, {"text": "hello", "x": 1.0}, {"v": torch.tensor([1.0, 2.0])}, [1.0, 2.0], None])
+def test_output_handler_gives_what_ignite_flattening_gives_and_transforms_once(setup, output):
+    _, _, trainer, logger = setup
+    calls = []
+
+    def transform(out):
+        calls.append(out)
+        return output
+
+    trainer.state.output = "engine output"
+    handler = OutputHandler("training", output_transform=transform)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ignite warns of values it cannot log; both sides do
+        expected = OutputHandler("training", output_transform=lambda _: output)._setup_output_metrics_state_attrs(
+            trainer, log_text=True, key_tuple=False)
+        got = handler._output_metrics(trainer, transform)
+    assert got == expected and list(got) == list(expected)
+    assert calls == ["engine output"]
+    assert handler.output_transform is transform
+
+
+def test_optimizer_params_handler_follows_added_groups(setup):
+    model, optimizer, trainer, logger = setup
+    logger.attach_opt_params_handler(trainer, Events.ITERATION_STARTED, optimizer=optimizer)
+    extra = torch.nn.Parameter(torch.zeros(1))
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(once=2),
+                              lambda _: optimizer.add_param_group({"params": [extra], "lr": 0.5}))
+    trainer.run(DATA, max_epochs=1)
+    logger.close()
+    rows = [(s, v) for s, v in metric_rows(logger.run) if any(k.startswith("lr/") for k in v)]
+    assert rows == [(1, {"lr/group_0": 0.1}), (2, {"lr/group_0": 0.1}), (3, {"lr/group_0": 0.1, "lr/group_1": 0.5})]
 
 
 def test_handlers_refuse_other_loggers_and_bad_steps(setup):
