@@ -14,8 +14,11 @@ import Glibc
 /// unchanged for that long) and at the run's end; again
 /// when it changes later (the latest version wins); not at all when it is
 /// deleted first. Its SHA-256 is computed first and checked while it is
-/// streamed: a file that changes during the upload is aborted and tried
-/// again once stable. Nothing outside the run directory is read: a symbolic
+/// streamed, and its size and modification time after: a file that changes
+/// while it is hashed or uploaded is not recorded as uploaded (an upload
+/// whose bytes differ is aborted) and is tried again once stable, after the
+/// run's end too, so that the artifact and the recorded hash are of its
+/// latest version. Nothing outside the run directory is read: a symbolic
 /// link that leads out is refused. runlog's own files (`logs/`,
 /// `checkpoints/`, names starting with `.`) are never uploaded here.
 final class RunFiles {
@@ -29,6 +32,8 @@ final class RunFiles {
     private var lastScan = -Double.infinity
     private var scannedEnded = false
     private var refused: Set<String> = []
+    /// Files seen changing while hashed or uploaded: uploaded once stable, even after the run's end.
+    private var changing: Set<String> = []
     /// Seconds until a file waiting to be stable is due; nil when none waits.
     private(set) var nextDue: Double?
 
@@ -43,14 +48,17 @@ final class RunFiles {
             let full = directory.path + "/" + rel
             guard let source = allowed(full, base: directory.path, rel: rel, logger: logger) else { continue }
             var st = stat()
-            guard stat(source, &st) == 0 else { continue }  // deleted meanwhile
+            guard stat(source, &st) == 0 else {  // deleted meanwhile
+                changing.remove(rel)
+                continue
+            }
             let size = Int64(st.st_size), mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
             if let sent = state.files[rel], sent.size == size, sent.mtime == mtime { continue }
             let policy = Self.policy(for: rel, policies)
             if policy == "end" && !ended { continue }
             if policy == "now" && state.files[rel] != nil { continue }
             let age = Date().timeIntervalSince1970 - Double(mtime) / 1e9
-            if !ended && age < stableAfter {
+            if (!ended || changing.contains(rel)) && age < stableAfter {
                 if let s = seen[rel], s.size == size, s.mtime == mtime {
                     let wait = s.since + stableAfter - now
                     if wait > 0 { nextDue = min(nextDue ?? wait, wait); continue }
@@ -61,23 +69,36 @@ final class RunFiles {
                 }
             }
             guard let digest = SHA256Hasher.hash(file: source), Self.unchanged(source, size: size, mtime: mtime) else {
-                seen[rel] = nil
-                continue  // deleted or changing: tried again once stable
+                retry(rel)
+                continue  // deleted or changing
             }
             do {
                 try client.uploadArtifact(experimentID: state.experimentID ?? "0", runID: state.mlflowRunID!,
                                           path: ArtifactPath(["files", rel]), file: source, size: UInt64(size), sha256: digest)
             } catch where error.code == .data {
                 logger("\(full): changed while uploading; tried again once stable")
-                seen[rel] = nil
+                retry(rel)
+                continue
+            }
+            guard Self.unchanged(source, size: size, mtime: mtime) else {
+                logger("\(full): changed while uploading; tried again once stable")
+                retry(rel)
                 continue
             }
             state.files[rel] = RunState.FileVersion(size: size, mtime: mtime, sha256: Hex.string(digest))
+            changing.remove(rel)
             return true
         }
         lastScan = now
         if ended { scannedEnded = true }
         return false
+    }
+
+    /// Marks `rel` as changing: looked at again once stable.
+    private func retry(_ rel: String) {
+        seen[rel] = nil
+        changing.insert(rel)
+        nextDue = min(nextDue ?? stableAfter, stableAfter)
     }
 
     /// Whether files were seen that are not uploaded yet.

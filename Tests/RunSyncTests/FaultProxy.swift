@@ -43,16 +43,7 @@ final class FaultProxy: @unchecked Sendable {
         let faulty = Int(faultRate * 1000)
         let kinds = Fault.allCases.filter { $0 != .none }
         weights = [(.none, 1000 - faulty)] + kinds.map { ($0, faulty / kinds.count) }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = Self.loopback(0)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        listen(fd, 64)
-        listener = fd
-        port = Int(UInt16(bigEndian: addr.sin_port))
+        (listener, port) = Self.listening()
         Thread.detachNewThread { [self] in acceptLoop() }
     }
 
@@ -78,6 +69,21 @@ final class FaultProxy: @unchecked Sendable {
 
     /// Gives every request `fault` from now on (`.unavailable`: the server answers 503).
     func always(_ fault: Fault) { lock.withLock { weights = [(fault, 1)] } }
+
+    /// A socket listening on a free port of 127.0.0.1, and the port; `receiveBuffer`
+    /// bytes, when given, for the connections it accepts (a small one slows a sender down).
+    static func listening(receiveBuffer: Int32? = nil) -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
+        var addr = loopback(0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        listen(fd, 64)
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
 
     static func loopback(_ port: Int) -> sockaddr_in {
         var a = sockaddr_in()

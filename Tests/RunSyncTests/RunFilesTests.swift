@@ -106,4 +106,34 @@ struct RunFilesTests {
         #expect(daemon.stop(SIGTERM, timeout: 15) == 0)
         #expect(!daemon.log.contains("quarantined"))
     }
+
+    @Test func aFileChangedWhileItIsUploadedEndsInMLflowInItsLatestVersion() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "files-changing", project: "files")
+        let path = run.path + "/model.pt"
+        let first = [UInt8](repeating: UInt8(ascii: "a"), count: 16 << 20)
+        let second = [UInt8](repeating: UInt8(ascii: "b"), count: 16 << 20)
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(first)))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: path)
+        try run.end()
+        // The upload is held after its first MiB; the file is rewritten in place (same size, other bytes).
+        let relay = PausingRelay(upstreamPort: server.port, marker: "/files/model.pt HTTP/1.1", after: 1 << 20)
+        defer { relay.stop() }
+        let daemon = try SyncdProcess(["--root", root, "--mlflow", relay.url], log: root + "/syncd.log")
+        defer { _ = daemon.stop(SIGKILL, timeout: 5) }
+        #expect(relay.waitUntilHeld(timeout: 60), "\(daemon.log)")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.write(contentsOf: second)
+        try handle.close()
+        relay.resume()
+        func state() -> RunState? { (try? StateStore(directory: root + "/.syncd").load("files-changing")) ?? nil }
+        #expect(eventually(timeout: 60) { state()?.status == .synced && state()?.files["model.pt"] != nil } != nil, "\(daemon.log)")
+        let synced = try #require(state())
+        #expect(synced.files["model.pt"]?.sha256 == Hex.string(SHA256Hasher.hash(second)))
+        let artifact = try server.client().getArtifact(experimentID: synced.experimentID!, runID: synced.mlflowRunID!,
+                                                       path: ArtifactPath("files/model.pt"))
+        #expect(artifact.map { SHA256Hasher.hash($0) } == SHA256Hasher.hash(second))
+        #expect(daemon.log.contains("model.pt: changed while uploading; tried again once stable"), "\(daemon.log)")
+        #expect(daemon.stop(SIGTERM, timeout: 15) == 0)
+    }
 }
