@@ -7,12 +7,9 @@ import os
 import platform
 import subprocess
 import sys
-# Imported here, not in the probe's thread: a module imported by another
-# thread while the interpreter exits makes a Ctrl-C'd program exit 1 instead
-# of dying by SIGINT as it would without runlog.
-from importlib import metadata
 
 from ._nvml import NVML
+from ._packages import PackageListing, installed_packages  # noqa: F401 - PackageListing is for Run
 
 _SCHEDULERS = (
     ("slurm", "SLURM_JOB_ID", ("SLURM_ARRAY_TASK_ID",), ("SLURM_JOB_NODELIST", "SLURM_NODELIST"), ("SLURM_JOB_PARTITION",)),
@@ -116,16 +113,6 @@ def describe_git(directory):
     if status is not None:
         out["dirty"] = bool(status)
     return out
-
-
-def installed_packages():
-    """`name==version` of every installed distribution, sorted by name."""
-    seen = {}
-    for d in metadata.distributions():
-        name = d.metadata.get("Name")
-        if name and name.lower() not in seen:
-            seen[name.lower()] = f"{name}=={d.version}"
-    return [seen[k] for k in sorted(seen)]
 
 
 def _cpu_model():
