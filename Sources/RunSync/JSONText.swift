@@ -2,6 +2,8 @@
 /// Builds a JSON document into bytes, with the few value kinds MLflow's
 /// REST API needs: strings, 64-bit integers, and doubles (non-finite ones as
 /// the strings "NaN", "Infinity", "-Infinity", which MLflow parses back).
+/// A string's U+0000 goes as U+FFFD (`MLflowNames.text`): MLflow on
+/// PostgreSQL refuses a request that carries one.
 struct JSONText {
     private(set) var bytes: [UInt8] = []
 
@@ -12,7 +14,7 @@ struct JSONText {
     }
 
     mutating func string(_ s: String) {
-        CanonicalJSON.appendString(s, to: &bytes)
+        CanonicalJSON.appendString(MLflowNames.text(s), to: &bytes)
     }
 
     mutating func int(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }

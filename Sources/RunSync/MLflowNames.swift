@@ -60,7 +60,17 @@ public enum MLflowNames {
     /// The experiment name of a project: "Default" for none, and a name
     /// longer than 256 code points cut like a long key (247, `_`, 8 hex digits).
     public static func experimentName(_ project: String) -> String {
-        project.isEmpty ? "Default" : shortened(project, original: project, limit: maxExperimentNameLength)
+        project.isEmpty ? "Default" : shortened(text(project), original: project, limit: maxExperimentNameLength)
+    }
+
+    /// A name or value as MLflow can store it: U+0000 becomes U+FFFD (the
+    /// replacement character), the same length in code points. PostgreSQL's
+    /// text columns cannot hold U+0000, so MLflow on it answers 400 to any
+    /// request that carries one (SQLite's would keep it); every string syncd
+    /// sends to MLflow goes through this.
+    public static func text(_ s: String) -> String {
+        guard s.utf8.contains(0) else { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }))
     }
 
     /// A run's name as MLflow's runs table holds it (`String(250)`): one

@@ -77,11 +77,33 @@ struct NameMappingTests {
         for project in names {
             let name = MLflowNames.experimentName(project)
             #expect(name.unicodeScalars.count <= 256)
-            if project.unicodeScalars.count <= 256 { #expect(name == project) }
+            if project.unicodeScalars.count <= 256 { #expect(name == MLflowNames.text(project)) }
+            #expect(!name.unicodeScalars.contains("\u{0}"))
             let id = try client.experimentID(named: name)
             #expect(try client.experimentID(named: MLflowNames.experimentName(project)) == id)
         }
         #expect(MLflowNames.experimentName("") == "Default")
+    }
+
+    /// PostgreSQL's text columns cannot hold U+0000: MLflow on it answered 400
+    /// to the run's first request, and syncd quarantined it. SQLite keeps a
+    /// U+0000, so here the check is what MLflow holds: U+FFFD in its place.
+    @Test func aNulInNamesAndValuesGoesAsTheReplacementCharacter() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "nul-values", project: "nul\u{0}project", name: "run\u{0}name")
+        try run.append([.config([Entry("k\u{0}", .string("v\u{0}w"))])])
+        try run.append([.summary([Entry("s", .string("x\u{0}y"))])])
+        try run.end()
+        let result = try Sync.once(root: root, url: server.url)
+        #expect(result.synced == ["nul-values"], "\(result.quarantined)")
+        let state = try Sync.state(root: root, run: "nul-values")
+        let client = server.client()
+        let data = try client.getRun(try #require(state.mlflowRunID))
+        #expect(data.params["k_"] == "v\u{FFFD}w")
+        #expect(data.tags["summary.s"] == "x\u{FFFD}y")
+        #expect(data.tags["mlflow.runName"] == "run\u{FFFD}name")
+        #expect(!(Array(data.params.values) + Array(data.tags.values)).contains { $0.unicodeScalars.contains("\u{0}") })
+        #expect(try client.experimentID(named: "nul\u{FFFD}project") == state.experimentID)
     }
 
     @Test func longValuesAreWholeInArtifactsThatLaterValuesNeverOverwrite() throws {
