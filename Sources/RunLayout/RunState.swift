@@ -138,6 +138,9 @@ public struct RunState: Codable, Sendable, Equatable {
     public var ends: [String: End] = [:]
     /// Per `"<log file name>/<stream>"`, the console part being uploaded and where it starts.
     public var consoles: [String: ConsoleCursor] = [:]
+    /// Per log file name, the byte offset (a frame boundary) up to which all
+    /// its console records are in MLflow; absent until syncd read it to there.
+    public var consolesUploaded: [String: Int64] = [:]
     /// The status last set on the MLflow run ("RUNNING", "FINISHED", "FAILED", "KILLED"), and for which attempt.
     public var sentStatus: String?
     public var sentAttempt: UInt64 = 0
@@ -190,6 +193,7 @@ public struct RunState: Codable, Sendable, Equatable {
         case files
         case eventFiles = "event_files"
         case histogramPictures = "histogram_pictures"
+        case consolesUploaded = "consoles_uploaded"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -204,6 +208,7 @@ public struct RunState: Codable, Sendable, Equatable {
         try c.encode(segments, forKey: .segments)
         try c.encode(ends, forKey: .ends)
         if !consoles.isEmpty { try c.encode(consoles, forKey: .consoles) }
+        if !consolesUploaded.isEmpty { try c.encode(consolesUploaded, forKey: .consolesUploaded) }
         try c.encode(sentStatus, forKey: .sentStatus)
         try c.encode(sentAttempt, forKey: .sentAttempt)
         if !fileErrors.isEmpty { try c.encode(fileErrors, forKey: .fileErrors) }
@@ -234,6 +239,7 @@ public struct RunState: Codable, Sendable, Equatable {
         segments = try c.decodeIfPresent([String: Cursor].self, forKey: .segments) ?? [:]
         ends = try c.decodeIfPresent([String: End].self, forKey: .ends) ?? [:]
         consoles = try c.decodeIfPresent([String: ConsoleCursor].self, forKey: .consoles) ?? [:]
+        consolesUploaded = try c.decodeIfPresent([String: Int64].self, forKey: .consolesUploaded) ?? [:]
         sentStatus = try c.decodeIfPresent(String.self, forKey: .sentStatus)
         sentAttempt = try c.decodeIfPresent(UInt64.self, forKey: .sentAttempt) ?? 0
         fileErrors = try c.decodeIfPresent([String: String].self, forKey: .fileErrors) ?? [:]

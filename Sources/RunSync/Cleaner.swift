@@ -12,7 +12,9 @@ import RunLayout
 ///   continue, stays;
 /// - its state says synced, MLflow was given that attempt's end status, and
 ///   reading its logs from the saved cursors finds nothing left to send (so
-///   its checkpoints were uploaded too);
+///   its checkpoints were uploaded too), no console record after what the
+///   state records as in MLflow, and no run file whose size or modification
+///   time is not that of the version uploaded;
 /// - nothing in its directory changed for `olderThan` seconds.
 /// The directory is removed first, then its state file: a crash in between
 /// leaves a state without a directory, which `syncd status` shows.
@@ -82,6 +84,13 @@ public struct Cleaner: Sendable {
             let pending = PendingScan(dir, state: state)
             guard pending.records == 0, pending.bytes == 0 else {
                 return .keep("\(pending.records) records not in \(name == RunState.firstDestination ? "MLflow" : name) yet")
+            }
+            guard name == RunState.firstDestination else { continue }  // console and run files go to MLflow only
+            let console = ConsoleSync.unsent(ConsoleSync.sources(dir, segments: (try? dir.segments()) ?? []), state: state)
+            guard console == 0 else { return .keep("\(console) console record\(console == 1 ? "" : "s") not in MLflow yet") }
+            let files = RunFiles.unsent(dir, state: state)
+            guard files.isEmpty else {
+                return .keep("\(files.count) run file\(files.count == 1 ? "" : "s") not in MLflow yet (\(files[0])\(files.count > 1 ? ", …" : ""))")
             }
         }
         let mlflowRunID = file.destinations[RunState.firstDestination]?.mlflowRunID ?? "-"

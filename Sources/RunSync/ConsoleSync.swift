@@ -78,8 +78,30 @@ final class ConsoleSync {
                 scan.parts[stream] = part
                 return true
             }
+            if scan.record == 0, !scan.parts.values.contains(where: { $0.full || $0.records > $0.uploaded }) {
+                state.consolesUploaded[log.name] = scan.offset  // saved with the state's next change
+            }
         }
         return false
+    }
+
+    /// The logs that may hold console records: `segments` and the console logs of `directory`.
+    static func sources(_ directory: RunDirectory, segments: [RunDirectory.Segment]) -> [(name: String, path: String)] {
+        let consoles = (try? directory.consoleLogs()) ?? []
+        return segments.map { ($0.name.fileName, $0.path) } + consoles.map { ($0.name.fileName, $0.path) }
+    }
+
+    /// Console records of `logs` not known to be in MLflow: those after
+    /// `RunState.consolesUploaded` (from the start of a log without it).
+    static func unsent(_ logs: [(name: String, path: String)], state: RunState) -> Int {
+        var count = 0
+        for log in logs {
+            guard let reader = try? LogReader(path: log.path, from: state.consolesUploaded[log.name] ?? 0) else { continue }
+            while let frame = try? reader.next() {
+                count += frame.records.reduce(0) { n, r in if case .console = r { n + 1 } else { n } }
+            }
+        }
+        return count
     }
 
     /// Whether text read is not yet in MLflow.

@@ -52,7 +52,7 @@ final class RunFiles {
                 changing.remove(rel)
                 continue
             }
-            let size = Int64(st.st_size), mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            let size = Int64(st.st_size), mtime = Self.nanoseconds(st.st_mtim)
             if let sent = state.files[rel], sent.size == size, sent.mtime == mtime { continue }
             let policy = Self.policy(for: rel, policies)
             if policy == "end" && !ended { continue }
@@ -104,17 +104,36 @@ final class RunFiles {
     /// Whether files were seen that are not uploaded yet.
     var hasPending: Bool { nextDue != nil }
 
-    /// The path to read for `full`: itself, or the target of a symbolic link
-    /// inside the run directory; nil when refused or not a regular file.
+    /// The path to read for `full`, logging once a link that leads out.
     private func allowed(_ full: String, base: String, rel: String, logger: (String) -> Void) -> String? {
-        if RegularFile.isRegular(full) { return full }
-        guard let root = RegularFile.resolved(base), let target = RegularFile.resolved(full) else { return nil }
-        guard target.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
-            if refused.insert(rel).inserted { logger("\(full): leads out of the run directory (to \(target)); not uploaded") }
-            return nil
-        }
-        return RegularFile.isRegular(target) ? target : nil
+        let (path, outside) = Self.source(full, base: base)
+        if let outside, refused.insert(rel).inserted { logger("\(full): leads out of the run directory (to \(outside)); not uploaded") }
+        return path
     }
+
+    /// The path to read for `full`: itself, or the target of a symbolic link
+    /// inside the run directory; nil when refused (`outside`: where a link
+    /// that leads out goes) or not a regular file.
+    static func source(_ full: String, base: String) -> (path: String?, outside: String?) {
+        if RegularFile.isRegular(full) { return (full, nil) }
+        guard let root = RegularFile.resolved(base), let target = RegularFile.resolved(full) else { return (nil, nil) }
+        guard target.hasPrefix(root.hasSuffix("/") ? root : root + "/") else { return (nil, target) }
+        return (RegularFile.isRegular(target) ? target : nil, nil)
+    }
+
+    /// The run files (relative paths) whose version is not the one recorded
+    /// as uploaded: those `advance` would still upload once the run has ended.
+    static func unsent(_ directory: RunDirectory, state: RunState) -> [String] {
+        let policies = Self.policies(directory)
+        return list(directory.path).filter { rel in
+            var st = stat()
+            guard let path = source(directory.path + "/" + rel, base: directory.path).path, stat(path, &st) == 0 else { return false }
+            guard let sent = state.files[rel] else { return true }
+            return policy(for: rel, policies) != "now" && (sent.size != Int64(st.st_size) || sent.mtime != nanoseconds(st.st_mtim))
+        }
+    }
+
+    static func nanoseconds(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
 
     /// The run's files, relative paths, sorted; runlog's own left out.
     static func list(_ root: String) -> [String] {
@@ -148,7 +167,6 @@ final class RunFiles {
 
     static func unchanged(_ path: String, size: Int64, mtime: Int64) -> Bool {
         var st = stat()
-        return stat(path, &st) == 0 && Int64(st.st_size) == size
-            && Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec) == mtime
+        return stat(path, &st) == 0 && Int64(st.st_size) == size && nanoseconds(st.st_mtim) == mtime
     }
 }

@@ -107,10 +107,8 @@ final class RunSyncer: RunDelivery {
         return .idle(recheck: min(recheck ?? due, due))
     }
 
-    /// The logs that may hold console records: segments and console logs.
     private func consoleSources(_ segments: [RunDirectory.Segment]) -> [(name: String, path: String)] {
-        let consoles = (try? directory.consoleLogs()) ?? []
-        return segments.map { ($0.name.fileName, $0.path) } + consoles.map { ($0.name.fileName, $0.path) }
+        ConsoleSync.sources(directory, segments: segments)
     }
 
     // MARK: - A run directory that disappeared

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import RunLayout
 import RunSync
 import TestSupport
 import Testing
@@ -60,6 +61,45 @@ struct CleanTests {
         _ = try Sync.once(root: root, url: server.url)
         #expect(try clean(["--older-than", "0"]).contains("removed 2 runs"))
         #expect(!FileManager.default.fileExists(atPath: root + "/behind"))
+    }
+
+    @Test func consoleOutputAndRunFilesWrittenAfterTheLastSyncKeepARun() throws {
+        let root = TestRun.makeRoot()
+        var runs: [String: TestRun] = [:]
+        var consoles: [String: LogWriter] = [:]
+        for id in ["all-in", "console-late", "file-late", "file-new"] {
+            let run = try TestRun(root: root, id: id, project: "clean")
+            consoles[id] = try ConsoleSyncTests.consoleLog(run)
+            _ = try consoles[id]!.append([.console(ConsoleText(stream: .stdout, time: 1_764_000_000_000_001, text: "epoch 1\n"))])
+            try consoles[id]!.sync()
+            try Data("weights 1".utf8).write(to: URL(fileURLWithPath: run.path + "/best_model.pt"))
+            try run.end()
+            runs[id] = run
+        }
+        _ = try Sync.once(root: root, url: server.url)
+        // After the sync: a child process still printing, a file saved again, a file saved anew.
+        _ = try consoles["console-late"]!.append([.console(ConsoleText(stream: .stderr, time: 1_764_000_000_000_002, text: "late\n"))])
+        try consoles["console-late"]!.sync()
+        try Data("weights 2".utf8).write(to: URL(fileURLWithPath: runs["file-late"]!.path + "/best_model.pt"))
+        try Data("plot".utf8).write(to: URL(fileURLWithPath: runs["file-new"]!.path + "/plot.png"))
+
+        func clean(_ args: [String]) throws -> String {
+            let (status, out) = try SyncdProcess.run(["clean", "--root", root, "--older-than", "0"] + args, timeout: 60,
+                                                     log: root + "/clean-\(args.count).log")
+            return "\(status.map(String.init) ?? "killed"): \(out)"
+        }
+        let dry = try clean(["--dry-run", "--verbose"])
+        #expect(dry.hasPrefix("0: ") && dry.contains("would remove\tall-in\tfinished"), "\(dry)")
+        #expect(dry.contains("kept\tconsole-late\t1 console record not in MLflow yet"), "\(dry)")
+        #expect(dry.contains("kept\tfile-late\t1 run file not in MLflow yet (best_model.pt)"), "\(dry)")
+        #expect(dry.contains("kept\tfile-new\t1 run file not in MLflow yet (plot.png)"), "\(dry)")
+        // The next pass uploads them; then every run can go.
+        _ = try Sync.once(root: root, url: server.url)
+        let state = try Sync.state(root: root, run: "console-late")
+        let stderr = try ConsoleSyncTests.artifacts(server.client(), state, log: "a0001-r0000-c0000", stream: "stderr")
+        #expect(stderr?.text == "late\n")
+        let out = try clean([])
+        #expect(out.hasPrefix("0: ") && out.contains("removed 4 runs"), "\(out)")
     }
 
     @Test func anAgeThatIsNotOneIsABadFlag() throws {
