@@ -18,18 +18,27 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PY = sys.executable
-TOOLS = ["off", "runlog-redirect", "runlog-wrap", "off-small", "wandb-redirect", "wandb-wrap"]
-LABELS = {"off": "no capture", "off-small": "no capture", "runlog-redirect": "runlog `redirect` (helper process)", "runlog-wrap": "runlog `wrap`",
+TOOLS = ["off", "runlog-off", "runlog-redirect", "runlog-wrap", "off-small", "wandb-redirect", "wandb-wrap"]
+LABELS = {"off": "no capture", "off-small": "no capture", "runlog-off": "runlog, `console=\"off\"`",
+          "runlog-redirect": "runlog `redirect` (helper process)", "runlog-wrap": "runlog `wrap`",
           "wandb-redirect": "W&B offline `redirect`", "wandb-wrap": "W&B offline `wrap`"}
+# (printing, standard output unbuffered, tools, what the table shows)
+TABLES = [("lines", False, TOOLS, "printing short lines (`step i loss x`, about 25 bytes each), Python's default buffering "
+                                  "(block-buffered: standard output is not a terminal)"),
+          ("lines", True, TOOLS[:4], "the same lines, unbuffered (`PYTHONUNBUFFERED=1`, `python -u`: one write per line)"),
+          ("tqdm", False, TOOLS, "a tqdm bar (default settings, on standard error)")]
 
 
-def printer(bench, kind, tool, n):
+def printer(bench, kind, tool, n, unbuffered):
     """One printing process: (result dict, cpu s incl. helpers, wall s, bytes on disk)."""
     if tool.startswith("wandb"):
         bench.python_module("wandb")
     directory = bench.fresh(f"console-{kind}-{tool}-{time.monotonic_ns()}")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.join(REPO, "tools", "python")]),
                WANDB_SILENT="true", RUNLOG_CONSOLE="off")
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     with open(os.devnull, "wb") as null, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         p = subprocess.Popen([PY, os.path.join(HERE, "console_print.py"), kind, tool.split("-small")[0], str(n), directory],
@@ -56,38 +65,41 @@ def printer(bench, kind, tool, n):
 
 def section_console(bench):
     n, n_wandb = bench.size("console_lines"), bench.size("console_lines_wandb")
-    reps = bench.size("reps_slow")
-    for kind, what in (("lines", "printing short lines (`step i loss x`, about 25 bytes each)"),
-                       ("tqdm", "a tqdm bar (default settings, on standard error)")):
-        samples, errors = {t: [] for t in TOOLS}, {}
-        size = {t: n_wandb if t.startswith("wandb") or t == "off-small" else n for t in TOOLS}
-        for _ in range(reps):  # interleaved: every tool sees the machine in the same state
-            for tool in TOOLS:
-                if tool in errors:
+    for kind, unbuffered, tools, what in TABLES:
+        samples, errors = {t: [] for t in tools}, {}
+        size = {t: n_wandb if t.startswith("wandb") or t == "off-small" else n for t in tools}
+        for rep in range(bench.size("reps_fast")):  # interleaved: every tool sees the machine in the same state
+            for tool in tools:
+                if tool in errors or (size[tool] == n_wandb and rep >= bench.size("reps_slow")):
                     continue
                 try:
-                    samples[tool].append(printer(bench, kind, tool, size[tool]))
+                    samples[tool].append(printer(bench, kind, tool, size[tool], unbuffered))
                 except (bench.NotThere, bench.Failed) as e:
                     errors[tool] = e
         rows = []
-        for tool in TOOLS:
+        for tool in tools:
             if tool in errors:
-                rows.append(bench.row_error(LABELS[tool], errors[tool], 8))
+                rows.append(bench.row_error(LABELS[tool], errors[tool], 10))
                 continue
-            anchor = "off-small" if size[tool] == n_wandb and n_wandb != n else "off"
-            base = statistics.median(r["print_s"] for r, *_ in samples[anchor]) if samples[anchor] else None
+            small = size[tool] == n_wandb and n_wandb != n
+            anchor = "off-small" if small else "off"
+            base = median_of(samples, anchor, "print_s")
+            base_runlog = None if small else median_of(samples, "runlog-off", "print_s")
             prints = [r["print_s"] for r, *_ in samples[tool]]
             raw = samples[anchor][0][0]["printed"] if samples[anchor] else 0
             disk = statistics.median(d for *_, d in samples[tool])
             rows.append([LABELS[tool], f"{size[tool]:,}", spread(prints),
                          f"{statistics.median(prints) / base:.2f}×" if base else "n/a",
+                         f"{statistics.median(prints) / base_runlog:.2f}×" if base_runlog and tool.startswith("runlog") else "—",
+                         f"{median_of(samples, tool, 'print_cpu_s'):.2f}",
                          f"{statistics.median(w for _, _, w, _ in samples[tool]):.2f}",
                          f"{statistics.median(c for _, c, _, _ in samples[tool]):.2f}",
-                         "—" if tool.startswith("off") else f"{disk:,.0f}",
-                         f"{disk / raw:.4f}" if raw and not tool.startswith("off") else f"raw: {raw:,}"])
+                         "—" if tool.startswith("off") or tool == "runlog-off" else f"{disk:,.0f}",
+                         f"{disk / raw:.4f}" if raw and not tool.startswith("off") and tool != "runlog-off" else f"raw: {raw:,}"])
         bench.out(f"### Console: {what}")
         bench.out()
-        bench.table(["capture", "lines or iterations", "printing s: median (min–max)", "÷ no capture (same size)", "whole process s (wall)",
+        bench.table(["capture", "lines or iterations", "printing s: median (min–max)", "÷ no capture (same size)",
+                     "÷ runlog, console off", "printing CPU s (the process)", "whole process s (wall)",
                      "CPU s (with helpers)", "bytes on disk", "÷ raw text"], rows)
     bench.out("Standard output goes to /dev/null (the terminal's stand-in); with capture the helper passes it on. "
               "Printing time is measured inside the process, from its first print to its last flush; the whole "
@@ -152,6 +164,10 @@ def console_lag(bench):
     return [f"{statistics.median(lags):.2f} s ({lags[int(len(lags) * 0.9)]:.2f} s)",
             f"a process printing 5 lines/s for {seconds} s (runlog `redirect`), syncd following; MLflow's console "
             f"artifact polled every 0.1 s; {len(lags)} lines, each (time first seen in MLflow − time printed)"]
+
+
+def median_of(samples, tool, key):
+    return statistics.median(r[key] for r, *_ in samples[tool]) if samples.get(tool) else None
 
 
 def spread(values):
