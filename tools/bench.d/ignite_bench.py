@@ -5,7 +5,9 @@ Ignite training run, runlog against ignite's TensorBoard logger
 taking turns so that all see the machine in the same state.
 
 `RUNLOG_BENCH_IGNITE_BEFORE=DIR` adds a row for the runlog client found in
-DIR (a `tools/python` of another commit), to compare two versions in one run.
+DIR (a `tools/python` of another commit), to compare two versions in one run;
+`RUNLOG_BENCH_IGNITE_DIAGNOSE=1` adds runlog with system metrics off and in
+`mode="disabled"` (its handlers alone).
 """
 
 import os
@@ -22,7 +24,7 @@ WORKLOADS = [
                              "momentum), 40 epochs of batch 16")),
     ("linear", (20_000, 400), "a tiny linear model (10 → 1 on generated tensors, batch 32, SGD)"),
 ]
-REPS = (7, 1)
+REPS = (5, 1)
 # With --quick (a smoke test), the digits CNN runs these rows only.
 QUICK_DIGITS = ("none", "runlog")
 
@@ -30,19 +32,22 @@ QUICK_DIGITS = ("none", "runlog")
 ROWS = [
     ("none", "no logger", "none", {}),
     ("runlog", "runlog `RunLogLogger` (system metrics every 10 s)", "runlog", {}),
+    ("tensorboardx", "ignite `TensorboardLogger` (tensorboardX)", "tensorboardx", {}),
+    ("wandb", "ignite `WandBLogger`, W&B offline (system metrics at its default)", "wandb", {}),
+]
+DIAGNOSE = [
     ("runlog-nosys", "runlog, system metrics off", "runlog", {"RUNLOG_SYSTEM_METRICS_INTERVAL": "0"}),
     ("runlog-disabled", "runlog, `mode=\"disabled\"` (the handlers alone, nothing written)", "runlog",
      {"RUNLOG_MODE": "disabled"}),
-    ("tensorboardx", "ignite `TensorboardLogger` (tensorboardX)", "tensorboardx", {}),
-    ("wandb", "ignite `WandBLogger`, W&B offline (system metrics at its default)", "wandb", {}),
 ]
 
 
 def rows():
     before = os.environ.get("RUNLOG_BENCH_IGNITE_BEFORE")
-    if not before:
-        return ROWS
-    return ROWS[:2] + [("runlog-before", f"runlog of {before}", "runlog", {"PYTHONPATH": before})] + ROWS[2:]
+    extra = [("runlog-before", f"runlog of {before}", "runlog", {"PYTHONPATH": before})] if before else []
+    if os.environ.get("RUNLOG_BENCH_IGNITE_DIAGNOSE") == "1":
+        extra += DIAGNOSE
+    return ROWS[:2] + extra + ROWS[2:]
 
 
 def train(bench, workload, key, logger, env, iterations):
