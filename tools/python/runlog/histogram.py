@@ -106,9 +106,14 @@ class Histogram:
             lo_r, hi_r = lo, hi
         # The range in the array's own type: numpy's fast path (float64 edges
         # on float32 data are several times slower).
-        counts, edges = np.histogram(a, bins=bins, range=(lo_r, hi_r))
+        got = _uniform_counts(a, bins, lo_r, hi_r)
+        if got is None:  # too narrow a range for `bins` distinct edges in the array's type
+            a = a.astype(np.float64)
+            low, high = _room(float(lo_r), float(hi_r), bins)
+            got = _uniform_counts(a, bins, low, high) or _uniform_counts(a, bins, *_room(low, high, bins, True))
+        assert got is not None  # a range widened to at least one is wide enough
+        counts, self.low, self.high = got
         self.counts = counts.tolist()
-        self.low, self.high = float(edges[0]), float(edges[-1])
         self.count = int(a.size)
         self.min, self.max = float(lo), float(hi)
         self.sum, self.sum_squares = _sums(a)
@@ -121,7 +126,7 @@ class Histogram:
         if not finite:
             return
         lo, hi = min(finite), max(finite)
-        low, high = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+        low, high = _room(*((lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)), bins)
         scale = bins / (high - low)
         counts = self.counts
         for x in finite:
@@ -142,6 +147,49 @@ class Histogram:
 
     def __repr__(self) -> str:
         return f"Histogram(count={self.count}, bins={len(self.counts)}, min={self.min}, max={self.max})"
+
+
+def _room(low: float, high: float, bins: int, force: bool = False) -> tuple[float, float]:
+    """`low`, `high` (float64), widened by at least one half on each side
+    when they are too close (or `force`) for `bins` distinct float64 edges
+    between them: values a few ULPs apart, or one value too large for
+    numpy's width of one around it."""
+    if not force and (high - low) / bins > (abs(low) + abs(high)) * 2.0**-50:
+        return low, high
+    half = max(0.5, (abs(low) + abs(high)) * bins * 2.0**-50)
+    return low - half, high + half
+
+
+def _uniform_counts(a: Any, bins: int, low: Any, high: Any) -> tuple[Any, float, float] | None:
+    """(counts, first edge, last edge) of `bins` uniform bins from `low` to
+    `high` (the last bin includes `high`) of the finite values `a`, all within
+    the range, as `numpy.histogram(a, bins, range=(low, high))` gives them:
+    the same edges (`linspace` in the array's float type), the same index
+    arithmetic and corrections within an ULP of an edge, block by block, but
+    without its set-up, which is most of its time on a small array (a bias,
+    a small layer). Other types go to `numpy.histogram` itself. None when
+    the type cannot make `bins` distinct edges in the range (numpy raises)."""
+    np = _np
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        try:
+            counts, edges = np.histogram(a, bins=bins, range=(low, high))
+        except ValueError:
+            return None
+        return counts, float(edges[0]), float(edges[-1])
+    dt = a.dtype
+    edges = np.linspace(low, high, bins + 1, endpoint=True, dtype=dt)
+    if not (edges[1:] > edges[:-1]).all():
+        return None
+    low, width = dt.type(low), np.subtract(high, low, dtype=dt)
+    counts = np.zeros(bins, np.intp)
+    for i in range(0, a.size, 65536):
+        part = a[i : i + 65536]
+        index = (np.subtract(part, low, dtype=dt) / width * bins).astype(np.intp)
+        index[index == bins] -= 1
+        index[part < edges[index]] -= 1
+        index[(part >= edges[index + 1]) & (index != bins - 1)] += 1
+        counts += np.bincount(index, minlength=bins)
+    return counts, float(edges[0]), float(edges[-1])
 
 
 def _sums(a: Any) -> tuple[float, float]:

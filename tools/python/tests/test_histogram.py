@@ -125,3 +125,54 @@ def test_the_values_may_change_after_the_histogram_is_made():
     h = runlog.Histogram(values, num_bins=4)
     values[:] = 7
     assert (h.sum, h.sum_squares, h.min, h.max) == (20_000.0, 20_000.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_binning_is_numpys_to_the_last_count(dtype):
+    """Values on and within an ULP of the edges, steps, tiny and huge
+    magnitudes, sizes across numpy's 65,536-value blocks: the same counts
+    and edges as `numpy.histogram` over the same range."""
+    rng = np.random.default_rng(11)
+    shapes = [lambda n: rng.standard_normal(n), lambda n: rng.integers(-5, 5, n).astype(float),
+              lambda n: np.linspace(-1, 1, n), lambda n: np.round(rng.standard_normal(n) * 8) / 8,
+              lambda n: rng.standard_normal(n) * 1e-30, lambda n: rng.standard_normal(n) * 1e30,
+              lambda n: 1 + rng.standard_normal(n) * 1e-5]
+    compared = 0
+    for n in (1, 2, 10, 1000, 65_537):
+        for shape in shapes:
+            values = shape(n).astype(dtype)
+            for bins in (1, 7, 64):
+                lo, hi = values.min(), values.max()
+                h = runlog.Histogram(values, num_bins=bins)
+                try:
+                    counts, edges = np.histogram(values, bins=bins, range=(lo - 0.5, hi + 0.5) if lo == hi else (lo, hi))
+                except ValueError:  # one huge value: numpy cannot widen it by one (tested below)
+                    continue
+                assert h.counts == counts.tolist(), (n, bins, values[:4])
+                assert (h.low, h.high) == (float(edges[0]), float(edges[-1]))
+                compared += 1
+    assert compared >= 5 * 7 * 3 - 2 * 3
+
+
+@pytest.mark.parametrize("values", [
+    np.array([1.0, np.nextafter(np.float32(1), np.float32(2))], np.float32),  # two adjacent float32 values
+    (1 + np.arange(1000) % 3 * np.finfo(np.float32).eps).astype(np.float32),  # a converged layer's weights
+    np.array([1e30], np.float64),  # one value: numpy's width of one is lost in its ULP
+    np.array([-3e150, -3e150], np.float64),
+    np.array([5e-324, 1e-323], np.float64),  # subnormals
+])
+def test_a_range_too_narrow_for_numpys_bins_still_gives_a_histogram(values, monkeypatch):
+    """numpy.histogram refuses these ("Too many bins for data range"); a
+    histogram handler in a training loop must not."""
+    for with_numpy in (True, False):
+        if not with_numpy:
+            monkeypatch.setattr(hist_module, "_np", None)
+        h = runlog.Histogram(values if with_numpy else values.tolist(), num_bins=64)
+        assert sum(h.counts) == h.count == values.size and len(h.counts) == 64
+        assert h.low <= float(values.min()) and float(values.max()) <= h.high and h.low < h.high
+
+
+def test_adjacent_float32_values_keep_their_own_range_in_float64():
+    one, next_one = np.float32(1), np.nextafter(np.float32(1), np.float32(2))
+    h = runlog.Histogram(np.array([one, next_one, one], np.float32), num_bins=64)
+    assert (h.low, h.high) == (1.0, float(next_one)) and h.counts[0] == 2 and h.counts[-1] == 1
