@@ -162,7 +162,7 @@ public struct RunState: Codable, Sendable, Equatable {
         self.destination = destination
     }
 
-    /// The MLflow run's page, `<server>/#/experiments/<experiment>/runs/<run>`,
+    /// The MLflow run's page, `<server>/#/experiments/<experiment>/runs/<run>?workflowType=machine_learning`,
     /// once syncd knows the server, the experiment and the run.
     public var mlflowRunURL: String? {
         guard let server = mlflowURL, let experiment = experimentID, let run = mlflowRunID else { return nil }
@@ -170,8 +170,13 @@ public struct RunState: Codable, Sendable, Equatable {
     }
 
     /// The page of an MLflow run on `server` (a tracking URI without a trailing `/`).
+    ///
+    /// MLflow 3's UI lays a run page out as model training or as GenAI by a
+    /// workflow type of the browser's (`workflowType` in the page's address,
+    /// else what the user last chose, else GenAI), not by the experiment's
+    /// `mlflow.experimentKind` tag; the address asks for model training.
     public static func runPage(server: String, experimentID: String, runID: String) -> String {
-        "\(server)/#/experiments/\(experimentID)/runs/\(runID)"
+        "\(server)/#/experiments/\(experimentID)/runs/\(runID)?workflowType=machine_learning"
     }
 
     /// Thrown by the decoder for a `version` it does not know.

@@ -47,7 +47,8 @@ enum HistogramPicture {
         guard !points.isEmpty else { return Array((s + "</svg>\n").utf8) }
         let steps = Scale(points.first!.step, points.last!.step, from: left, to: width - right)
         let lo = points.map { $0.values.first! }.min()!, hi = points.map { $0.values.last! }.max()!
-        let values = Scale(lo, hi, from: height - bottom, to: top)
+        let margin = (hi - lo) * 0.04  // the bands clear the axis and the top
+        let values = Scale(lo - margin, hi + margin, from: height - bottom, to: top)
         s += axes(steps, values)
         let n = HistogramSummary.percentiles.count
         let shades = ["#fde2cc", "#fbc396", "#f8a462", "#f5842f"]

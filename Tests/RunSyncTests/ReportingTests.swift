@@ -34,7 +34,7 @@ import Testing
         #expect(status == 0, "\(log)")
         let state = try Sync.state(root: root, run: "told")
         #expect(state.mlflowURL == server.url)
-        let page = "\(server.url)/#/experiments/\(try #require(state.experimentID))/runs/\(try #require(state.mlflowRunID))"
+        let page = "\(server.url)/#/experiments/\(try #require(state.experimentID))/runs/\(try #require(state.mlflowRunID))?workflowType=machine_learning"
         #expect(state.mlflowRunURL == page)
         #expect(log.contains("run told: syncing to \(page)\n"), "\(log)")
         #expect(log.contains("run told: complete (finished, 120 points sent): \(page)\n"), "\(log)")

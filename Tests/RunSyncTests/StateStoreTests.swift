@@ -28,7 +28,7 @@ import Testing
         #expect(older != example)
         let decoded = try #require(try RunStateFile.decode(Data(older.utf8)).destinations["mlflow"])
         #expect(decoded.mlflowURL == nil && decoded.mlflowRunURL == nil && decoded.mlflowRunID == Self.example().mlflowRunID)
-        #expect(Self.example().mlflowRunURL == "http://mlflow.internal:5000/#/experiments/1/runs/9f1c2e4b7a6d4f0e8c3b2a1908f7e6d5")
+        #expect(Self.example().mlflowRunURL == "http://mlflow.internal:5000/#/experiments/1/runs/9f1c2e4b7a6d4f0e8c3b2a1908f7e6d5?workflowType=machine_learning")
     }
 
     @Test func saveThenLoadRoundTripsAndStampsTheTime() throws {
