@@ -92,6 +92,7 @@ public struct Cleaner: Sendable {
             guard files.isEmpty else {
                 return .keep("\(files.count) run file\(files.count == 1 ? "" : "s") not in MLflow yet (\(files[0])\(files.count > 1 ? ", …" : ""))")
             }
+            guard HistogramPictures.final(dir, state: state) else { return .keep("its histogram pictures in MLflow are not final yet") }
         }
         let mlflowRunID = file.destinations[RunState.firstDestination]?.mlflowRunID ?? "-"
         let (bytes, newest) = Self.usage(dir.path)

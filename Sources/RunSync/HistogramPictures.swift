@@ -60,7 +60,7 @@ final class HistogramPictures {
                  logger: Logger) throws(SyncError) -> Bool {
         nextDue = nil
         let logs = segments.sorted { ($0.name.attempt, $0.name.rank, $0.name.segment) < ($1.name.attempt, $1.name.rank, $1.name.segment) }
-        let current = Dictionary(logs.map { ($0.name.fileName, RunSyncer.fileSize($0.path)) }, uniquingKeysWith: { a, _ in a })
+        let current = Self.sizes(logs)
         if !started {
             started = true
             if !state.histogramPictures.isEmpty && state.histogramPictures == current {
@@ -95,6 +95,17 @@ final class HistogramPictures {
         guard state.histogramPictures != sizes else { return false }
         state.histogramPictures = sizes
         return true
+    }
+
+    /// Each log's size now.
+    static func sizes(_ logs: [RunDirectory.Segment]) -> [String: Int64] {
+        Dictionary(logs.map { ($0.name.fileName, RunSyncer.fileSize($0.path)) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Whether the pictures in MLflow show every histogram of `directory`'s
+    /// logs as they are now, as `state` says (for `syncd clean`).
+    static func final(_ directory: RunDirectory, state: RunState) -> Bool {
+        !state.histogramPictures.isEmpty && state.histogramPictures == sizes((try? directory.segments()) ?? [])
     }
 
     /// Reads up to `framesPerCall` frames of the logs, in order, into the

@@ -72,6 +72,26 @@ struct HistogramPicturesSyncTests {
                                             "a0001-r0001-s0000.rlog": RunSyncer.fileSize(rank1.logPath)])
     }
 
+    @Test func cleanKeepsARunWhosePicturesAreNotFinal() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "pictures-clean", project: "pictures")
+        try run.append((0..<5).map { .histogram(Self.histogram("w", $0)) })
+        try run.end()
+        _ = try Sync.once(root: root, url: server.url)
+        func clean() throws -> String {
+            try SyncdProcess.run(["clean", "--root", root, "--older-than", "0", "--dry-run", "--verbose"], timeout: 60, log: root + "/clean.log").1
+        }
+        #expect(try clean().contains("would remove\tpictures-clean\tfinished"))
+        // A state saved before the pictures were final (by a syncd killed then, or one that made none).
+        let store = try StateStore(directory: root + "/.syncd")
+        var state = try Sync.state(root: root, run: "pictures-clean")
+        state.histogramPictures = [:]
+        try store.save(&state)
+        #expect(try clean().contains("kept\tpictures-clean\tits histogram pictures in MLflow are not final yet"))
+        _ = try Sync.once(root: root, url: server.url)
+        #expect(try clean().contains("would remove\tpictures-clean\tfinished"))
+    }
+
     /// Lines of a syncd debug log saying that `key`'s picture was uploaded.
     static func uploads(_ log: String, _ key: String) -> Int {
         log.split(separator: "\n").filter { $0.contains("histogram picture \(HistogramPicture.svgPath(key)) (") }.count
