@@ -221,6 +221,44 @@ struct DiskFullTests {
         #expect(recorded == [Entry("runlog/dropped", ["rows": 0, "points": 0, "records": .int(Int64(stats.droppedRecords))])])
     }
 
+    /// README: "memory is capped (`memoryCap`)". A writer process on a real
+    /// full tmpfs logs far more than its 8 MiB cap: its peak resident memory
+    /// grows by less than the cap and a margin, the rest is dropped and
+    /// counted, and once space returns the run ends with every row written
+    /// or counted.
+    @Test(.enabled(if: SmallFileSystem.available, "needs root and mount: a real full disk"))
+    func theWritersPeakMemoryStaysNearItsCapWhileTheDiskIsFull() throws {
+        let fs = try SmallFileSystem(megabytes: 4)
+        defer { fs.unmount() }
+        let gate = TempDir("gate")
+        defer { gate.remove() }
+        let cap = 8 << 20, rows: Int64 = 4_000_000
+        let child = try Child(["diskfull", fs.path, "capped", String(rows), String(cap), gate.path])
+        defer { if child.process.isRunning { child.kill9() } }
+        let ready = try #require(child.readLine(), "the writer ended before it was ready")
+        let before = try #require(Int(ready.split(separator: " ").last ?? ""), "\(ready)")
+        #expect(before > 1024, "resident memory at the start: \(before) KiB")
+        let filler = fs.fill()
+        FileManager.default.createFile(atPath: gate.path + "/full", contents: nil)
+        let logged = try #require(child.readLine(), "the writer ended while the disk was full").split(separator: " ")
+        try #require(logged.count == 3, "\(logged)")
+        let peak = try #require(Int(logged[1]), "\(logged)"), dropped = try #require(Int64(logged[2]), "\(logged)")
+        // 4 M rows are ~100 MiB as the logger holds them: most must be dropped.
+        #expect(dropped > rows / 2, "\(dropped) rows dropped")
+        let grew = Double(peak - before) / 1024
+        #expect(peak >= before, "peak \(peak) KiB, at the start \(before) KiB")
+        #expect(grew < Double(cap >> 20) + 8, "peak RSS grew \(grew) MiB over a cap of \(cap >> 20) MiB")
+        unlink(filler)
+        FileManager.default.createFile(atPath: gate.path + "/free", contents: nil)
+        // The last rows logged may still be on their way to the writer thread (and dropped there).
+        let finished = try #require(child.readLine(), "no end").split(separator: " ")
+        let droppedInAll = try #require(finished.count == 2 ? Int64(finished[1]) : nil, "\(finished)")
+        #expect(droppedInAll >= dropped && droppedInAll - dropped < 10_000, "\(dropped), then \(droppedInAll)")
+        #expect(child.waitForExit())
+        let log = try ReadLog(path: fs.path + "/capped/logs/a0001-r0000-s0000.rlog")
+        #expect(log.damage.isEmpty && Int64(log.rows.count) + droppedInAll == rows, "every row is written or counted")
+    }
+
     @Test(arguments: Disk.kinds) func theBlockPolicyHoldsTheCallerUntilSpaceReturns(disk: Disk) throws {
         let errors = ErrorLines()
         var o = options(errors)

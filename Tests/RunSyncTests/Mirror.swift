@@ -3,8 +3,10 @@ import Foundation
 import RunSync
 import Testing
 
-/// What MLflow should hold for a run directory, computed from its logs
-/// independently of the sync engine, and the comparison with what MLflow holds.
+/// What MLflow should hold for a run directory, and the comparison with
+/// what MLflow holds. The expectation is built apart from the code under
+/// test: `Tests/Fixtures/mirror.py` reads the logs with the Python reader and
+/// applies the documented mapping written out again in Python.
 struct Mirror {
     var metrics: [String: Set<MLflowClient.Metric>] = [:]
     var params: [String: String] = [:]
@@ -13,74 +15,64 @@ struct Mirror {
     var checkpoints: [String: [UInt8]] = [:]
     var status = "RUNNING"
 
-    /// Reads every log of the run at `path`.
-    init(path: String) throws {
-        let dir = RunDirectory(path: path)
-        var configSeen: [String: String] = [:]
-        let segments = try dir.segments()
-        var ends: [UInt64: [UInt64: RunStatus]] = [:]  // attempt → rank → status
-        for segment in segments {
-            let reader = try LogReader(path: segment.path)
-            let prefix = segment.name.rank == 0 ? "" : "rank\(segment.name.rank)/"
-            while let frame = try reader.next() {
-                for record in frame.records {
-                    switch record {
-                    case .metrics(let b):
-                        b.forEachRow { step, time, values in
-                            for (k, v) in values {
-                                let key = MLflowNames.key(prefix + k)
-                                metrics[key, default: []].insert(.init(key: key, value: v, timestamp: time / 1000, step: step))
-                            }
-                        }
-                    case .config(let entries):
-                        for (k, v) in Self.flatten(entries) {
-                            let key = MLflowNames.key(k)
-                            if let first = configSeen[key] {
-                                if first != v { tags[MLflowNames.key("runlog.config." + k)] = v }
-                            } else {
-                                configSeen[key] = v
-                                params[key] = v.count > 6000 ? nil : v
-                            }
-                        }
-                    case .summary(let entries):
-                        for (k, v) in Self.flatten(entries) { tags[MLflowNames.key("summary." + k)] = v }
-                    case .histogram(let h):
-                        var json = CanonicalJSON()
-                        json.append(record)
-                        histograms[ArtifactPath(["histograms", prefix + h.key, "\(h.step)_\(h.time).json"]).description] = json.output
-                    case .checkpoint(let c):
-                        checkpoints[c.path] = c.sha256
-                    case .tags(let t):
-                        for a in t.add { tags[a] = "true" }
-                        for r in t.remove { tags[r] = nil }
-                    case .runEnd(let e):
-                        ends[segment.name.attempt, default: [:]][segment.name.rank] = RunStatus(runEnd: e.status)
-                    default: break
-                    }
-                }
+    struct Expected: Decodable {
+        var metrics: [String: [[Row]]]
+        var params: [String: String]
+        var tags: [String: String]
+        var histograms: [String: String]
+        var checkpoints: [String: String]
+        var status: String
+
+        /// A step, a time in ms or a value in canonical JSON's text.
+        enum Row: Decodable {
+            case int(Int64), text(String)
+            init(from decoder: Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                if let i = try? c.decode(Int64.self) { self = .int(i) } else { self = .text(try c.decode(String.self)) }
             }
-        }
-        // spec/run-directory.md: the latest attempt's ranks decide; one without a run end still runs.
-        if let latest = segments.map(\.name.attempt).max() {
-            let ranks = Set(segments.filter { $0.name.attempt == latest }.map(\.name.rank))
-            status = RunStatus.combine(ranks.map { ends[latest]?[$0] ?? .running }).rawValue.uppercased()
         }
     }
 
-    static func flatten(_ entries: [Entry], prefix: String = "") -> [(String, String)] {
-        var out: [(String, String)] = []
-        for e in Value.collapsed(entries) {
-            let key = prefix.isEmpty ? e.key : prefix + "." + e.key
-            switch e.value {
-            case .map(let inner) where !inner.isEmpty: out += flatten(inner, prefix: key)
-            case .string(let s): out.append((key, s))
-            default:
-                var j = CanonicalJSON()
-                j.value(e.value)
-                out.append((key, String(decoding: j.output, as: UTF8.self)))
+    struct ScriptFailed: Error, CustomStringConvertible { let description: String }
+
+    /// Reads every log of the run at `path`, through `mirror.py`.
+    init(path: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: MLflowServer.venv + "/bin/python")
+        p.arguments = [MLflowServer.packageRoot + "/Tests/Fixtures/mirror.py", path]
+        var env = ProcessInfo.processInfo.environment
+        env["PYTHONPATH"] = MLflowServer.packageRoot + "/tools/python"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ScriptFailed(description: "mirror.py \(path): \(errText)") }
+        let e = try JSONDecoder().decode(Expected.self, from: data)
+        for (key, rows) in e.metrics {
+            metrics[key] = Set(try rows.map { row in
+                guard row.count == 3, case .int(let step) = row[0], case .int(let ms) = row[1], case .text(let v) = row[2],
+                      let value = Double(v) ?? ["NaN": Double.nan, "Infinity": .infinity, "-Infinity": -.infinity][v]
+                else { throw ScriptFailed(description: "mirror.py: a metric row of \(key) is \(row)") }
+                return MLflowClient.Metric(key: key, value: value, timestamp: ms, step: step)
+            })
+        }
+        params = e.params
+        tags = e.tags
+        histograms = e.histograms.mapValues { Array($0.utf8) }
+        checkpoints = try e.checkpoints.mapValues { hex in
+            try stride(from: 0, to: hex.count, by: 2).map { i in
+                let a = hex.index(hex.startIndex, offsetBy: i)
+                guard let byte = UInt8(hex[a..<hex.index(a, offsetBy: 2)], radix: 16) else {
+                    throw ScriptFailed(description: "mirror.py: sha256 \(hex)")
+                }
+                return byte
             }
         }
-        return out
+        status = e.status
     }
 
     /// Checks that MLflow's run `runID` holds exactly this: every point once,

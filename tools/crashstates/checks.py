@@ -2,9 +2,11 @@
 """What must hold in every crash state of a run root, and of a sync-state
 directory. Each check returns a list of violations (empty: the state is fine)."""
 
+import hashlib
 import json
 import os
 import subprocess
+from collections import OrderedDict
 from typing import Dict, List, Optional
 
 from runlog import canonical
@@ -12,9 +14,26 @@ from runlog.logfile import FormatError
 from runlog.reader import LogReader
 
 
+_READ_CACHE: "OrderedDict[bytes, tuple]" = OrderedDict()
+
+
 def read_records(path: str):
     """(canonical lines, damage) of one log; lines is None when it has no
-    complete header."""
+    complete header. Crash states share most of their logs' contents, so
+    the answer is kept for the last few hundred contents read."""
+    with open(path, "rb") as fh:
+        key = hashlib.sha256(fh.read()).digest()
+    if key in _READ_CACHE:
+        _READ_CACHE.move_to_end(key)
+        return _READ_CACHE[key]
+    answer = _read_records(path)
+    _READ_CACHE[key] = answer
+    if len(_READ_CACHE) > 256:
+        _READ_CACHE.popitem(last=False)
+    return answer
+
+
+def _read_records(path: str):
     try:
         reader = LogReader(path)
     except FormatError as e:
@@ -78,6 +97,14 @@ class LogChecks:
         if run_cli:
             problems += self.cli(root, ended)
         return problems
+
+    def ended(self, root: str) -> bool:
+        """Whether some log under root ends with its run end."""
+        for path in logs_under(root).values():
+            lines = read_records(path)[0]
+            if lines and '"kind":"run_end"' in lines[-1]:
+                return True
+        return False
 
     def cli(self, root: str, ended: bool) -> List[str]:
         problems = []

@@ -8,12 +8,13 @@ checks each one. See README.md.
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -30,6 +31,7 @@ class Report:
         self.explored = 0
         self.violations: List[str] = []
         self.by_workload: Dict[str, int] = {}
+        self.seconds: Dict[str, float] = {}
 
     def add(self, workload: str, state: State, problems: List[str]) -> None:
         for p in problems:
@@ -70,9 +72,81 @@ def materialize(state: State, old_root: str, new_root: str, blobs: Blobs) -> Non
             blobs.write(new_root + name[len(old_root):], data)
 
 
+class _Job:
+    """What a checking process needs, shared with it by fork (module global)."""
+
+    explorer: Explorer
+    checks: checks.LogChecks
+    reopen: Callable[[str], List[str]]
+    root: str
+    work: str
+    args: argparse.Namespace
+    cli_budget: int
+
+
+_JOB = _Job()
+
+
+def _check_points(points: List[int]) -> Tuple[Dict[str, List[str]], Dict[str, str], int, Dict[str, float]]:
+    """Checks every distinct crash state of some crash points, in a process of
+    its own with its own scratch directory. Returns (digest → violations) of
+    each state checked, (digest → how it came about) of the violating ones,
+    how many went through the CLI, and the seconds spent per phase."""
+    job = _JOB
+    scratch = os.path.join(job.work, f"check{os.getpid()}")
+    state_root = os.path.join(scratch, "state")
+    blobs = Blobs(os.path.join(scratch, "blobs"))
+    results: Dict[str, List[str]] = {}
+    what: Dict[str, str] = {}
+    cli_checked = 0
+    spent: Dict[str, float] = {"build": 0.0, "read": 0.0, "cli": 0.0, "reopen": 0.0}
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        spent[phase] += now - clock
+        clock = now
+
+    for k in points:
+        durable_state = job.explorer.durable(k)
+        materialize(durable_state, job.root, state_root, blobs)
+        durable = job.checks.records(state_root)
+        reopened = False
+        lap("build")
+        for state in job.explorer.states([k]):
+            digest = state.digest()
+            if digest in results:
+                lap("build")
+                continue
+            materialize(state, job.root, state_root, blobs)
+            lap("build")
+            run_cli = job.args.full or cli_checked < job.cli_budget
+            problems = job.checks.check(state_root, durable, False)
+            lap("read")
+            if run_cli and not problems:
+                problems = job.checks.cli(state_root, job.checks.ended(state_root))
+                lap("cli")
+            cli_checked += run_cli
+            if not problems and not reopened and k % job.args.reopen_every == 0:
+                problems = job.reopen(state_root)
+                reopened = True
+                lap("reopen")
+            results[digest] = problems
+            if problems:
+                what[digest] = f"crash before op {state.point} ({state.what})"
+                if job.args.keep_failures and len(what) <= 20:
+                    shutil.copytree(state_root, os.path.join(job.args.keep_failures, f"{k}-{digest[:8]}"),
+                                    symlinks=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return results, what, cli_checked, spent
+
+
 def explore_logs(name: str, argv: List[str], reopen: Callable[[str], List[str]], runlog_bin: str, work: str,
                  args: argparse.Namespace, report: Report) -> None:
-    """Records `argv` writing a run under work/root, then checks every crash state."""
+    """Records `argv` writing a run under work/root, then checks every crash
+    state, crash points spread over `args.jobs` processes. States that are
+    byte-for-byte identical are checked and counted once."""
     root = os.path.join(work, "root")
     os.makedirs(root)
     trace_path = os.path.join(work, "trace")
@@ -83,46 +157,50 @@ def explore_logs(name: str, argv: List[str], reopen: Callable[[str], List[str]],
     trace = fstrace.parse(trace_path, root, start)
     if trace.unparsed:
         print(f"  {name}: {trace.unparsed} trace lines not understood", file=sys.stderr)
-    explorer = Explorer(trace, args.model)
-    lc = checks.LogChecks(runlog_bin, root)
-    blobs = Blobs(os.path.join(work, "blobs"))
-    seen: Dict[str, bool] = {}
-    state_root = os.path.join(work, "state")
     n_ops = len(trace.ops)
     points = list(range(n_ops + 1))
     if not args.full:
         stride = max(1, n_ops // args.points)
         points = sorted(set(points[::stride] + [n_ops]))
-    explored = 0
-    cli_checked = 0
+    _JOB.explorer = Explorer(trace, args.model)
+    _JOB.checks = checks.LogChecks(runlog_bin, root)
+    _JOB.reopen = reopen
+    _JOB.root = root
+    _JOB.work = work
+    _JOB.args = args
+    # Consecutive points share most of their states: tasks are runs of
+    # neighbouring points, small enough to spread the work evenly.
+    size = max(1, min(16, len(points) // (4 * args.jobs) or 1))
+    tasks = [points[i:i + size] for i in range(0, len(points), size)]
+    _JOB.cli_budget = -(-args.cli_limit // len(tasks))   # without --full, the CLI checks spread over the tasks
     started = time.monotonic()
-    for k in points:
-        durable_state = explorer.durable(k)
-        materialize(durable_state, root, state_root, blobs)
-        durable = lc.records(state_root)
-        reopened = False
-        for state in explorer.states([k]):
-            digest = state.digest()
-            if digest in seen:
-                continue
-            seen[digest] = True
-            explored += 1
-            materialize(state, root, state_root, blobs)
-            run_cli = args.full or cli_checked < args.cli_limit
-            problems = lc.check(state_root, durable, run_cli)
-            cli_checked += run_cli
-            if not problems and not reopened and (args.full or k % args.reopen_every == 0):
-                problems = reopen(state_root)
-                reopened = True
-            if problems:
-                report.add(name, state, problems)
-                if args.keep_failures and len(report.violations) <= 20:
-                    shutil.copytree(state_root, os.path.join(args.keep_failures, f"{name}-{k}-{digest[:8]}"),
-                                    symlinks=True)
+    seen: Dict[str, List[str]] = {}
+    cli_checked = 0
+    spent: Dict[str, float] = {}
+    last_report = time.monotonic()
+    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        for done, (results, what, cli, phases) in enumerate(pool.imap_unordered(_check_points, tasks), 1):
+            cli_checked += cli
+            for phase, seconds in phases.items():
+                spent[phase] = spent.get(phase, 0.0) + seconds
+            if time.monotonic() - last_report > 60:
+                last_report = time.monotonic()
+                print(f"  {name}: {done}/{len(tasks)} tasks, {len(seen)} states, "
+                      f"{time.monotonic() - started:.0f} s", flush=True)
+            for digest, problems in results.items():
+                if digest in seen:
+                    continue
+                seen[digest] = problems
+                if problems:
+                    report.violations += [f"{name}: {what[digest]}: {p}" for p in problems]
+    explored = len(seen)
     report.explored += explored
     report.by_workload[name] = explored
+    report.seconds[name] = time.monotonic() - started
+    phases = ", ".join(f"{phase} {seconds:.0f}" for phase, seconds in spent.items())
     print(f"  {name}: {n_ops} operations, {len(points)} crash points, {explored} distinct crash states "
-          f"({cli_checked} also through runlog verify/ls) in {time.monotonic() - started:.0f} s")
+          f"({cli_checked} also through runlog verify/ls) in {report.seconds[name]:.0f} s "
+          f"(process seconds: {phases})", flush=True)
 
 
 def main() -> int:
@@ -134,6 +212,7 @@ def main() -> int:
     ap.add_argument("--cli-limit", type=int, default=60, help="states checked through the CLI without --full")
     ap.add_argument("--reopen-every", type=int, default=7)
     ap.add_argument("--keep-failures", metavar="DIR")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="checking processes (default: one per CPU)")
     ap.add_argument("--runlog", default=os.path.join(REPO, ".build", "debug", "runlog"))
     ap.add_argument("--syncd", default=os.path.join(REPO, ".build", "debug", "syncd"))
     args = ap.parse_args()

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import RunSync
+import TestSupport
+import Testing
+
+/// README: "Runs take turns, one request per turn, so a busy run does not
+/// starve the others."
+@Suite("syncd: runs take turns", .needsMLflow)
+struct FairnessTests {
+    let server = MLflowServer.shared
+
+    /// One worker, one run with a backlog of 300 requests and six quiet runs
+    /// each writing a point now and then: every quiet point reaches MLflow
+    /// within a few turns, long before the busy run's backlog is through.
+    @Test func aBusyRunDoesNotStarveTheQuietOnes() throws {
+        let root = TestRun.makeRoot()
+        let daemon = try SyncdProcess(["--root", root, "--mlflow", server.url, "--workers", "1"], log: root + "/syncd.log")
+        defer { _ = daemon.stop(SIGKILL, timeout: 5) }
+        let store = try StateStore(directory: root + "/.syncd")
+        let client = server.client()
+        let quiet = try (0..<6).map { try TestRun(root: root, id: "quiet\($0)", project: "fairness") }
+        for run in quiet { try run.metrics(["tick"], steps: 0..<1) { _, _ in 0 } }
+        let quietIDs = try quiet.map { run in
+            _ = eventually(timeout: 30) { (try? store.load(run.id))??.mlflowRunID != nil }
+            return try #require(try store.load(run.id)?.mlflowRunID, "\(run.id) not in MLflow: \(daemon.log)")
+        }
+        for id in quietIDs { #expect(try eventually(timeout: 30) { try client.metricHistory(runID: id, key: "tick").count == 1 } != nil) }
+
+        // 100,000 steps of 3 keys: 300 requests of 1,000 points.
+        let busy = try TestRun(root: root, id: "busy", project: "fairness")
+        let steps: Int64 = 100_000
+        for start in stride(from: Int64(0), to: steps, by: 5000) {
+            try busy.metrics(["a", "b", "c"], steps: start..<(start + 5000)) { _, s in Double(s) }
+        }
+        _ = eventually(timeout: 30) { (try? store.load(busy.id))??.mlflowRunID != nil }
+        let busyID = try #require(try store.load(busy.id)?.mlflowRunID, "\(daemon.log)")
+        #expect(try eventually(timeout: 30) { try client.metricHistory(runID: busyID, key: "a").count > 0 } != nil)
+
+        var lags: [Double] = []
+        for round in Int64(1)...3 {
+            for run in quiet { try run.metrics(["tick"], steps: round..<(round + 1)) { _, s in Double(s) } }
+            let written = Date()
+            var pending = Set(quietIDs.indices)
+            while !pending.isEmpty && Date().timeIntervalSince(written) < 60 {
+                for i in pending where try client.metricHistory(runID: quietIDs[i], key: "tick").count == Int(round) + 1 {
+                    pending.remove(i)
+                    lags.append(Date().timeIntervalSince(written))
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(pending.isEmpty, "round \(round): quiet runs \(pending.sorted()) waited over 60 s")
+        }
+        let busyDone = try client.metricHistory(runID: busyID, key: "a").count
+        // One turn each: a quiet point waits for at most one busy request (and
+        // five tiny ones); a starved one would wait for the whole backlog.
+        #expect(lags.count == 18 && lags.max()! < 10, "lags \(lags.map { String(format: "%.2f", $0) })")
+        #expect(busyDone < Int(steps), "the busy run's \(steps) steps were all through first (\(busyDone)): nothing showed turns")
+    }
+}
