@@ -66,6 +66,20 @@ final class RunSyncer: RunDelivery {
         try? save()
     }
 
+    /// Runs `body` on a copy of the state and keeps what it changed. A
+    /// request in `body` that is retried calls `noteRetry`, which writes and
+    /// saves `state`: an `inout` access to `state` held across the request
+    /// would overlap that one (a fatal exclusivity violation).
+    private func lending<T>(_ body: (inout RunState) throws(SyncError) -> T) throws(SyncError) -> T {
+        var lent = state
+        defer {
+            let note = state.lastError
+            state = lent
+            state.lastError = note
+        }
+        return try body(&lent)
+    }
+
     /// Makes a quarantined run pending again, for its next turn to try anew.
     func retryAfterQuarantine() {
         guard state.status == .quarantined else { return }
@@ -86,13 +100,13 @@ final class RunSyncer: RunDelivery {
             return .more
         }
         console.interval = context.consoleInterval
-        if try console.advance(consoleSources(segments), state: &state, client: client, now: Self.now()) {
+        if try lending({ (s: inout RunState) throws(SyncError) in try console.advance(consoleSources(segments), state: &s, client: client, now: Self.now()) }) {
             state.status = .pending
             try save()
             return .more
         }
         pictures.firstInterval = context.pictureInterval
-        if try pictures.advance(segments, state: &state, client: client, now: Self.now(), ended: false, logger: logger) {
+        if try lending({ (s: inout RunState) throws(SyncError) in try pictures.advance(segments, state: &s, client: client, now: Self.now(), ended: false, logger: logger) }) {
             state.status = .pending
             try save()
             return .more
@@ -314,14 +328,18 @@ final class RunSyncer: RunDelivery {
             return .idle(recheck: nil)
         }
         // Histogram pictures and run files go before the end status: a finished run in MLflow has them.
-        if try pictures.advance(segments, state: &state, client: client, now: Self.now(), ended: status != .running, logger: logger) {
+        if try lending({ (s: inout RunState) throws(SyncError) in
+            try pictures.advance(segments, state: &s, client: client, now: Self.now(), ended: status != .running, logger: logger)
+        }) {
             state.status = .pending
             try save()
             return .more
         }
         let runID = state.runID
-        if try files.advance(directory, state: &state, client: client, now: Self.now(), ended: status != .running,
-                             logger: { [logger] in logger.warning("run \(runID): \($0)") }) {
+        if try lending({ (s: inout RunState) throws(SyncError) in
+            try files.advance(directory, state: &s, client: client, now: Self.now(), ended: status != .running,
+                              logger: { [logger] in logger.warning("run \(runID): \($0)") })
+        }) {
             state.status = .pending
             try save()
             return .more
