@@ -81,8 +81,9 @@ struct Batch {
         }
     }
 
+    /// Adds an encoded record; the caller has counted it with `beginItem`
+    /// (once: the first item of a batch is what wakes the writer).
     mutating func append(record: [UInt8]) {
-        beginItem(bytes: record.count + 32)
         records.append((steps.count, record))
     }
 }

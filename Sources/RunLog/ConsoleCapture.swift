@@ -12,8 +12,10 @@ import Glibc
 /// §4.9) in the run's log, a line redrawn with `\r` in its final state.
 ///
 /// In-process: what a hard death (`kill -9`, a crash) cuts off is what the
-/// logger had not written yet, as for metrics (the Python client's helper
-/// process keeps it). Never blocks the program on the disk: text that finds
+/// logger had not written yet, as for metrics: the text read in the last
+/// `RunOptions.writeInterval` before it, and a line still open (no newline)
+/// for up to 1 s more, a progress bar up to 10 s, before it is recorded.
+/// The Python client's helper process, which outlives the program, keeps it. Never blocks the program on the disk: text that finds
 /// the logger's memory cap reached is dropped, and its byte count recorded
 /// in the stream's next record (`dropped`).
 final class ConsoleCapture: @unchecked Sendable {

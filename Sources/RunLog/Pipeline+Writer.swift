@@ -80,7 +80,9 @@ extension Pipeline {
         if s.pointee.droppedRows + s.pointee.droppedRecords
             > s.pointee.droppedReported.rows + s.pointee.droppedReported.records
         {
-            working.append(record: droppedRecord())
+            let dropped = droppedRecord()
+            working.beginItem(bytes: dropped.count + 32)
+            working.append(record: dropped)
         }
         if names.count < s.pointee.keyNames.count { names.append(contentsOf: s.pointee.keyNames[names.count...]) }
         callerWake.broadcast()

@@ -5,6 +5,7 @@
 //   logger ROOT RUN_ID [ROWS]  log rows through the Swift logger (see LoggerMode.swift).
 //   console ROOT RUN_ID  print through the logger's console capture (see ConsoleMode.swift).
 //   diskfull ROOT RUN_ID ROWS CAP GATE  log onto a disk the test fills (see DiskFullMode.swift).
+//   console-forever ROOT RUN_ID  print a timestamped line every 20 ms with capture, until killed.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,6 +39,7 @@ case "format":
     guard args.count == 3 else { fail("usage: runlog-testwriter format PATH") }
     runFormatWriter(path: args[2])
 case "console": runConsoleWriter(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "")
+case "console-forever": runConsoleForever(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "")
 case "logger": runLoggerWriter(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "", rows: args.count > 4 ? Int64(args[4]) : nil)
 case "diskfull":
     guard args.count == 7, let rows = Int64(args[4]), let cap = Int(args[5]) else {

@@ -166,6 +166,25 @@ import Testing
         #expect(found)
     }
 
+    @Test func aRecordThatIsNotARowReachesTheFileWithinTheWriteInterval() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var options = testOptions()
+        options.writeInterval = 0.2
+        options.heartbeatInterval = 30  // no heartbeat comes to write it meanwhile
+        let run = try Run(id: "interval-record", root: dir.path, options: options)
+        defer { run.finish() }
+        usleep(300_000)  // the run start and environment are written: the writer waits for the next item
+        let start = Date()
+        run.summary["acc"] = 0.5
+        var found = false
+        while !found && Date().timeIntervalSince(start) < 10 {
+            found = try ReadLog(path: run.logPath!).records.contains { if case .summary = $0 { true } else { false } }
+            if !found { usleep(20_000) }
+        }
+        #expect(found && Date().timeIntervalSince(start) < 2, "written after \(Date().timeIntervalSince(start)) s")
+    }
+
     @Test func configAndSummaryMergeLikeReaders() throws {
         let dir = TempDir()
         defer { dir.remove() }
