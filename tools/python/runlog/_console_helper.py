@@ -34,8 +34,9 @@ import threading
 import time
 
 from ._console_text import LineFolder
+from ._wire import LEN, FieldWriter, varint
 from .logfile import FileHeader, LogFileWriter
-from .records import STDERR, STDOUT, Console
+from .records import CONSOLE, STDERR, STDOUT
 
 WRITER = "runlog-python-console/0.1.0"
 MAX_HELD = int(os.environ.get("RUNLOG_CONSOLE_MAX_HELD") or 64 << 20)
@@ -44,12 +45,29 @@ PARTIAL_AFTER, BAR_AFTER = 1.0, 10.0
 SYNC_INTERVAL = 2.0
 SIGTERM_GRACE = 5.0  # seconds to go on reading after SIGTERM
 HOLD = 0.1  # seconds text waits to be recorded together with what follows it
-FRAME_CONTENT = 256 << 10  # a frame's content target, and the most text held for one record
+FRAME_CONTENT = 1 << 20  # a frame's content target, and the most text held for one record
 READ_PAUSE = 0.01  # seconds to let a pipe fill after a read that took less than a quarter of it
 
 
 def _now_us():
     return time.time_ns() // 1000
+
+
+_TEXT_KEY = varint(3 << 3 | LEN)
+
+
+def console_record(stream, at, text, dropped=0):
+    """The encoded console record (spec/format.md section 4.9) of UTF-8
+    `text` (bytes): what `records.Console(...).encode()` gives for its
+    decoded text, with the text copied once."""
+    head = FieldWriter()
+    head.uint(1, stream, True)
+    head.sint(2, at)
+    tail = FieldWriter()
+    tail.uint(4, dropped)
+    key = (_TEXT_KEY, varint(len(text)), text) if text else ()
+    size = len(head.out) + sum(map(len, key)) + len(tail.out)
+    return b"".join((bytes((CONSOLE,)), varint(size), head.out, *key, tail.out))
 
 
 class Queue:
@@ -64,13 +82,13 @@ class Queue:
         self.closed = False
 
     def put(self, stream, text, force=False, at=None):
-        """Queues `text` as one record read at `at` (µs; now when None), or drops it."""
-        size = len(text.encode("utf-8", "replace")) if not text.isascii() else len(text)
+        """Queues UTF-8 `text` as one record read at `at` (µs; now when None), or drops it."""
+        size = len(text)
         with self.cond:
             if not force and self.held + size > self.max_held:
                 self.dropped[stream] += size
                 return
-            record = Console(stream, at or _now_us(), text, self.dropped[stream]).encode()
+            record = console_record(stream, at or _now_us(), text, self.dropped[stream])
             self.dropped[stream] = 0
             self.items.append(record)
             self.held += len(record)
@@ -80,7 +98,7 @@ class Queue:
         with self.cond:
             for stream, n in self.dropped.items():
                 if n:
-                    self.items.append(Console(stream, _now_us(), "", n).encode())
+                    self.items.append(console_record(stream, _now_us(), b"", n))
                     self.dropped[stream] = 0
             self.closed = True
             self.cond.notify()
@@ -106,17 +124,16 @@ def write_loop(log, queue):
         records = queue.take(SYNC_INTERVAL)
         if records is None:
             break
-        content = bytearray()
-        for r in records:
-            if content and len(content) + len(r) > FRAME_CONTENT:
-                log.append(content)
-                content = bytearray()
-            content += r
-        if content:
-            if delay:
-                time.sleep(delay)
-            log.append(content)
-            unsynced = True
+        frame, size = [], 0
+        for r in records + [None]:
+            if frame and (r is None or size + len(r) > FRAME_CONTENT):
+                if delay:
+                    time.sleep(delay)
+                log.append(b"".join(frame))  # one record: itself, not a copy
+                frame, size, unsynced = [], 0, True
+            if r is not None:
+                frame.append(r)
+                size += len(r)
         if unsynced and time.monotonic() - last_sync >= SYNC_INTERVAL:
             log.sync()
             unsynced, last_sync = False, time.monotonic()
@@ -150,8 +167,17 @@ class Held:
 
     def flush(self, force=False):
         for stream, at, texts in self.runs:
-            self.queue.put(stream, "".join(texts), force, at)
+            self.queue.put(stream, b"".join(texts), force, at)  # one text: itself, not a copy
         self.runs, self.size, self.since = [], 0, None
+
+
+def _utf8(decoder, data):
+    """`data` as valid UTF-8: itself when it is ASCII and no character was
+    cut before it (the common case, no copy); else decoded (invalid bytes
+    replaced by U+FFFD, a cut character kept for the next read) and encoded again."""
+    if data.isascii() and not decoder.getstate()[0]:
+        return data
+    return decoder.decode(data).encode()
 
 
 def _pipe_size(fd):
@@ -180,7 +206,7 @@ def main(argv):
     writer.start()
     streams = {out_fd: STDOUT, err_fd: STDERR}
     sizes = {fd: max(1 << 16, _pipe_size(fd)) for fd in streams}
-    folders = {STDOUT: LineFolder(), STDERR: LineFolder()}
+    folders = {STDOUT: LineFolder(binary=True), STDERR: LineFolder(binary=True)}
     decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in folders}
     tees = {STDOUT: tee_out, STDERR: tee_err}
     held = Held(queue, max(1 << 12, min(FRAME_CONTENT, MAX_HELD // 4)))
@@ -204,7 +230,7 @@ def main(argv):
             if not data:
                 sel.unregister(fd)
                 open_fds.discard(fd)
-                text = decoders[stream].decode(b"", final=True)
+                text = decoders[stream].decode(b"", final=True).encode()
             else:
                 short = short and len(data) < sizes[fd] // 4
                 tee = tees[stream]
@@ -215,7 +241,7 @@ def main(argv):
                             view = view[os.write(tee, view):]
                     except OSError:  # the terminal went away: keep recording
                         tees[stream] = -1
-                text = decoders[stream].decode(data)
+                text = _utf8(decoders[stream], data)
             now = time.monotonic()
             out = folders[stream].feed(text, now)
             if out:

@@ -117,6 +117,15 @@ def test_a_burst_of_lines_is_recorded_in_few_records_in_the_order_printed(tmp_pa
     assert ordered == ["one\n", "ONE\n", "two\n", "TWO\n", "three\n", "THREE\n"]
 
 
+@pytest.mark.parametrize("text,dropped", [("", 77), ("plain line\n", 0), ("é ✓ \U0001F600\r\n", 3), ("x" * 300000, 1 << 40)])
+def test_the_helpers_console_records_are_the_formats(text, dropped):
+    from runlog._console_helper import console_record
+    from runlog.records import Console
+
+    for stream, at in ((STDOUT, 1_764_000_000_000_001), (STDERR, -5)):
+        assert console_record(stream, at, text.encode(), dropped) == Console(stream, at, text, dropped).encode()
+
+
 def test_an_uncaught_exception_keeps_its_traceback(tmp_path):
     p = run_script(tmp_path, """
         run = runlog.init(project="p")
