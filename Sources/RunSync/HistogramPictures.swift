@@ -47,9 +47,6 @@ final class HistogramPictures {
     /// Seconds until a picture waiting for its interval is due; nil when none waits.
     private(set) var nextDue: Double?
 
-    /// Whether histograms read, or logs not yet read, are not in the pictures.
-    var hasPending: Bool { reading || (inMemory && keys.values.contains { $0.dirty }) }
-
     /// Whether the logs are not read to their end yet: another turn reads on.
     var reading: Bool { inMemory && !caughtUp }
 

@@ -335,6 +335,7 @@ final class RunSyncer: RunDelivery {
             try save()
             return .more
         }
+        if pictures.reading { return .more }
         let runID = state.runID
         if try lending({ (s: inout RunState) throws(SyncError) in
             try files.advance(directory, state: &s, client: client, now: Self.now(), ended: status != .running,
@@ -357,8 +358,8 @@ final class RunSyncer: RunDelivery {
         let pending = segments.reduce(Int64(0)) { sum, s in
             sum + max(0, Self.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
         }
-        if pictures.reading { return .more }
-        if console.hasPending || files.hasPending || pictures.hasPending {
+        // A picture waiting for its next refresh leaves the run synced: its histograms are in MLflow.
+        if console.hasPending || files.hasPending {
             return .idle(recheck: [console.nextDue, files.nextDue, pictures.nextDue].compactMap { $0 }.min())
         }
         if state.status != .synced || state.pendingBytes != pending || state.lastError != nil || state.mlflowURL != client.serverURL {

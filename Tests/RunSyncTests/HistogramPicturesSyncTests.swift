@@ -70,6 +70,20 @@ struct HistogramPicturesSyncTests {
         // The sizes the final pictures stand for: a later pass reads nothing again.
         #expect(state.histogramPictures == ["a0001-r0000-s0000.rlog": RunSyncer.fileSize(run.logPath),
                                             "a0001-r0001-s0000.rlog": RunSyncer.fileSize(rank1.logPath)])
+
+        // As if syncd was killed after the last point, before the final pictures and the end status: the next
+        // pass reads the logs again (64 frames a turn, here several turns) and sets FINISHED only after the pictures.
+        var killed = state
+        (killed.histogramPictures, killed.sentStatus, killed.status) = ([:], "RUNNING", .pending)
+        try StateStore(directory: root + "/.syncd").save(&killed)
+        let (status, log) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once", "--log-level", "debug"], timeout: 120,
+                                                 log: root + "/once.log")
+        #expect(status == 0, "\(log)")
+        let lines = log.split(separator: "\n")
+        let lastPicture = try #require(lines.lastIndex { $0.contains("histogram picture") }, "\(log)")
+        let finished = try #require(lines.firstIndex { $0.contains("MLflow status FINISHED") }, "\(log)")
+        #expect(lastPicture < finished, "\(log)")
+        #expect(try Sync.state(root: root, run: "pictures-once").histogramPictures == state.histogramPictures)
     }
 
     @Test func cleanKeepsARunWhosePicturesAreNotFinal() throws {
@@ -127,14 +141,12 @@ struct HistogramPicturesSyncTests {
         try write(240)  // about 10 s
         try run.end()
         let expected = Self.summary(run.records, key: "w")
-        let done = try eventually(timeout: 60) {
-            let state = try Sync.state(root: root, run: "pictures-live")
-            guard state.sentStatus == "FINISHED" else { return false }
-            return try Self.picture(client, state, "w")?.json == HistogramPicture.json(key: "w", expected)
-        }
+        // The pictures are final before MLflow's run is: once it is FINISHED, they show all 300 histograms.
+        let done = eventually(timeout: 60) { (try? Sync.state(root: root, run: "pictures-live"))?.sentStatus == "FINISHED" }
         #expect(done != nil, "\(second.log)")
         let state = try Sync.state(root: root, run: "pictures-live")
         let got = try #require(try Self.picture(client, state, "w"))
+        #expect(got.json == HistogramPicture.json(key: "w", expected))
         #expect(got.svg == HistogramPicture.svg(key: "w", expected))
         #expect(HistogramPictureTests.Parsed(got.svg)?.attributes["data-histograms"] == "300")
         // 240 histograms in about 10 s: an upload once the logs are read again, one 10 s later at most, and the final one.
