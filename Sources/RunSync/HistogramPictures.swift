@@ -8,11 +8,11 @@ import RunLayout
 /// `HistogramSummary` of every histogram of the key in the run's logs.
 ///
 /// **Bounded uploads.** A key's picture is uploaded once the logs are read
-/// to their end and it has new histograms: at once the first time, then at
-/// most once per interval, the interval doubling from `firstInterval`
-/// (10 s) to `maxInterval` (10 min) after each upload; so at most
-/// 7 + t / 600 s uploads in the first t seconds, and one more when the run
-/// ends. Before the run's end status is set, every picture that lacks a
+/// to their end and it has new histograms, as its `RefreshSchedule` allows:
+/// at once the first time, then at most once per interval, the interval
+/// doubling from `firstInterval` (10 s) to 10 minutes after each upload; so
+/// at most 7 + t / 600 s uploads in the first t seconds, and one more when
+/// the run ends. Before the run's end status is set, every picture that lacks a
 /// histogram is uploaded: the final pictures show every histogram.
 ///
 /// **Crash-safe.** A picture is a replaceable artifact (the latest upload
@@ -24,16 +24,14 @@ import RunLayout
 /// logs' sizes are saved (`RunState.histogramPictures`): a run whose logs
 /// have not grown since is not read again.
 final class HistogramPictures {
-    static let maxInterval = 600.0
     /// Frames read per call, so that a long log is read over several turns.
     static let framesPerCall = 64
-    var firstInterval = 10.0
+    var firstInterval = RefreshSchedule.defaultFirst
 
     private struct Key {
         var summary = HistogramSummary()
         var dirty = false
-        var lastUpload = -Double.infinity
-        var interval: Double
+        var schedule: RefreshSchedule
     }
 
     private var keys: [String: Key] = [:]
@@ -70,7 +68,7 @@ final class HistogramPictures {
         }
         guard try read(logs) else { return false }
         for (key, var k) in keys.sorted(by: { $0.key < $1.key }) where k.dirty {
-            let wait = ended ? 0 : k.lastUpload + k.interval - now
+            let wait = ended ? 0 : k.schedule.wait(now: now)
             if wait > 0 {
                 nextDue = min(nextDue ?? wait, wait)
                 continue
@@ -81,8 +79,8 @@ final class HistogramPictures {
             try client.putArtifact(experimentID: experiment, runID: run, path: HistogramPicture.jsonPath(key),
                                    bytes: HistogramPicture.json(key: key, k.summary))
             logger.debug("run \(state.runID): histogram picture \(HistogramPicture.svgPath(key)) (\(k.summary.added) histograms, \(k.summary.shown.count) shown)")
-            if k.lastUpload.isFinite { k.interval = min(k.interval * 2, Self.maxInterval) }
-            (k.lastUpload, k.dirty) = (now, false)
+            k.schedule.uploaded(now: now)
+            k.dirty = false
             keys[key] = k
             if !keys.values.contains(where: \.dirty) { state.histogramPictures = sizes }
             return true
@@ -127,7 +125,7 @@ final class HistogramPictures {
                 guard let frame else { break }
                 budget -= 1
                 for case .histogram(let h) in frame.records {
-                    keys[prefix + h.key, default: Key(interval: firstInterval)].summary.add(h)
+                    keys[prefix + h.key, default: Key(schedule: RefreshSchedule(first: firstInterval))].summary.add(h)
                     keys[prefix + h.key]!.dirty = true
                 }
                 offsets[name] = frame.end

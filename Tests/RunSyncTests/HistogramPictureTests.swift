@@ -132,6 +132,26 @@ struct HistogramPictureTests {
         #expect(xs.count == a.shown.count && xs == xs.sorted())
     }
 
+    @Test func refreshesOfAPictureThatAlwaysChangesAreBoundedAsDocumented() {
+        // Checked every second for ten hours, always with something new to show.
+        var schedule = RefreshSchedule()
+        var uploads: [Double] = []
+        for second in 0...36_000 {
+            let now = Double(second)
+            if schedule.wait(now: now) <= 0 {
+                uploads.append(now)
+                schedule.uploaded(now: now)
+            }
+            #expect(Double(uploads.count) <= 7 + now / 600, "\(uploads.count) uploads after \(second) s")
+        }
+        #expect(uploads.prefix(9) == [0, 10, 30, 70, 150, 310, 630, 1230, 1830])
+        #expect(zip(uploads.dropFirst(7), uploads.dropFirst(8)).allSatisfy { $1 - $0 == 600 })
+        // --once: every pass may upload.
+        var once = RefreshSchedule(first: 0)
+        once.uploaded(now: 5)
+        #expect(once.wait(now: 5) <= 0)
+    }
+
     @Test func keysThatAreNotXMLOrCollideWithThePictureNamesAreSafe() throws {
         var s = HistogramSummary()
         s.add(Self.histogram(1, counts: [1]))
