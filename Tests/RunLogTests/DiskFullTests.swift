@@ -256,7 +256,7 @@ struct DiskFullTests {
         #expect(droppedInAll >= dropped && droppedInAll - dropped < 10_000, "\(dropped), then \(droppedInAll)")
         #expect(child.waitForExit())
         let log = try ReadLog(path: fs.path + "/capped/logs/a0001-r0000-s0000.rlog")
-        #expect(log.damage.isEmpty && Int64(log.rows.count) + droppedInAll == rows, "every row is written or counted")
+        #expect(log.damage.isEmpty && Int64(log.rows.count) + droppedInAll == rows, "every row is written or counted: \(log.rows.count) written, \(droppedInAll) dropped, \(rows) logged")
     }
 
     @Test(arguments: Disk.kinds) func theBlockPolicyHoldsTheCallerUntilSpaceReturns(disk: Disk) throws {
