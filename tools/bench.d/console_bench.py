@@ -102,10 +102,12 @@ def section_console(bench):
                      "÷ runlog, console off", "printing CPU s (the process)", "whole process s (wall)",
                      "CPU s (with helpers)", "bytes on disk", "÷ raw text"], rows)
     bench.out("Standard output goes to /dev/null (the terminal's stand-in); with capture the helper passes it on. "
-              "Printing time is measured inside the process, from its first print to its last flush; the whole "
-              "process includes starting and ending the run (runlog waits for its helper to write everything). "
-              "Bytes on disk: runlog's console log (`redirect`) or run log (`wrap`), W&B's `output.log` and "
-              "`.wandb`. tqdm redraws a line with `\\r`: runlog keeps its final state.")
+              "Output buffering is set, not inherited: Python's default (block-buffered, as for a job's output file) "
+              "or `PYTHONUNBUFFERED=1`. Printing time is measured inside the process, from its first print to its last "
+              "flush; the whole process includes starting and ending the run (runlog waits for its helper to write "
+              "everything). Bytes on disk: runlog's console log (`redirect`) or whole run log (`wrap`, so the run start "
+              "and environment records too), W&B's `output.log` and `.wandb`. tqdm redraws a line with `\\r`: runlog "
+              "keeps its final state.")
     bench.out()
     try:
         lag = console_lag(bench)
