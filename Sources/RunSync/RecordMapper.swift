@@ -20,7 +20,8 @@ import RunLayout
 ///   (µs / 1000, rounded down); ranks other than 0 prefix their keys with
 ///   `rank<N>/`;
 /// - histogram → the artifact `histograms/<key>/<step>_<time µs>.json` holding
-///   the record's canonical JSON line (spec §6); each key's picture,
+///   the record's canonical JSON line (spec §6), unless `histogramRecords`
+///   is off; each key's picture,
 ///   `histograms/<key>/distribution.svg`, is `HistogramPictures`' work;
 /// - checkpoint → its file uploaded to `<path>` (under `checkpoints/`), its
 ///   record's canonical JSON to `<path>.json`, and a tag
@@ -55,6 +56,8 @@ struct RecordMapper {
     let runPath: String
     let attempt: UInt64
     let rank: UInt64
+    /// Whether a histogram record is uploaded whole (`SyncSettings.histogramRecords`).
+    var histogramRecords = true
 
     /// The items of `record`; the same record always gives the same list.
     func items(_ record: Record) -> [Item] {
@@ -90,6 +93,7 @@ struct RecordMapper {
             }
             return out
         case .histogram(let h):
+            guard histogramRecords else { return [] }
             var json = CanonicalJSON(capacity: 256)
             json.append(record)
             let key = (rank == 0 ? "" : "rank\(rank)/") + h.key

@@ -210,7 +210,8 @@ final class RunSyncer: RunDelivery {
         let name = segment.name.fileName
         var cursor = state.segments[name] ?? RunState.Cursor(offset: 0)
         guard let reader = logs.open(segment, at: cursor, logger: logger) else { return nil }
-        let mapper = RecordMapper(runPath: directory.path, attempt: segment.name.attempt, rank: segment.name.rank)
+        let mapper = RecordMapper(runPath: directory.path, attempt: segment.name.attempt, rank: segment.name.rank,
+                                  histogramRecords: context.histogramRecords)
         guard var frame = try read(reader, segment) else {
             logs.sawTail(segment)
             return nil

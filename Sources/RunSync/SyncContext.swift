@@ -15,6 +15,8 @@ final class SyncContext: @unchecked Sendable {
     var lostAfter: Double = 60
     /// Seconds between uploads of a growing console part (0 with `--once`: everything at once).
     var consoleInterval: Double = 1
+    /// `SyncSettings.histogramRecords`.
+    var histogramRecords = true
     /// The first interval between uploads of a histogram picture (`HistogramPictures`; 0 with `--once`).
     var pictureInterval: Double = 10
     private let lock = NSLock()

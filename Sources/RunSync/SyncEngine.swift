@@ -73,6 +73,7 @@ public final class SyncEngine: @unchecked Sendable {
         stateLock = try StateLock(directory: settings.stateDirectory)
         context = SyncContext(store: store, logger: logger, recheckInterval: settings.recheckInterval)
         context.lostAfter = settings.lostAfter
+        context.histogramRecords = settings.histogramRecords
         connection = ConnectionMonitor(server: URLUserInfo.redacted(settings.mlflowURL), giveUpAfter: nil, logger: logger)
     }
 

@@ -28,6 +28,10 @@ public struct SyncSettings: Sendable {
     /// MLflow run was RUNNING is set FAILED with `runlog.status` = `lost`,
     /// unless it reappears (moved) under a root first.
     public var lostAfter: Double = 60
+    /// Whether each histogram record is also uploaded whole, as the artifact
+    /// `histograms/<key>/<step>_<time µs>.json`; false: only each key's
+    /// picture and its points (`histograms/<key>/distribution.svg`, `.json`).
+    public var histogramRecords = true
     public var http = HTTPClient.Options()
     /// A file holding credentials (mode 0600), see `Credentials.load`.
     public var credentialsFile: String?
@@ -110,12 +114,13 @@ public struct SyncSettings: Sendable {
             case ("quarantine_retry", .number(let v)): quarantineRetry = v
             case ("shutdown_grace", .number(let v)): shutdownGrace = v
             case ("lost_after", .number(let v)): lostAfter = v
+            case ("histogram_records", .bool(let v)): histogramRecords = v
             case ("timeout", .number(let v)): http.timeout = v
             case ("ca_bundle", .string(let v)): http.caBundle = v
             case ("credentials_file", .string(let v)): credentialsFile = v
             case ("roots", _), ("root", _), ("mlflow", _), ("tensorboard", _), ("state", _), ("poll", _), ("poll_interval", _), ("workers", _),
                 ("recheck_interval", _), ("quarantine_retry", _), ("shutdown_grace", _), ("lost_after", _), ("timeout", _), ("ca_bundle", _),
-                ("credentials_file", _):
+                ("credentials_file", _), ("histogram_records", _):
                 throw fail("wrong type")
             default:
                 throw fail("unknown setting")

@@ -106,6 +106,20 @@ struct HistogramPicturesSyncTests {
         #expect(try clean().contains("would remove\tpictures-clean\tfinished"))
     }
 
+    @Test func withoutHistogramRecordsEachKeyHasItsPictureAndPointsOnly() throws {
+        let root = TestRun.makeRoot()
+        let run = try TestRun(root: root, id: "pictures-only", project: "pictures")
+        try run.append((0..<40).map { .histogram(Self.histogram("grads/w", $0)) })
+        try run.end()
+        #expect(try Sync.once(root: root, url: server.url) { $0.histogramRecords = false }.synced == ["pictures-only"])
+        let state = try Sync.state(root: root, run: "pictures-only")
+        let client = server.client()
+        let listed = try client.listArtifacts(experimentID: state.experimentID!, runID: state.mlflowRunID!, dir: "histograms/grads/w")
+        #expect(listed.map(\.path).sorted() == ["distribution.json", "distribution.svg"], "\(listed)")
+        let got = try #require(try Self.picture(client, state, "grads/w"))
+        #expect(got.svg == HistogramPicture.svg(key: "grads/w", Self.summary(run.records, key: "grads/w")))
+    }
+
     /// Lines of a syncd debug log saying that `key`'s picture was uploaded.
     static func uploads(_ log: String, _ key: String) -> Int {
         log.split(separator: "\n").filter { $0.contains("histogram picture \(HistogramPicture.svgPath(key)) (") }.count

@@ -24,9 +24,10 @@ import Testing
             recheck_interval = 5
             quarantine_retry = 600
             shutdown_grace = 3
+            histogram_records = false
             """))
         try s.validate()
-        #expect(s.recheckInterval == 5 && s.quarantineRetry == 600 && s.shutdownGrace == 3)
+        #expect(s.recheckInterval == 5 && s.quarantineRetry == 600 && s.shutdownGrace == 3 && !s.histogramRecords)
         #expect(s.roots == [root] && s.mlflowURL == "http://127.0.0.1:5000" && s.poll && s.pollInterval == 2.5)
         #expect(s.workers == 8 && s.http.timeout == 30 && s.stateDirectory == root + "/.syncd")
     }
@@ -36,6 +37,7 @@ import Testing
             ("workers = \"four\"", ":1: workers: wrong type"), ("\nspeed = 3", ":2: speed: unknown setting"),
             ("roots = [\"a\", 3]", ":1: roots: wrong type"), ("mlflow", ":1: not valid TOML: "),
             ("# comment\nworkers = 4.5", ":2: workers: wrong type"), ("poll = \"yes\"", ":1: poll: wrong type"),
+            ("histogram_records = 0", ":1: histogram_records: wrong type"),
             ("mlflow = 'http://a'\n\nroots = \"/x\"", ":3: roots: wrong type"), ("timeout = 1979-05-27", ":1: timeout: wrong type"),
             ("roots = [\n  \"/a\",\n  \"/b\"\n", ":3: not valid TOML: "), ("mlflow = \"x\"\nmlflow = \"y\"", ":2: not valid TOML: "),
             ("[server]\nmlflow = \"x\"", ":1: server: unknown setting"), ("x = \"unterminated", ":1: not valid TOML: "),
