@@ -126,6 +126,26 @@ def test_the_helpers_console_records_are_the_formats(text, dropped):
         assert console_record(stream, at, text.encode(), dropped) == Console(stream, at, text, dropped).encode()
 
 
+def test_a_character_cut_between_reads_is_kept_whole_and_bad_bytes_become_u_fffd(tmp_path):
+    p = run_script(tmp_path, """
+        run = runlog.init(project="p")
+        os.write(1, b"ascii first\\ncaf\\xc3")
+        time.sleep(0.5)  # the helper reads the cut character apart
+        os.write(1, b"\\xa9 \\xe2\\x9c\\x93\\n\\xff\\xfe bad\\n")
+        time.sleep(0.5)
+        os.write(1, b"x\\xc3")
+        time.sleep(0.5)
+        os.write(1, b"plain ascii after a cut\\n")  # not a character's end: the cut one is bad
+        time.sleep(0.5)
+        os.write(1, b"ascii again\\n\\xc3")  # cut at the end for good
+    """)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (b"ascii first\ncaf\xc3\xa9 \xe2\x9c\x93\n\xff\xfe bad\nx\xc3plain ascii after a cut\n"
+                        b"ascii again\n\xc3")  # passed on as it was
+    c = console(tmp_path)
+    assert shown(c[STDOUT]) == "ascii first\ncafé ✓\n\ufffd\ufffd bad\nx\ufffdplain ascii after a cut\nascii again\n\ufffd"
+
+
 def test_an_uncaught_exception_keeps_its_traceback(tmp_path):
     p = run_script(tmp_path, """
         run = runlog.init(project="p")
