@@ -39,20 +39,23 @@ class _TeeBuffer(io.BufferedIOBase):
         self.chunks = collections.deque()  # for the capture; append and popleft are atomic
         self.size = 0  # about the bytes in `chunks` (updated without a lock)
         self._on_full = on_full
+        self._queue = self.chunks.append
+        self._pass_on = self._bytes.write if self._bytes is not None else None
 
     def writable(self):
         return True
 
-    def write(self, b):
-        if self._bytes is not None:
-            self._bytes.write(b)
+    def write(self, b):  # per write when unbuffered: kept to a few bound calls
+        n = len(b)
+        if self._pass_on is not None:
+            self._pass_on(b)
         else:
             self._original.write(self._to_original.decode(b))
-        self.chunks.append(bytes(b))
-        self.size += len(b)
+        self._queue(b if type(b) is bytes else bytes(b))
+        self.size += n
         if self.size >= BATCH_BYTES:
             self._on_full()
-        return len(b)
+        return n
 
     def take(self):
         """The bytes queued, in order."""
