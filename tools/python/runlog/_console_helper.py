@@ -12,9 +12,9 @@ Cheap, so that it rarely competes with the training process for a core:
 after a short read it pauses (`READ_PAUSE`) to let the pipe fill, so it
 reads in large chunks; text read of one stream in a row is recorded
 together (up to `HOLD` seconds or `FRAME_CONTENT` bytes) into frames of
-`FRAME_CONTENT` bytes, so a million short lines take a few hundred
-reads, about a hundred records and frames and their checksums, and no
-Python work per line.
+`FRAME_CONTENT` bytes, so a million short lines (25 MB) take a few
+hundred reads, a few dozen records and frames and their checksums, and no
+Python work per line; ASCII is recorded as read, without decoding it.
 
 Bounded: one thread reads the pipes and never waits for the disk; records
 wait for the writer thread in memory up to `max_held` bytes, and text beyond
