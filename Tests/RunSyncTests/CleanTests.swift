@@ -93,6 +93,14 @@ struct CleanTests {
         #expect(dry.contains("kept\tconsole-late\t1 console record not in MLflow yet"), "\(dry)")
         #expect(dry.contains("kept\tfile-late\t1 run file not in MLflow yet (best_model.pt)"), "\(dry)")
         #expect(dry.contains("kept\tfile-new\t1 run file not in MLflow yet (plot.png)"), "\(dry)")
+        // A state saved before syncd recorded how far the console is in MLflow: the next pass records it.
+        let file = try StateStore(directory: root + "/.syncd").path(of: "all-in")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        var destinations = try #require(json["destinations"] as? [String: [String: Any]])
+        #expect(destinations["mlflow"]?.removeValue(forKey: "consoles_uploaded") != nil)
+        json["destinations"] = destinations
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: file))
+        #expect(try clean(["--dry-run", "--verbose"]).contains("kept\tall-in\t1 console record not in MLflow yet"))
         // The next pass uploads them; then every run can go.
         _ = try Sync.once(root: root, url: server.url)
         let state = try Sync.state(root: root, run: "console-late")
