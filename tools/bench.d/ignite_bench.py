@@ -7,7 +7,8 @@ taking turns so that all see the machine in the same state.
 `RUNLOG_BENCH_IGNITE_BEFORE=DIR` adds a row for the runlog client found in
 DIR (a `tools/python` of another commit), to compare two versions in one run;
 `RUNLOG_BENCH_IGNITE_DIAGNOSE=1` adds runlog with system metrics off and in
-`mode="disabled"` (its handlers alone).
+`mode="disabled"` (its handlers alone). `RUNLOG_BENCH_IGNITE_WORKLOAD=digits`
+(or `linear`) runs one workload, `RUNLOG_BENCH_IGNITE_ROUNDS=N` N rounds.
 """
 
 import os
@@ -68,8 +69,11 @@ def train(bench, workload, key, logger, env, iterations):
 
 def section_ignite(bench):
     bench.python_module("torch, ignite, sklearn")
-    reps = REPS[1 if bench.quick else 0]
+    reps = int(os.environ.get("RUNLOG_BENCH_IGNITE_ROUNDS") or REPS[1 if bench.quick else 0])
+    only = os.environ.get("RUNLOG_BENCH_IGNITE_WORKLOAD")
     for workload, sizes, what in WORKLOADS:
+        if only and workload != only:
+            continue
         iterations = sizes[1 if bench.quick else 0]
         table_rows = [r for r in rows() if not (bench.quick and workload == "digits" and r[0] not in QUICK_DIGITS)]
         samples, errors = {key: [] for key, *_ in table_rows}, {}
