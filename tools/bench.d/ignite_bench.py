@@ -82,9 +82,13 @@ def section_ignite(bench):
                 if key in errors:
                     continue
                 try:
-                    samples[key].append(train(bench, workload, key, logger, env, iterations))
+                    r = train(bench, workload, key, logger, env, iterations)
                 except (bench.NotThere, bench.Failed) as e:
                     errors[key] = e
+                    continue
+                samples[key].append(r)
+                print(f"== bench: ignite {workload} {key} round {len(samples[key])}: wall {r['wall_s']:.2f} s, "
+                      f"CPU {r['cpu_s']:.2f} s", file=sys.stderr, flush=True)
         bench.out(f"### Ignite training loop: {what}")
         bench.out()
         if "none" in errors:
@@ -111,6 +115,12 @@ def section_ignite(bench):
         bench.table(["logger", "iterations × runs", "training wall s: median (min–max)",
                      "added wall µs/iteration: median (min–max)", "÷ W&B's added wall",
                      "CPU s (with helpers)", "added CPU µs/iteration"], out)
+        if wandb and added.get("runlog"):
+            cpu_w = statistics.median(added_cpu["wandb"])
+            cpu_ratio = f"{statistics.median(added_cpu['runlog']) / cpu_w:.3f}" if cpu_w > 0 else "n/a"
+            bench.out(f"runlog's added time ÷ W&B's: wall {statistics.median(added['runlog']) / wandb:.3f}, "
+                      f"CPU {cpu_ratio} (goal: at most 0.05 of the wall time).")
+            bench.out()
     bench.out("Each run is its own process: `tools/bench.d/ignite_train.py`, timed from `trainer.run` until the "
               "logger's `close` returned (imports and creating the logger not timed). Every logger logs the loss "
               "and the learning rate every iteration and gradient histograms every 50 (W&B: `wandb.watch(model, "
