@@ -226,9 +226,11 @@ def main() -> int:
         if "swift" in workloads:
             work = os.path.join(tmp, "swift")
             os.makedirs(work)
-            steps = "5000" if args.full else "150"
+            # With --full: 5,000 steps and a checkpoint every 1,000 (each one a few MiB,
+            # every write of which is a crash point of its own).
+            steps, every = ("5000", "1000") if args.full else ("150", "100")
             argv = [args.runlog, "demo", "--steps", steps, "--rate", "500", "--histograms-every", "50",
-                    "--checkpoint-every", "100", "--dir", os.path.join(work, "root"), "--id", "swift1"]
+                    "--checkpoint-every", every, "--dir", os.path.join(work, "root"), "--id", "swift1"]
 
             def reopen_swift(root: str) -> List[str]:
                 return checks.reopen(args.runlog, root, [args.runlog, "demo", "--steps", "3", "--dir", root,
@@ -239,7 +241,7 @@ def main() -> int:
             # writing every 0.05 s and flushing every 1,000 rows.
             work = os.path.join(tmp, "swift-frames")
             os.makedirs(work)
-            writer = os.path.join(os.path.dirname(args.runlog), "RunLogTestWriter")
+            writer = os.path.join(REPO, ".build", "debug", "RunLogTestWriter")
             rows = "60000" if args.full else "8000"
             argv = [writer, "logger", os.path.join(work, "root"), "frames1", rows]
 
@@ -249,7 +251,7 @@ def main() -> int:
         if "python" in workloads:
             work = os.path.join(tmp, "python")
             os.makedirs(work)
-            steps = "3000" if args.full else "80"
+            steps = "4000" if args.full else "80"
             argv = [python, os.path.join(HERE, "workload_python.py"), os.path.join(work, "root"), "py1", steps]
 
             def reopen_python(root: str) -> List[str]:

@@ -39,7 +39,8 @@ def main() -> int:
                            check=True, capture_output=True)
         points = args.runs * args.steps * 4
         print(f"{args.runs} runs, {points:,} metric points; nproc {os.cpu_count()}")
-        print("| MLflow workers | syncd --workers | points/s | wall s |\n|---|---|---|---|")
+        print("| MLflow workers | syncd --workers | points/s | wall s | load average (1 min) at the end |\n"
+              "|---|---|---|---|---|")
         for mw in (int(x) for x in args.mlflow_workers.split(",")):
             for sw in (int(x) for x in args.syncd_workers.split(",")):
                 pg = PostgreSQL(os.path.join(work, f"pg-{mw}-{sw}"))
@@ -53,9 +54,10 @@ def main() -> int:
                                        capture_output=True, text=True)
                     wall = time.monotonic() - t0
                     if p.returncode != 0:
-                        print(f"| {mw} | {sw} | failed: exit {p.returncode} | |")
+                        print(f"| {mw} | {sw} | failed: exit {p.returncode} | | |")
                     else:
-                        print(f"| {mw} | {sw} | {points / wall:,.0f} | {wall:.1f} |", flush=True)
+                        print(f"| {mw} | {sw} | {points / wall:,.0f} | {wall:.1f} | {os.getloadavg()[0]:.1f} |",
+                              flush=True)
                 finally:
                     if mlflow:
                         mlflow.stop()

@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
+from figures import Figures, percentile  # noqa: E402
 from proxy import FaultProxy  # noqa: E402
 from servers import MLflowServer, PostgreSQL  # noqa: E402
 
@@ -37,15 +38,16 @@ def plan_runs(args, roots: List[str], work: str) -> List[List[dict]]:
     rng = random.Random(args.seed)
     seconds = args.minutes * 60
     per_node = [[] for _ in range(args.nodes)]
-    waves = max(1, args.runs // (args.nodes * args.concurrency))
-    length = max(10.0, 0.8 * seconds / waves)
+    waves = -(-args.runs // (args.nodes * args.concurrency))
+    length = max(10.0, seconds / waves)
+    rates = [float(r) for r in args.rates.split(",")]
     for i in range(args.runs):
         node = i % args.nodes
-        rate = rng.choice((5, 10, 20))
+        rate = rng.choice(rates)
         spec = {
             "id": f"soak{i:04d}", "root": roots[i % len(roots)], "project": f"soak-{i % 3}",
             "writer": "swift" if i % 2 == 0 else "python", "seed": i,
-            "rate": rate, "steps": int(length * rate * rng.uniform(0.5, 1.0)),
+            "rate": rate, "steps": int(length * rate * rng.uniform(0.8, 0.95)),
             "ranks": 2 if i % 2 == 1 and rng.random() < 0.2 else 1,
             "delay": rng.uniform(0, 2),
         }
@@ -63,7 +65,6 @@ class Syncd:
         self.argv = [binary, "--root", root, "--state", state, "--mlflow", url, "--workers", str(workers)]
         self.log = open(log, "ab")
         self.proc = None
-        self.rss: List[Tuple[float, int]] = []
         self.start()
 
     def start(self) -> None:
@@ -73,15 +74,6 @@ class Syncd:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait()
-
-    def sample_rss(self) -> None:
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        self.rss.append((time.time(), int(line.split()[1])))
-        except OSError:
-            pass
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -122,19 +114,14 @@ def mlflow_state(pg: PostgreSQL):
     runs: Dict[str, List[Tuple[str, str]]] = {}
     for run_id, uuid, status in cur.fetchall():
         runs.setdefault(run_id, []).append((uuid, status))
+    cur.execute("SELECT pg_total_relation_size('metrics'), pg_database_size('mlflow')")
+    sizes = cur.fetchone()
     cur.execute("SELECT run_uuid, key, step, value, timestamp FROM metrics")
     metrics: Dict[str, Counter] = {}
     for uuid, key, step, value, ts in cur.fetchall():
         metrics.setdefault(uuid, Counter())[(key, step, value, ts)] += 1
     conn.close()
-    return runs, metrics
-
-
-def percentile(xs: List[float], p: float) -> float:
-    if not xs:
-        return float("nan")
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(p * len(xs)))]
+    return runs, metrics, sizes
 
 
 def main() -> int:
@@ -142,7 +129,9 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=30, help="how long the writers write (default 30)")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--nodes", type=int, default=8, help="writer processes (simulated nodes)")
-    ap.add_argument("--concurrency", type=int, default=4, help="runs a node writes at once")
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="runs a node writes at once (default: all of them, every run live at once)")
+    ap.add_argument("--rates", default="1,2,5", help="steps per second a run writes, one picked per run")
     ap.add_argument("--mlflow-workers", type=int, default=2)
     ap.add_argument("--syncd-workers", type=int, default=4)
     ap.add_argument("--kill-every", default="20:60", help="seconds between syncd SIGKILLs, a range (0: none)")
@@ -151,7 +140,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", metavar="DIR", help="keep the run roots, logs and servers' files here")
     ap.add_argument("--report", metavar="FILE", help="also write the figures as Markdown to FILE")
+    ap.add_argument("--series", metavar="FILE", help="write the figures over time as CSV to FILE "
+                    "(default: figures.csv in the soak's directory)")
+    ap.add_argument("--sample-every", type=float, default=10, help="seconds between two samples of the figures")
     args = ap.parse_args()
+    if args.concurrency <= 0:
+        args.concurrency = -(-args.runs // args.nodes)
     runlog_bin = os.path.join(REPO, ".build", "release", "runlog")
     syncd_bin = os.path.join(REPO, ".build", "release", "syncd")
     for b in (runlog_bin, syncd_bin):
@@ -182,8 +176,6 @@ def main() -> int:
             next_kill = time.monotonic() + rng.uniform(lo, hi)
             next_restart = time.monotonic() + args.restart_mlflow_every
             while not stop.wait(1):
-                for s in syncds:
-                    s.sample_rss()
                 now = time.monotonic()
                 if hi > 0 and now >= next_kill:
                     s = rng.choice(syncds)
@@ -197,6 +189,8 @@ def main() -> int:
                     next_restart = time.monotonic() + args.restart_mlflow_every
         chaos_thread = threading.Thread(target=chaos, daemon=True)
         chaos_thread.start()
+        series = args.series or os.path.join(work, "figures.csv")
+        figures = Figures(series, args.sample_every, proxy, lambda: [s.proc.pid for s in syncds], work)
 
         started = time.time()
         nodes = []
@@ -228,12 +222,13 @@ def main() -> int:
                 break
             time.sleep(5)
         synced_at = time.time()
+        figures.stop()
+        figures.sample(time.time() - synced_at + args.sample_every)
         for s in syncds:
-            s.sample_rss()
             s.stop()
 
         # MLflow against the logs.
-        runs, metrics = mlflow_state(pg)
+        runs, metrics, (metrics_bytes, database_bytes) = mlflow_state(pg)
         total_points = lost = duplicated = duplicate_runs = wrong_status = 0
         problems: List[str] = []
         run_dirs = [(root, d) for root in roots for d in sorted(os.listdir(root)) if not d.startswith(".")]
@@ -272,26 +267,40 @@ def main() -> int:
             problems.append(f"{resent} points sent twice at the wire, more than {allowed} allowed")
         for p in problems[:50]:
             print(f"soak: {p}")
-        rss = [kb for s in syncds for _, kb in s.rss]
-        figures = [
+        rss = figures.rss()
+        writing = [row for row in figures.rows if row[0] <= writers_done - started]
+        acked_writing = writing[-1][2] if writing else 0
+        loads = [row[8] for row in figures.rows]
+        summary = [
             ("runs", f"{len(run_dirs)} ({len(roots)} roots, {args.nodes} nodes)"),
             ("metric points", f"{total_points:,}"),
             ("writers wrote for", f"{writers_done - started:.0f} s; all synced {synced_at - writers_done:.0f} s later"),
-            ("throughput", f"{total_points / max(1.0, synced_at - started):,.0f} points/s over the whole soak"),
-            ("lag, write → MLflow ack", f"p50 {percentile(proxy.lags_ms, 0.5) / 1000:.2f} s, "
-                                      f"p99 {percentile(proxy.lags_ms, 0.99) / 1000:.2f} s"),
-            ("syncd RSS", f"min {min(rss) / 1024:.1f} MiB, median {statistics.median(rss) / 1024:.1f} MiB, "
-                          f"max {max(rss) / 1024:.1f} MiB ({len(rss)} samples)" if rss else "n/a"),
+            ("live runs", f"at most {max((row[1] for row in figures.rows), default=0)} at once "
+                          f"(median {statistics.median(row[1] for row in writing) if writing else 0:.0f} "
+                          "while the writers wrote)"),
+            ("throughput", f"{acked_writing / max(1.0, writers_done - started):,.0f} points/s while the writers "
+                           f"wrote; {total_points / max(1.0, synced_at - started):,.0f} points/s over the whole "
+                           "soak"),
+            ("lag, written → acknowledged by MLflow", f"p50 {percentile(proxy.lags_ms, 0.5) / 1000:.2f} s, "
+                                                      f"p99 {percentile(proxy.lags_ms, 0.99) / 1000:.2f} s"),
+            ("syncd RSS", f"min {min(rss):.1f} MiB, median {statistics.median(rss):.1f} MiB, "
+                          f"max {max(rss):.1f} MiB ({len(rss)} samples, every {args.sample_every:.0f} s)"
+                          if rss else "n/a"),
+            ("machine", f"{os.cpu_count()} CPUs; load average median {statistics.median(loads) if loads else 0:.1f}, "
+                        f"max {max(loads, default=0):.1f}"),
+            ("PostgreSQL", f"metrics table {metrics_bytes / 2**20:,.0f} MiB ({metrics_bytes / max(1, total_points):.0f} "
+                           f"bytes per point with its indexes), database {database_bytes / 2**20:,.0f} MiB"),
             ("chaos", f"{counts['syncd kills']} syncd SIGKILLs, {counts['mlflow restarts']} MLflow restarts, "
                       f"faults {proxy.faults}"),
             ("at the wire", f"{proxy.points_processed:,} points processed by MLflow, {resent:,} resent "
                             f"(allowed {allowed:,})"),
         ]
-        table = "| what | figure |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in figures)
+        table = "| what | figure |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in summary)
         print(table, flush=True)
+        print(f"soak: figures over time in {series}", flush=True)
         if args.report:
             with open(args.report, "w") as fh:
-                fh.write(table)
+                fh.write(table + "\n" + figures.markdown(max(args.sample_every, args.minutes * 60 / 15)))
         bad = lost or duplicated or duplicate_runs or wrong_status
         if wrong_status:
             print(f"soak: {wrong_status} runs with the wrong status in MLflow")
