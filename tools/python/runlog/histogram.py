@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -111,7 +112,11 @@ class Histogram:
             a = a.astype(np.float64)
             low, high = _room(float(lo_r), float(hi_r), bins)
             got = _uniform_counts(a, bins, low, high) or _uniform_counts(a, bins, *_room(low, high, bins, True))
-        assert got is not None  # a range widened to at least one is wide enough
+        if got is None:  # a range as wide as the doubles go: numpy's edges overflow
+            nonfinite = self.nonfinite
+            self._from_sequence(a.tolist(), bins)
+            self.nonfinite = nonfinite
+            return
         counts, self.low, self.high = got
         self.counts = counts.tolist()
         self.count = int(a.size)
@@ -127,10 +132,11 @@ class Histogram:
             return
         lo, hi = min(finite), max(finite)
         low, high = _room(*((lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)), bins)
-        scale = bins / (high - low)
+        # In halves, so that a range as wide as the doubles go stays finite.
+        scale = bins / (high / 2 - low / 2)
         counts = self.counts
         for x in finite:
-            i = int((x - low) * scale)
+            i = int((x / 2 - low / 2) * scale)
             counts[i if i < bins else bins - 1] += 1
         self.low, self.high = low, high
         self.count = len(finite)
@@ -154,10 +160,11 @@ def _room(low: float, high: float, bins: int, force: bool = False) -> tuple[floa
     when they are too close (or `force`) for `bins` distinct float64 edges
     between them: values a few ULPs apart, or one value too large for
     numpy's width of one around it."""
-    if not force and (high - low) / bins > (abs(low) + abs(high)) * 2.0**-50:
+    magnitude = abs(low) / 2 + abs(high) / 2  # halves: no overflow
+    if not force and (high / 2 - low / 2) / bins > magnitude * 2.0**-50:
         return low, high
-    half = max(0.5, (abs(low) + abs(high)) * bins * 2.0**-50)
-    return low - half, high + half
+    half = max(0.5, magnitude * (2 * bins * 2.0**-50))
+    return max(low - half, -sys.float_info.max), min(high + half, sys.float_info.max)
 
 
 def _uniform_counts(a: Any, bins: int, low: Any, high: Any) -> tuple[Any, float, float] | None:

@@ -160,6 +160,9 @@ def test_the_binning_is_numpys_to_the_last_count(dtype):
     np.array([1e30], np.float64),  # one value: numpy's width of one is lost in its ULP
     np.array([-3e150, -3e150], np.float64),
     np.array([5e-324, 1e-323], np.float64),  # subnormals
+    np.array([-1.7e308, 1.7e308], np.float64),  # a width beyond the doubles: numpy's edges overflow
+    np.array([-1e308, 0, 1e308], np.float64),
+    np.array([np.finfo(np.float64).max], np.float64),  # one value: no room above it
 ])
 def test_a_range_too_narrow_for_numpys_bins_still_gives_a_histogram(values, monkeypatch):
     """numpy.histogram refuses these ("Too many bins for data range"); a
@@ -170,6 +173,15 @@ def test_a_range_too_narrow_for_numpys_bins_still_gives_a_histogram(values, monk
         h = runlog.Histogram(values if with_numpy else values.tolist(), num_bins=64)
         assert sum(h.counts) == h.count == values.size and len(h.counts) == 64
         assert h.low <= float(values.min()) and float(values.max()) <= h.high and h.low < h.high
+        assert math.isfinite(h.low) and math.isfinite(h.high)
+
+
+def test_the_swift_logger_takes_the_same_range_for_values_the_bins_cannot_divide():
+    """The pairs that Tests/RunLogTests/HistogramRangeTests.swift expects of the Swift logger."""
+    assert (runlog.Histogram([1e17, 1e17]).low, runlog.Histogram([1e17, 1e17]).high) == (9.999999999998862e+16,
+                                                                                          1.0000000000001138e+17)
+    h = runlog.Histogram([np.finfo(np.float64).max])
+    assert (h.low, h.high) == (1.7976931348621113e+308, float(np.finfo(np.float64).max))
 
 
 def test_adjacent_float32_values_keep_their_own_range_in_float64():
