@@ -3,7 +3,7 @@
 a few at a time, with the Swift logger (`runlog demo`) or the Python client
 (`writer.py`). Some runs have two ranks; some are killed with SIGKILL part
 way, and of those some are requeued: started again with the same id, which
-makes a second attempt.
+makes a second attempt, writing the steps the first did not reach.
 
     node.py PLAN.json    (a list of run specs; see soak.py)
 """
@@ -52,8 +52,11 @@ def run_spec(spec: dict, runlog_bin: str) -> None:
         for p in procs:
             p.wait()
         if spec.get("requeue"):
+            # The requeued attempt writes the steps the first one did not reach,
+            # so that the writers end within the soak's minutes.
             time.sleep(1)
-            procs = start(spec, runlog_bin, 2)
+            rest = max(1, spec["steps"] - int(spec["kill_after"] * spec["rate"]))
+            procs = start(dict(spec, steps=rest), runlog_bin, 2)
     for p in procs:
         p.wait()
 
