@@ -119,8 +119,9 @@ struct ResilienceTests {
         openssl.waitUntilExit()
         #expect(openssl.terminationStatus == 0)
         let script = MLflowServer.packageRoot + "/Tests/Fixtures/tls-proxy/tls_proxy.py"
+        // SIGKILL: the test process blocks SIGTERM in its threads, and the proxy would inherit that mask.
         let proxy = try #require(Lifeline.watch(
-            script: "'\(MLflowServer.venv)/bin/python' '\(script)' '\(dir)/server.pem' '\(dir)/server.key' \(server.port) & p=$!; while read -r _; do :; done; kill $p",
+            script: "'\(MLflowServer.venv)/bin/python' '\(script)' '\(dir)/server.pem' '\(dir)/server.key' \(server.port) & p=$!; while read -r _; do :; done; kill -9 $p",
             readFirstLine: true))
         defer { try? proxy.pipe.fileHandleForWriting.close() }
         let url = "https://127.0.0.1:\(try #require(Int(proxy.firstLine)))"
