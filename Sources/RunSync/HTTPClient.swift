@@ -32,6 +32,7 @@ public final class HTTPClient: @unchecked Sendable {
     public let options: Options
     private let handle: UnsafeMutableRawPointer
     private let cancelled = ManagedAtomicFlag()
+    private let socket = SocketSlot()
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
@@ -43,8 +44,14 @@ public final class HTTPClient: @unchecked Sendable {
 
     deinit { curl_easy_cleanup(handle) }
 
-    /// Makes the request in flight (and any later one, until `reset`) fail with `.cancelled`.
-    public func cancel() { cancelled.set(true) }
+    /// Makes the request in flight (and any later one, until `reset`) fail
+    /// with `.cancelled`, at once: its socket is shut down, as libcurl would
+    /// see the flag only at its next progress call, up to a second later
+    /// while the server is silent.
+    public func cancel() {
+        cancelled.set(true)
+        socket.shutDown()
+    }
 
     /// Sends a request whose body (if any) is in memory. With `fresh`, on
     /// a new connection closed afterwards: libcurl silently sends a request
@@ -119,6 +126,18 @@ public final class HTTPClient: @unchecked Sendable {
         }
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_XFERINFOFUNCTION, unsafeBitCast(progress, to: UnsafeRawPointer.self))
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_XFERINFODATA, opaque)
+        // The connection's socket, for cancel() to shut down.
+        let opened: @convention(c) (UnsafeMutableRawPointer?, curl_socket_t, curlsocktype) -> Int32 = { user, fd, _ in
+            Unmanaged<SocketSlot>.fromOpaque(user!).takeUnretainedValue().opened(fd)
+        }
+        let closing: @convention(c) (UnsafeMutableRawPointer?, curl_socket_t) -> Int32 = { user, fd in
+            Unmanaged<SocketSlot>.fromOpaque(user!).takeUnretainedValue().close(fd)
+        }
+        let slot = Unmanaged.passUnretained(socket).toOpaque()
+        _ = runlog_curl_setopt_ptr(handle, CURLOPT_SOCKOPTFUNCTION, unsafeBitCast(opened, to: UnsafeRawPointer.self))
+        _ = runlog_curl_setopt_ptr(handle, CURLOPT_SOCKOPTDATA, slot)
+        _ = runlog_curl_setopt_ptr(handle, CURLOPT_CLOSESOCKETFUNCTION, unsafeBitCast(closing, to: UnsafeRawPointer.self))
+        _ = runlog_curl_setopt_ptr(handle, CURLOPT_CLOSESOCKETDATA, slot)
 
         switch options.credentials {
         case .none: break
@@ -199,6 +218,42 @@ public enum Credentials: Sendable, CustomStringConvertible {
 }
 
 /// A flag shared between threads.
+/// The sockets of a client's connections while libcurl has them open (the
+/// one kept alive, and a fresh one beside it). Shutting them down and
+/// closing one take one lock, so `shutDown` never reaches a descriptor
+/// number that was closed and reused meanwhile.
+final class SocketSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var open: Set<Int32> = []
+    private var shut = false
+
+    /// Takes a new socket (libcurl's socket-option callback): 0 to go on, or
+    /// 1 to fail the transfer once shut down. libcurl sends a request again
+    /// on a new connection when its reused one dies, as a shut-down one does.
+    func opened(_ socket: Int32) -> Int32 {
+        lock.withLock {
+            open.insert(socket)
+            return shut ? 1 : 0  // CURL_SOCKOPT_ERROR, CURL_SOCKOPT_OK
+        }
+    }
+
+    /// Closes `socket` for libcurl (its close-socket callback): 0, or 1 on failure.
+    func close(_ socket: Int32) -> Int32 {
+        lock.withLock {
+            open.remove(socket)
+            return Glibc.close(socket) == 0 ? 0 : 1
+        }
+    }
+
+    /// Ends the connection's traffic both ways: a transfer waiting on it returns at once.
+    func shutDown() {
+        lock.withLock {
+            shut = true
+            for fd in open { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+}
+
 final class ManagedAtomicFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var flag = false
