@@ -31,8 +31,7 @@ public final class HTTPClient: @unchecked Sendable {
 
     public let options: Options
     private let handle: UnsafeMutableRawPointer
-    private let cancelled = ManagedAtomicFlag()
-    private let socket = SocketSlot()
+    private let cancellation = Cancellation()
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
@@ -48,10 +47,7 @@ public final class HTTPClient: @unchecked Sendable {
     /// with `.cancelled`, at once: its socket is shut down, as libcurl would
     /// see the flag only at its next progress call, up to a second later
     /// while the server is silent.
-    public func cancel() {
-        cancelled.set(true)
-        socket.shutDown()
-    }
+    public func cancel() { cancellation.cancel() }
 
     /// Sends a request whose body (if any) is in memory. With `fresh`, on
     /// a new connection closed afterwards: libcurl silently sends a request
@@ -73,7 +69,7 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     private func perform(_ method: String, _ url: String, body: Body?, fresh: Bool = false) throws(SyncError) -> Response {
-        if cancelled.value { throw SyncError(.cancelled, "\(method) \(Self.redact(url)): shutting down") }
+        if cancellation.isCancelled { throw SyncError(.cancelled, "\(method) \(Self.redact(url)): shutting down") }
         curl_easy_reset(handle)
         let ctx = Context()
         let unmanaged = Unmanaged.passRetained(ctx)
@@ -118,22 +114,22 @@ public final class HTTPClient: @unchecked Sendable {
         })
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, opaque)
         // Progress callback: abandons the transfer once cancel() was called.
-        ctx.cancelled = cancelled
+        ctx.cancellation = cancellation
         set(CURLOPT_NOPROGRESS, 0)
         let progress: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
             user, _, _, _, _ in
-            Unmanaged<Context>.fromOpaque(user!).takeUnretainedValue().cancelled?.value == true ? 1 : 0
+            Unmanaged<Context>.fromOpaque(user!).takeUnretainedValue().cancellation?.isCancelled == true ? 1 : 0
         }
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_XFERINFOFUNCTION, unsafeBitCast(progress, to: UnsafeRawPointer.self))
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_XFERINFODATA, opaque)
-        // The connection's socket, for cancel() to shut down.
+        // The connections' sockets, for cancel() to shut down.
         let opened: @convention(c) (UnsafeMutableRawPointer?, curl_socket_t, curlsocktype) -> Int32 = { user, fd, _ in
-            Unmanaged<SocketSlot>.fromOpaque(user!).takeUnretainedValue().opened(fd)
+            Unmanaged<Cancellation>.fromOpaque(user!).takeUnretainedValue().opened(fd)
         }
         let closing: @convention(c) (UnsafeMutableRawPointer?, curl_socket_t) -> Int32 = { user, fd in
-            Unmanaged<SocketSlot>.fromOpaque(user!).takeUnretainedValue().close(fd)
+            Unmanaged<Cancellation>.fromOpaque(user!).takeUnretainedValue().close(fd)
         }
-        let slot = Unmanaged.passUnretained(socket).toOpaque()
+        let slot = Unmanaged.passUnretained(cancellation).toOpaque()
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_SOCKOPTFUNCTION, unsafeBitCast(opened, to: UnsafeRawPointer.self))
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_SOCKOPTDATA, slot)
         _ = runlog_curl_setopt_ptr(handle, CURLOPT_CLOSESOCKETFUNCTION, unsafeBitCast(closing, to: UnsafeRawPointer.self))
@@ -176,7 +172,7 @@ public final class HTTPClient: @unchecked Sendable {
         let code = curl_easy_perform(handle)
         if code != CURLE_OK {
             let what = "\(method) \(Self.redact(url))"
-            if cancelled.value { throw SyncError(.cancelled, "\(what): abandoned for shutdown") }
+            if cancellation.isCancelled { throw SyncError(.cancelled, "\(what): abandoned for shutdown") }
             if let failure = upload?.failure { throw failure }
             let reason = String(cString: curl_easy_strerror(code))
             if code == CURLE_SSL_CACERT_BADFILE || code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT {
@@ -198,7 +194,7 @@ public final class HTTPClient: @unchecked Sendable {
         var request: [UInt8] = []
         var retryAfter: Double?
         var upload: FileUpload?
-        var cancelled: ManagedAtomicFlag?
+        var cancellation: Cancellation?
     }
 }
 
@@ -217,23 +213,25 @@ public enum Credentials: Sendable, CustomStringConvertible {
     }
 }
 
-/// A flag shared between threads.
-/// The sockets of a client's connections while libcurl has them open (the
-/// one kept alive, and a fresh one beside it). Shutting them down and
-/// closing one take one lock, so `shutDown` never reaches a descriptor
-/// number that was closed and reused meanwhile.
-final class SocketSlot: @unchecked Sendable {
+/// Whether a client's requests are cancelled, and the sockets of its
+/// connections while libcurl has them open (the one kept alive, and a fresh
+/// one beside it), to shut down when they are. Shutting them down and closing
+/// one take one lock, so `cancel` never reaches a descriptor number that was
+/// closed and reused meanwhile.
+final class Cancellation: @unchecked Sendable {
     private let lock = NSLock()
     private var open: Set<Int32> = []
-    private var shut = false
+    private var cancelled = false
+
+    var isCancelled: Bool { lock.withLock { cancelled } }
 
     /// Takes a new socket (libcurl's socket-option callback): 0 to go on, or
-    /// 1 to fail the transfer once shut down. libcurl sends a request again
+    /// 1 to fail the transfer once cancelled. libcurl sends a request again
     /// on a new connection when its reused one dies, as a shut-down one does.
     func opened(_ socket: Int32) -> Int32 {
         lock.withLock {
             open.insert(socket)
-            return shut ? 1 : 0  // CURL_SOCKOPT_ERROR, CURL_SOCKOPT_OK
+            return cancelled ? 1 : 0  // CURL_SOCKOPT_ERROR, CURL_SOCKOPT_OK
         }
     }
 
@@ -245,18 +243,12 @@ final class SocketSlot: @unchecked Sendable {
         }
     }
 
-    /// Ends the connection's traffic both ways: a transfer waiting on it returns at once.
-    func shutDown() {
+    /// Cancels, and ends the connections' traffic both ways: a transfer
+    /// waiting on one returns at once.
+    func cancel() {
         lock.withLock {
-            shut = true
+            cancelled = true
             for fd in open { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
-}
-
-final class ManagedAtomicFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    var value: Bool { lock.withLock { flag } }
-    func set(_ v: Bool) { lock.withLock { flag = v } }
 }
