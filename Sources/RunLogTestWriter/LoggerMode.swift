@@ -8,7 +8,9 @@ import RunLog
 /// is step `s` with `a` = s and `b` = s / 2. With a ROWS count it logs that
 /// many rows, finishes and exits 0; without, it logs forever. Every 1000
 /// rows it calls `flush()` and then prints the last step flushed, so a
-/// killer knows what must be on disk.
+/// killer knows what must be on disk. With `RUNLOG_TESTWRITER_SAY_LOGGED=1`
+/// it also prints `logged S` once step S, 500 rows past a flush, is logged
+/// and not yet flushed, so a killer knows a row is pending.
 ///
 /// `RUNLOG_TESTWRITER_SEGMENT_BYTES=N` starts a new segment every N bytes.
 /// With `RUNLOG_TESTWRITER_OWN_SIGTERM=1` it installs its own SIGTERM handler
@@ -24,6 +26,7 @@ func runLoggerWriter(root: String, runID: String, rows: Int64?) -> Never {
     }
     let ownHandler = getenv("RUNLOG_TESTWRITER_OWN_SIGTERM").map { String(cString: $0) } == "1"
     if ownHandler { signal(SIGTERM) { _ in stopRequested = 1 } }
+    let sayLogged = getenv("RUNLOG_TESTWRITER_SAY_LOGGED").map { String(cString: $0) } == "1"
     do {
         let run = try Run(project: "crash", name: "logger", config: ["rows": rows.map { .int($0) } ?? .null], id: runID, root: root, options: options)
         let k = run.keys("a", "b")
@@ -38,6 +41,8 @@ func runLoggerWriter(root: String, runID: String, rows: Int64?) -> Never {
             if step % 1000 == 999 {
                 try run.flush()
                 say("\(step)")
+            } else if sayLogged && step % 1000 == 499 {
+                say("logged \(step)")
             }
             step += 1
         }

@@ -67,8 +67,16 @@ struct ReadLog {
 }
 
 /// The logs of a run, in reading order.
+/// A last segment whose header is not complete yet (its writer was killed
+/// right after creating it) is not a log yet (spec/format.md §5) and is left
+/// out; any other error is thrown.
 func readRun(_ run: RunDirectory) throws -> [ReadLog] {
-    try run.segments().map { try ReadLog(path: $0.path) }
+    let segments = try run.segments()
+    return try segments.enumerated().compactMap { i, segment in
+        do { return try ReadLog(path: segment.path) } catch let error as FormatError where error.code == .headerIncomplete && i == segments.count - 1 {
+            return nil
+        }
+    }
 }
 
 /// The built `RunLogTestWriter` executable.
