@@ -90,9 +90,7 @@ struct ProgressAwareLogHandler: LogHandler {
         set { inner[metadataKey: key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        ProgressLine.shared.around {
-            inner.log(level: level, message: message, metadata: metadata, source: source, file: file, function: function, line: line)
-        }
+    func log(event: LogEvent) {
+        ProgressLine.shared.around { inner.log(event: event) }
     }
 }
