@@ -46,6 +46,9 @@ struct LogInput {
             run = RunDirectory(path: parent.isEmpty ? "." : String(parent.dropLast(parent.hasSuffix("/") ? 1 : 0)))
         }
         guard isDirectory(run.logsPath) else {
+            if let example = firstRun(under: trimmed(path)) {
+                throw CLIError.cannotRead("\(path): a directory of runs, not a run: name one, e.g. \(example) (`runlog ls \(path)` lists them)")
+            }
             throw CLIError.cannotRead("\(path): not a run directory (it has no logs/ directory)")
         }
         let input = try LogInput(path: path, run: run, files: listFiles(run))
@@ -75,6 +78,13 @@ struct LogInput {
         } catch {
             throw CLIError.cannotRead("\(run.logsPath): cannot list: \(error.localizedDescription)")
         }
+    }
+
+    /// The first directory under ROOT, by name, that is a run (has `logs/`).
+    private static func firstRun(under root: String) -> String? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return nil }
+        let base = root.hasSuffix("/") ? root : root + "/"
+        return names.sorted().lazy.map { base + $0 }.first { isDirectory(RunDirectory(path: $0).logsPath) }
     }
 
     private static func trimmed(_ path: String) -> String {

@@ -34,6 +34,12 @@ import Testing
         #expect(missing.status == 2)
         #expect(missing.stdout == "")
         #expect(missing.stderr == "runlog: ccc333: no such file or directory, nor a run under \(root)\n")
+        // A root of runs where one run is wanted: the error names a run in it.
+        let wholeRoot = try CLI.run(["logs", root])
+        #expect(wholeRoot.status == 2 && wholeRoot.stdout == "")
+        #expect(wholeRoot.stderr == "runlog: \(root): a directory of runs, not a run: name one, e.g. \(root)/aaa111 (`runlog ls \(root)` lists them)\n")
+        let empty = try CLI.run(["stats", elsewhere])
+        #expect(empty.stderr == "runlog: \(elsewhere): not a run directory (it has no logs/ directory)\n")
         // A path with a slash is never looked up under ROOT.
         let relative = try CLI.run(["stats", "--root", root, "./aaa111"], in: elsewhere)
         #expect(relative.status == 2)
