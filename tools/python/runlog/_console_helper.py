@@ -219,7 +219,7 @@ def main(argv):
             break
         due = held.due_in(time.monotonic())
         events = sel.select(0.25 if due is None else min(0.25, due))
-        short = True
+        short = True  # every read this round was short: pause before the next
         for key, _ in events:
             fd = key.fd
             stream = streams[fd]
@@ -230,6 +230,7 @@ def main(argv):
             if not data:
                 sel.unregister(fd)
                 open_fds.discard(fd)
+                short = False  # the writer is ending: the other pipe follows at once
                 text = decoders[stream].decode(b"", final=True).encode()
             else:
                 short = short and len(data) < sizes[fd] // 4
@@ -266,4 +267,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    # Everything is written and durable: skip the interpreter's teardown
+    # (tens of milliseconds that the training process's exit waits for).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
