@@ -266,10 +266,15 @@ def main(argv):
     return 0
 
 
-if __name__ == "__main__":
-    code = main(sys.argv[1:])
-    # Everything is written and durable: skip the interpreter's teardown
-    # (tens of milliseconds that the training process's exit waits for).
+def run(argv):
+    """Runs `main` and ends the process without the interpreter's teardown
+    (tens of milliseconds that the training process's exit would wait for):
+    by then everything is written and durable."""
+    code = main(argv)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

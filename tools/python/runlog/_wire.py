@@ -3,11 +3,25 @@
 CRC32C, and Protocol-Buffers-style keyed fields."""
 
 import struct
+from importlib.util import find_spec
 
-try:
-    import numpy as _np
-except ImportError:  # optional: faster encoding of long varint streams
-    _np = None  # type: ignore[assignment]
+# numpy (optional) encodes long varint streams and checksums long buffers
+# faster; it is imported when first needed, so that a process that never
+# needs it (the console helper, a short job) does not pay for its import.
+_np = None
+_np_looked = False
+
+
+def _numpy():
+    """The numpy module, imported on the first call; None when it is not installed."""
+    global _np, _np_looked
+    if not _np_looked:
+        try:
+            import numpy
+        except ImportError:
+            numpy = None  # type: ignore[assignment]
+        _np, _np_looked = numpy, True
+    return _np
 
 _U64 = 1 << 64
 _I64_MIN = -(1 << 63)
@@ -46,15 +60,20 @@ try:  # optional C implementation (the `crc32c` package): same function, much fa
 
     CRC32C_IMPLEMENTATION = "crc32c package"
 except ImportError:
-    try:
-        from ._crc_numpy import crc32c as _crc32c_numpy
+    if find_spec("numpy") is not None:
+        _crc32c_long = None
 
         def crc32c(data):
             """CRC-32C (Castagnoli) of `data`."""
-            return _crc32c_numpy(data) if len(data) >= 4096 else _crc32c_python(data)
+            global _crc32c_long
+            if len(data) < 4096:
+                return _crc32c_python(data)
+            if _crc32c_long is None:
+                from ._crc_numpy import crc32c as _crc32c_long
+            return _crc32c_long(data)
 
         CRC32C_IMPLEMENTATION = "numpy"
-    except ImportError:  # no numpy either
+    else:  # no numpy either
         crc32c = _crc32c_python
         CRC32C_IMPLEMENTATION = "pure Python"
 
@@ -121,7 +140,7 @@ def delta_varints(xs):
     (the steps and times of a metrics block, spec section 4.3)."""
     if not xs:
         return b""
-    if _np is not None and len(xs) >= 64:
+    if len(xs) >= 64 and _numpy() is not None:
         return _delta_varints_numpy(xs)
     return _delta_varints_python(xs)
 
@@ -139,7 +158,7 @@ def _delta_varints_python(xs):
 
 
 def _delta_varints_numpy(xs):
-    np = _np
+    np = _numpy()
     try:
         a = np.array(xs, dtype=np.int64)
     except OverflowError:  # not 64-bit values: the exact Python path wraps them

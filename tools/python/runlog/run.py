@@ -166,25 +166,22 @@ class Run:
         if config:
             self.config.update(config)
         self._writer.sync()  # the run start is on disk before training begins
-        self._console = _console.start(self, console_mode)
-        # Listing the installed packages takes a tenth of a second or more of
-        # pure Python: a child process lists them, holding none of this
-        # process's GIL, and a thread waits for it; training starts meanwhile.
-        # (git and the child start here: a subprocess started from a helper
-        # thread can leave a SIGTERM unseen by the main thread.)
+        # The installed packages are listed on a thread, while this one waits
+        # for the console helper to start. (git runs here: a subprocess
+        # started from a helper thread can leave a SIGTERM unseen by the main thread.)
         gathered = _environment.entries(packages=False) if environment else []
-        listing = _environment.PackageListing() if environment else None
-        self._environment = threading.Thread(target=self._record_environment, args=(gathered, listing),
+        self._environment = threading.Thread(target=self._record_environment, args=(gathered,),
                                              name="runlog-environment", daemon=True)
         if environment:
             self._environment.start()
+        self._console = _console.start(self, console_mode)
         seconds = _system.interval(system_metrics_interval)
         self._sampler = _system.SystemSampler(self._add_side_row, self.dir, seconds) if seconds else None
         _lifecycle.register(self)
 
-    def _record_environment(self, gathered: list[tuple[str, Any]], listing: _environment.PackageListing | None) -> None:
+    def _record_environment(self, gathered: list[tuple[str, Any]]) -> None:
         _system.block_termination_signals()
-        packages = listing.result() if listing is not None else _environment.installed_packages()
+        packages = _environment.installed_packages()
         record = Environment(gathered + [("packages", packages)]).encode()
         with self._writer.lock:
             if not self._closed:

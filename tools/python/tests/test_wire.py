@@ -47,7 +47,7 @@ CASES = [
 def test_numpy_and_python_delta_varints_agree(xs):
     expected = b"".join(w.varint(w.zigzag(w.wrap_i64(b - a))) for a, b in zip([0] + xs[:-1], xs))
     assert w._delta_varints_python(xs) == expected
-    if w._np is not None:
+    if w._numpy() is not None:
         assert w._delta_varints_numpy(xs) == expected
 
 
