@@ -7,8 +7,10 @@ and sync markers go to `records` with the number of rows logged before them.
 This thread takes everything at least every `flush_interval` seconds (sooner
 when many rows or record bytes wait, or a caller waits for a sync), packs
 rows into metrics blocks and records into frames of at most `frame_target`
-content bytes, writes each frame with one `write`, fsyncs, and refreshes the
-liveness file's heartbeat. Logging a record does not wake it: records logged
+content bytes, writes the frames of a pass with one `write` (up to
+`WRITE_BYTES`), fsyncs, and refreshes the liveness file's heartbeat. So a
+pass makes one fsync, and no write lands past one not yet durable
+(spec/format.md section 5). Logging a record does not wake it: records logged
 within an interval share frames (a histogram alone in its frame takes about
 twice the bytes), and each still reaches the file within `flush_interval`.
 
@@ -20,7 +22,7 @@ them for `write_timeout` seconds, the writer gives up: `error` is set and
 """
 
 import collections
-
+import itertools
 import sys
 import threading
 import time
@@ -37,6 +39,8 @@ except ImportError:  # optional: faster time conversion
 # before its interval ends.
 WAKE_AT = 1 << 16
 WAKE_BYTES = 4 << 20
+# Bytes of frames written with one `write` at most (more take an fsync between).
+WRITE_BYTES = 16 << 20
 
 
 class Sync:
@@ -156,13 +160,19 @@ class BackgroundWriter:
         print(self.error, file=sys.stderr)
 
     def _drain(self):
-        """Writes the frames held, in order, then fsyncs; keeps them on failure."""
+        """Writes the frames held, in order, in one `write` (per `WRITE_BYTES`),
+        then fsyncs; keeps them on failure."""
         try:
             while self._frames:
-                frame = self._frames[0]
-                self.log.write_frame(frame)
-                self._frames.popleft()
-                self._held -= len(frame)
+                n, size = 0, 0
+                for frame in self._frames:
+                    if n and size + len(frame) > WRITE_BYTES:
+                        break
+                    n, size = n + 1, size + len(frame)
+                self.log.write_frame(self._frames[0] if n == 1 else b"".join(itertools.islice(self._frames, n)))
+                for _ in range(n):
+                    self._frames.popleft()
+                self._held -= size
                 self._unsynced = True
             if self._unsynced:
                 self.log.sync()

@@ -127,15 +127,19 @@ class FrameEncoder:
 
 class LogFileWriter:
     """Appends frames to a new log file: creates it exclusively (an existing
-    file is never appended to), writes the header, then one `write` per frame.
-    A frame that fails to write is cut off again, so that the file always
-    ends with a whole frame. Not thread-safe."""
+    file is never appended to), writes the header, then one `write` per call
+    of `write_frame`. Before a `write` it fsyncs the file when an earlier
+    write is not durable yet (spec/format.md section 5), so that a crash
+    leaves at most the last write missing. A frame that fails to write is
+    cut off again, so that the file always ends with a whole frame. Not
+    thread-safe."""
 
     def __init__(self, path, header, codec=CODEC_ZSTD):
         self.path = path
         self._encoder = FrameEncoder(codec)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
         self.size = 0
+        self._unsynced = False  # a write made since the last fsync
         try:
             self.write_frame(header.encode())
         except BaseException:
@@ -147,12 +151,19 @@ class LogFileWriter:
         return self._encoder.encode(content)
 
     def write_frame(self, frame):
-        """Appends `frame` (or the header) with one `write` where the kernel
-        allows; on failure truncates what was written of it and raises OSError."""
+        """Appends `frame` (the header, or one or more whole frames) with one
+        `write` where the kernel allows, after an fsync when an earlier write
+        is not durable yet; on failure truncates what was written of it and
+        raises OSError."""
         view = memoryview(frame)
         try:
             while view:
-                view = view[os.write(self._fd, view):]
+                if self._unsynced:
+                    os.fsync(self._fd)
+                    self._unsynced = False
+                n = os.write(self._fd, view)
+                self._unsynced = True
+                view = view[n:]
         except OSError:
             try:
                 os.ftruncate(self._fd, self.size)
@@ -167,6 +178,7 @@ class LogFileWriter:
 
     def sync(self):
         os.fsync(self._fd)
+        self._unsynced = False
 
     def close(self):
         if self._fd >= 0:
