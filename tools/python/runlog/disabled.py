@@ -45,6 +45,9 @@ class DisabledRun(Run):
         elif commit is not False and data:
             self._step += 1
 
+    def _log_row(self, row: dict[str, float], step: int) -> None:
+        self.log(row, step=step)
+
     def _enqueue(self, record: Any) -> None:
         pass
 

@@ -49,6 +49,7 @@ class RunLogLogger(BaseLogger):
         kwargs.pop("init", None)
         self._run = init(*args, **kwargs)
         self.log = self._run.log  # called every iteration: found without `__getattr__`
+        self._log_row = self._run._log_row  # the handlers' row of plain numbers
 
     @property
     def run(self) -> Run:
@@ -74,8 +75,29 @@ def _check_logger(handler: object, logger: object) -> None:
         raise RuntimeError(f"Handler '{type(handler).__name__}' works only with RunLogLogger")
 
 
-def _event_step(engine: Engine, event_name: str | Events) -> int:
-    return engine.state.get_event_attrib_value(event_name)
+class _EventStep:
+    """The engine's counter for an event (its iteration or epoch), as
+    `engine.state.get_event_attrib_value` gives it, with the attribute's
+    name kept for the event object last seen: a handler is called with the
+    same event object every time, and ignite's lookup hashes and compares
+    events in Python (a microsecond of every iteration)."""
+
+    __slots__ = ("event", "attr")
+
+    def __init__(self) -> None:
+        self.event: Any = None
+        self.attr = ""
+
+    def __call__(self, engine: Engine, event_name: Any) -> int:
+        if event_name is not self.event:
+            engine.state.get_event_attrib_value(event_name)  # raises for an unknown event, as ignite does
+            self.attr = type(engine.state).event_to_attr[event_name]
+            self.event = event_name
+        return getattr(engine.state, self.attr)
+
+
+_IGNITE_DEFAULT_STEP = "BaseOutputHandler.__init__.<locals>.global_step_transform"
+_MAX_KEYS = 4096  # output names whose `<tag>/<name>` keys an OutputHandler keeps made
 
 
 class OutputHandler(BaseOutputHandler):
@@ -85,37 +107,71 @@ class OutputHandler(BaseOutputHandler):
 
     output_transform: Callable[[Any], Any] | None  # set by ignite's __init__
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        default = self.global_step_transform
+        # ignite's default (the engine's counter for the event) is computed here, faster
+        self._default_step = default if getattr(default, "__qualname__", "") == _IGNITE_DEFAULT_STEP else None
+        self._step = _EventStep()
+        self._keys: dict[str, str] = {}
+
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
-        global_step = self.global_step_transform(engine, event_name)
-        if not isinstance(global_step, int):
-            raise TypeError(
-                f"global_step must be int, got {type(global_step)}. Please check the output of global_step_transform.")
+        if self.global_step_transform is self._default_step:
+            global_step = self._step(engine, event_name)
+        else:
+            global_step = self.global_step_transform(engine, event_name)
+        if type(global_step) is not int:
+            if not isinstance(global_step, int):
+                raise TypeError(f"global_step must be int, got {type(global_step)}. Please check the output of "
+                                "global_step_transform.")
+            global_step = int(global_step)
         transform = self.output_transform
         if self.metric_names is None and self.state_attributes is None and transform is not None:
-            metrics = self._output_metrics(engine, transform)
+            output = transform(engine.state.output)
+            plain = self._plain_output(output)
+            if plain is not None:
+                logger._log_row(plain, global_step)  # checked already: logged as it is
+                return
+            metrics = self._flattened(engine, transform, output)
         else:
             metrics = self._setup_output_metrics_state_attrs(engine, log_text=True, key_tuple=False)
         logger.log(metrics, step=global_step)
 
     def _output_metrics(self, engine: Engine, transform: Callable[[Any], Any]) -> dict[str, Any]:
         """What ignite's `_setup_output_metrics_state_attrs` gives for the
-        output alone, with the output transform called once: a flat dict of
-        Python numbers is keyed `<tag>/<name>` directly (the common case,
-        every iteration); anything else goes through ignite's flattening."""
+        output alone, with the output transform called once."""
         output = transform(engine.state.output)
+        plain = self._plain_output(output)
+        return plain if plain is not None else self._flattened(engine, transform, output)
+
+    def _plain_output(self, output: Any) -> dict[str, Any] | None:
+        """A flat dict of Python numbers (the common case, every iteration)
+        keyed `<tag>/<name>`, or a lone number as `<tag>/output`; None for
+        anything else."""
+        keys = self._keys
         if type(output) is dict:
-            prefix = self.tag + "/"
             plain = {}
             for k, v in output.items():
                 tv = type(v)
-                if type(k) is not str or (tv is not float and tv is not int):
-                    break
-                plain[prefix + k] = v
-            else:
-                return plain
-        elif type(output) is float or type(output) is int:
+                if tv is not float and tv is not int:
+                    return None
+                key = keys.get(k)
+                if key is None:
+                    if type(k) is not str:
+                        return None
+                    key = self.tag + "/" + k
+                    if len(keys) < _MAX_KEYS:
+                        keys[k] = key
+                plain[key] = v
+            return plain
+        if type(output) is float or type(output) is int:
             return {self.tag + "/output": output}
+        return None
+
+    def _flattened(self, engine: Engine, transform: Callable[[Any], Any], output: Any) -> dict[str, Any]:
+        """What ignite's `_setup_output_metrics_state_attrs` gives for the
+        output alone, given `output`, what the output transform returned."""
         self.output_transform = lambda _: output
         try:
             return self._setup_output_metrics_state_attrs(engine, log_text=True, key_tuple=False)
@@ -123,10 +179,12 @@ class OutputHandler(BaseOutputHandler):
             self.output_transform = transform
 
 
+
 class OptimizerParamsHandler(BaseOptimizerParamsHandler):
     """Logs `param_name` of each parameter group as `[<tag>/]<param_name>/group_<i>`."""
 
     _keys: list[str] | None = None  # per group, made once
+    _step: _EventStep | None = None
 
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
@@ -135,8 +193,9 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
         if keys is None or len(keys) != len(groups):
             prefix = f"{self.tag}/" if self.tag else ""
             keys = self._keys = [f"{prefix}{self.param_name}/group_{i}" for i in range(len(groups))]
+            self._step = _EventStep()
         name = self.param_name
-        logger.log({k: float(g[name]) for k, g in zip(keys, groups)}, step=_event_step(engine, event_name))
+        logger._log_row({k: float(g[name]) for k, g in zip(keys, groups)}, self._step(engine, event_name))
 
 
 def _name(name: str) -> str:
@@ -151,7 +210,7 @@ class WeightsScalarHandler(BaseWeightsScalarHandler):
         prefix = f"{self.tag}/" if self.tag else ""
         values = {f"{prefix}weights_{self.reduction.__name__}/{_name(n)}": self.reduction(p.data)
                   for n, p in self.weights}
-        logger.log(values, step=_event_step(engine, event_name))
+        logger.log(values, step=engine.state.get_event_attrib_value(event_name))
 
 
 class GradsScalarHandler(BaseWeightsScalarHandler):
@@ -162,7 +221,7 @@ class GradsScalarHandler(BaseWeightsScalarHandler):
         prefix = f"{self.tag}/" if self.tag else ""
         values = {f"{prefix}grads_{self.reduction.__name__}/{_name(n)}": self.reduction(p.grad)
                   for n, p in self.weights if p.grad is not None}
-        logger.log(values, step=_event_step(engine, event_name))
+        logger.log(values, step=engine.state.get_event_attrib_value(event_name))
 
 
 class WeightsHistHandler(BaseWeightsHandler):
@@ -172,7 +231,7 @@ class WeightsHistHandler(BaseWeightsHandler):
         _check_logger(self, logger)
         prefix = f"{self.tag}/" if self.tag else ""
         hists = {f"{prefix}weights/{_name(n)}": Histogram(p.data) for n, p in self.weights}
-        logger.log(hists, step=_event_step(engine, event_name))
+        logger.log(hists, step=engine.state.get_event_attrib_value(event_name))
 
 
 class GradsHistHandler(BaseWeightsHandler):
@@ -182,7 +241,7 @@ class GradsHistHandler(BaseWeightsHandler):
         _check_logger(self, logger)
         prefix = f"{self.tag}/" if self.tag else ""
         hists = {f"{prefix}grads/{_name(n)}": Histogram(p.grad) for n, p in self.weights if p.grad is not None}
-        logger.log(hists, step=_event_step(engine, event_name))
+        logger.log(hists, step=engine.state.get_event_attrib_value(event_name))
 
 
 class RunLogSaver(BaseSaveHandler):

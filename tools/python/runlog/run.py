@@ -258,6 +258,30 @@ class Run:
         if w.error is not None:
             raise w.error
 
+    def _log_row(self, row: dict[str, float], step: int) -> None:
+        """`log(row, step=step)` for a caller that guarantees what `log`
+        checks: `row` maps non-empty strings to Python floats and ints, `step`
+        is an int, and `row` is given away (it is queued, not copied). The
+        ignite handlers log this way every iteration."""
+        t = time.time_ns()
+        if self._pending is not None or not row or not _I64_MIN <= step <= _I64_MAX:
+            self._log_slow(row, step, t, None)
+            return
+        w = self._writer
+        with w.lock:
+            if self._closed:
+                raise RunError(f"run {self.id} is finished; log() after finish()")
+            if step >= self._step:
+                self._step = step + 1
+            self._last_step = step
+            w.steps.append(step)
+            w.times.append(t)
+            w.rows.append(row)
+            if len(w.rows) >= WAKE_AT:
+                w.wake.set()
+        if w.error is not None:
+            raise w.error
+
     def _append_row(self, row: dict[str, float], step: int | None, t: int, advance: bool) -> int:
         """Queues `row` (may be empty) at `step` (None: `run.step`) and, when
         `advance`, moves `run.step` past it. Returns the step. Call with the

@@ -85,6 +85,43 @@ def test_output_and_optimizer_handlers_use_ignite_keys_and_default_steps(setup):
     assert [s for s, v in rows if "opt/momentum/group_0" in v] == [1, 2]
 
 
+def test_one_handler_on_several_events_logs_each_at_its_own_counter(setup):
+    model, optimizer, trainer, logger = setup
+    out = OutputHandler("t", output_transform=lambda loss: {"loss": loss})
+    logger.attach(trainer, out, Events.ITERATION_COMPLETED(every=2) | Events.EPOCH_COMPLETED)
+    logger.attach(trainer, OptimizerParamsHandler(optimizer), Events.ITERATION_STARTED(once=4) | Events.EPOCH_STARTED)
+    trainer.run(DATA, max_epochs=2)  # 3 iterations an epoch
+    logger.close()
+    steps = [s for s, v in metric_rows(logger.run) if "t/loss" in v]
+    assert steps == [2, 1, 4, 6, 2]  # iteration 2, epoch 1, iterations 4 and 6, epoch 2: in the order logged
+    assert [s for s, v in metric_rows(logger.run) if "lr/group_0" in v] == [1, 2, 4]
+    with pytest.raises(RuntimeError, match="Unknown event name"):
+        out(trainer, logger, "no such event")
+
+
+def test_a_step_transform_set_after_the_handler_is_made_is_used(setup):
+    model, optimizer, trainer, logger = setup
+    out = OutputHandler("t", output_transform=lambda loss: {"loss": loss})
+    logger.attach(trainer, out, Events.ITERATION_COMPLETED)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(once=2),
+                              lambda _: setattr(out, "global_step_transform", lambda e, _: 100 + e.state.iteration))
+    trainer.run(DATA, max_epochs=1)
+    logger.close()
+    assert [s for s, v in metric_rows(logger.run) if "t/loss" in v] == [1, 2, 103]
+
+
+def test_many_output_names_are_all_logged(setup):
+    model, optimizer, trainer, logger = setup
+    names = [f"m{i}" for i in range(5000)]  # more than the handler keeps keys made for
+    out = OutputHandler("t", output_transform=lambda loss: {n: loss for n in names} | {"it": trainer.state.iteration})
+    logger.attach(trainer, out, Events.ITERATION_COMPLETED)
+    trainer.run(DATA, max_epochs=1)
+    logger.close()
+    rows = metric_rows(logger.run)
+    assert [s for s, _ in rows] == [1, 2, 3]
+    assert all(set(v) == {"t/" + n for n in names} | {"t/it"} and v["t/it"] == s for s, v in rows)
+
+
 def test_evaluator_metrics_land_on_the_trainer_iteration_and_are_never_dropped(setup):
     model, optimizer, trainer, logger = setup
     evaluator = Engine(lambda e, b: None)

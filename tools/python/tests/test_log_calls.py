@@ -69,3 +69,19 @@ def test_log_returns_none(rundir):
     with pytest.warns(UserWarning):
         assert run.log({"s": "x"}) is None
     run.finish()
+
+
+def test_the_handlers_row_path_logs_as_log_does(rundir):
+    run = runlog.init(dir=rundir)
+    run.log({"a": 1.0}, commit=False)
+    run._log_row({"b": 2.0}, 5)  # another step: the held row goes first
+    run._log_row({}, 9)  # nothing: uses up no step
+    run._log_row({"c": 3}, 3)  # a lower step is kept too
+    with pytest.raises(ValueError, match="64 bits"):
+        run._log_row({"d": 1.0}, 2 ** 63)
+    assert run.step == 6
+    run.finish()
+    with pytest.raises(runlog.RunError, match="finished"):
+        run._log_row({"e": 1.0}, 7)
+    rows, _ = rows_and_histograms(run)
+    assert rows == [(0, {"a": 1.0}), (5, {"b": 2.0}), (3, {"c": 3.0})]
