@@ -5,6 +5,7 @@
 //   RunLogFormat  ←  RunLayout  ←  RunLog (logger)     ←  runlog (CLI)
 //                              ←  RunSync (sync engine) ←  syncd
 //   RunLogFormat  ←  TensorBoardEvents (event files)  ←  runlog (CLI), RunSync
+//   CChecksums, CZstd  ←  CConsoleCapture (the console's capture processes)  ←  RunLog
 // The format module does no policy: it encodes, decodes, frames and checks.
 // RunLayout knows where things are on disk and what they say: run
 // directories, segment names, liveness, run status and syncd's state files;
@@ -48,6 +49,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
         // CRC32C (SSE4.2 / ARMv8 CRC with a static-table fallback).
         .target(name: "CChecksums"),
+        // The logger's console capture: processes made by fork that run only C (no Swift, no allocation).
+        .target(name: "CConsoleCapture", dependencies: ["CChecksums", "CZstd"]),
         // The shortest round-trip decimal form of a double (Schubfach), for canonical JSON.
         .target(name: "CDecimal"),
 
@@ -56,7 +59,7 @@ let package = Package(
 
         .target(name: "RunLogFormat", dependencies: ["CZstd", "CChecksums", "CCrypto", "CDecimal"]),
         .target(name: "RunLayout", dependencies: ["RunLogFormat"]),
-        .target(name: "RunLog", dependencies: ["RunLayout"]),
+        .target(name: "RunLog", dependencies: ["RunLayout", "CConsoleCapture"]),
         .target(name: "TensorBoardEvents", dependencies: ["RunLogFormat"]),
         .target(
             name: "RunSync",

@@ -166,26 +166,6 @@ final class Pipeline: @unchecked Sendable {
         monitor.unlock()
     }
 
-    /// Appends `record` unless that would wait: false when the memory cap is
-    /// reached (or the run is finished), and nothing is appended.
-    func appendIfRoom(record: Record) -> Bool {
-        let bytes = record.encoded
-        monitor.lock()
-        let s = state
-        guard !s.pointee.closedForWriting,
-            s.pointee.pending.bytes + bytes.count + 32 <= pendingCap || s.pointee.pending.isEmpty
-        else {
-            monitor.unlock()
-            return false
-        }
-        s.pointee.pending.beginItem(bytes: bytes.count + 32)
-        s.pointee.appended += 1
-        s.pointee.pending.append(record: bytes)
-        afterAppend()
-        monitor.unlock()
-        return true
-    }
-
     /// Waits until everything appended before the call is written and synced.
     /// Throws when the writer fails meanwhile, or after `timeout` seconds.
     func flush(timeout: Double? = nil) throws {

@@ -73,6 +73,8 @@ public final class Run: Sendable {
     /// The path of the log this process writes now (the latest segment when
     /// `RunOptions.segmentBytes` is set); nil when disabled.
     public var logPath: String? { pipeline?.sink.path }
+    /// The console log this process's output goes to (`RunOptions.captureConsole`); nil without capture.
+    public var consoleLogPath: String? { console?.path }
 
     let pipeline: Pipeline?
     let console: ConsoleCapture?
@@ -142,7 +144,10 @@ public final class Run: Sendable {
         start.writer = Run.writer
         pipeline.append(record: .runStart(start))
         if options.recordsEnvironment { pipeline.append(record: .environment(EnvironmentProbe.entries())) }
-        console = options.captureConsole ? ConsoleCapture(pipeline: pipeline) : nil
+        console = options.captureConsole ? ConsoleCapture(
+            directory: place.directory, runID: place.id, attempt: place.attempt, rank: place.rank,
+            compressionLevel: options.compressionLevel, writeDelayMilliseconds: Run.consoleWriteDelay(env),
+            report: { pipeline.report($0) }) : nil
         if !config.isEmpty {
             let entries = Run.entries(config)
             metadata.merge(config: entries)
@@ -256,6 +261,13 @@ public final class Run: Sendable {
     public var stats: Stats {
         pipeline?.stats
             ?? Stats(logged: 0, durable: 0, droppedRows: 0, droppedPoints: 0, droppedRecords: 0, isFailing: false, lastError: nil)
+    }
+
+    /// `RUNLOG_CONSOLE_TEST_WRITE_DELAY`: seconds the console's writer waits
+    /// before each frame, a slow disk for tests (as in the Python client).
+    static func consoleWriteDelay(_ env: [String: String]) -> UInt32 {
+        guard let s = env["RUNLOG_CONSOLE_TEST_WRITE_DELAY"], let d = Double(s), d > 0 else { return 0 }
+        return UInt32(min(d, 60) * 1000)
     }
 
     /// `values` as entries in key order.

@@ -77,9 +77,14 @@ public struct RunOptions: Sendable {
     /// Only when SIGTERM has its default action at the first run's start: a
     /// program with its own SIGTERM handler keeps it. See `Run`.
     public var finishOnSIGTERM = true
-    /// Record what the process writes to its standard output and error as
-    /// console records in the run's log (`ConsoleCapture`), while it still
-    /// reaches them unchanged; stopped by `finish`. Off by default.
+    /// Record what the process (and its child processes) writes to its
+    /// standard output and error, while it still reaches them unchanged, in
+    /// a console log of the attempt (`Run.consoleLogPath`) written by a
+    /// process of the logger's own that outlives this one, so that the last
+    /// line printed before a `kill -9` or a crash is kept (`ConsoleCapture`).
+    /// `finish` puts the descriptors back and waits up to 5 s for the log to
+    /// be written and synced. When the capture cannot start, `onError` is
+    /// told why and output goes on as before. Off by default.
     public var captureConsole = false
     /// Seconds between samples of system metrics (CPU, memory, disk,
     /// network, GPUs; logged as `system/…` metrics, step = sample index);

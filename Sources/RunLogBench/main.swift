@@ -20,7 +20,13 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "workloads", summary: "the Swift logger writing workloads A and B to disk, one JSON line each, for tools/bench", run: workloadsBench),
     Benchmark(name: "checksums", summary: "CRC32C, canonical JSON doubles and rows in memory; SHA-256 of a checkpoint against openssl", run: checksumsBench),
     Benchmark(name: "cli", summary: "runlog stats and dump --json on workload A's log; TensorBoard's loader as the anchor", run: cliBench),
+    Benchmark(name: "console", summary: "a Swift program printing 1 M short lines with console capture off and on; console bytes on disk", run: consoleBench),
 ]
+
+// The child process of the console benchmark.
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "console-print" {
+    consolePrint(Array(CommandLine.arguments.dropFirst(2)))
+}
 
 var args = Array(CommandLine.arguments.dropFirst())
 let quick = args.contains("--quick")

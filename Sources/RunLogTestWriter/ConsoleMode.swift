@@ -7,12 +7,11 @@ import RunLog
 /// Starts run RUN_ID under ROOT with console capture, prints 100 lines on
 /// standard output, a progress bar redrawn with `\r` on standard error, a
 /// line from a child process and a partial line, then finishes and prints
-/// "after finish" (not captured).
+/// "after finish" (not captured) and how many of its child processes are
+/// left (the capture's, reaped by `finish`: 0).
 func runConsoleWriter(root: String, runID: String) -> Never {
-    var options = RunOptions()
-    options.captureConsole = true
     do {
-        let run = try Run(project: "console", id: runID, root: root, options: options)
+        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
         for i in 0..<100 { print("line \(i) é") }
         fflush(nil)
         for i in 0...10 { emit(2, "\rtrain: \(i * 10)%") }
@@ -22,36 +21,151 @@ func runConsoleWriter(root: String, runID: String) -> Never {
         fflush(nil)
         run.finish()
         print("after finish")
+        print("children after finish: \(childProcesses())")
         exit(0)
     } catch {
         fail("runlog-testwriter: \(error)")
     }
 }
 
-/// Starts run RUN_ID under ROOT with console capture (the default write
-/// interval, 1 s) and writes `line N at MS\n` to standard output every 20 ms,
-/// forever, N from 0, MS the wall clock in milliseconds: a process for a
-/// test to kill, that tells from the log which lines a hard death lost.
-func runConsoleForever(root: String, runID: String) -> Never {
-    var options = RunOptions()
-    options.captureConsole = true
+/// Starts run RUN_ID under ROOT with console capture, prints 300 numbered
+/// lines on standard output and 30 on standard error, then a last line with
+/// no newline on each, and ends as HOW says at once after the last byte:
+/// `kill9` (SIGKILL to itself), `segv` (SIGSEGV), `exit` (exit(0) without
+/// `finish`), `child` (a child process prints two more lines 0.3 s later,
+/// after this process's SIGKILL).
+func runConsoleEnd(root: String, runID: String, how: String) -> Never {
     do {
-        let run = try Run(project: "console", id: runID, root: root, options: options)
+        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
         _ = run
-        var n = 0
-        while true {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            emit(1, "line \(n) at \(Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)\n")
-            n += 1
-            usleep(20_000)
+        for i in 0..<300 {
+            print("out \(i) ü")
+            if i % 10 == 0 { emit(2, "err \(i / 10)\n") }
         }
+        fflush(nil)
+        if how == "child", system("(sleep 0.3; echo from the child; printf 'the child is done') &") != 0 {
+            fail("runlog-testwriter: cannot start the child")
+        }
+        emit(2, "last on stderr")
+        emit(1, "last on stdout")
+        switch how {
+        case "kill9", "child": kill(getpid(), SIGKILL)
+        case "segv": raise(SIGSEGV)
+        case "exit": exit(0)
+        default: fail("runlog-testwriter: unknown end '\(how)'")
+        }
+        fail("runlog-testwriter: still here after '\(how)'")
     } catch {
         fail("runlog-testwriter: \(error)")
     }
 }
 
+/// Starts run RUN_ID under ROOT with console capture, writes "ready\n" to
+/// standard error and waits for a byte on standard input; then writes MB
+/// megabytes of numbered 100-byte lines (`floodLine`) to standard output as
+/// fast as it can, waits for the end of its standard input, and exits.
+func runConsoleFlood(root: String, runID: String, megabytes: Int) -> Never {
+    do {
+        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
+        _ = run
+        emit(2, "ready\n")
+        var byte: UInt8 = 0
+        guard read(0, &byte, 1) == 1 else { fail("runlog-testwriter: no go") }
+        let lines = megabytes * 10_000
+        var block: [UInt8] = []
+        block.reserveCapacity(64 << 10)
+        for i in 0..<lines {
+            block += floodLine(i)
+            if block.count >= 60_000 || i == lines - 1 {
+                _ = block.withUnsafeBytes { writeAll(1, $0) }
+                block.removeAll(keepingCapacity: true)
+            }
+        }
+        while read(0, &byte, 1) > 0 {}
+        exit(0)
+    } catch {
+        fail("runlog-testwriter: \(error)")
+    }
+}
+
+/// Line `i` of `console-flood`.
+func floodLine(_ i: Int) -> [UInt8] {
+    var s = Array("floodline \(i)".utf8)
+    s += [UInt8](repeating: UInt8(ascii: "."), count: 99 - s.count)
+    s.append(0x0A)
+    return s
+}
+
+/// Starts run RUN_ID under ROOT with console capture and writes, 50 ms
+/// apart so that each is a read of its own, pieces of text that cut
+/// characters and hold bytes that are not UTF-8 (see `consoleBytePieces`), then finishes.
+func runConsoleBytes(root: String, runID: String) -> Never {
+    do {
+        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
+        for piece in consoleBytePieces {
+            _ = piece.withUnsafeBytes { writeAll(1, $0) }
+            usleep(50_000)
+        }
+        run.finish()
+        exit(0)
+    } catch {
+        fail("runlog-testwriter: \(error)")
+    }
+}
+
+/// The pieces `console-bytes` writes: `é`, `✓` and `😀` cut between pieces;
+/// an invalid byte, an overlong form, a surrogate, a code point past
+/// U+10FFFF, a stray continuation byte, a character cut by an invalid
+/// byte, and a character left incomplete at the end.
+let consoleBytePieces: [[UInt8]] = [
+    Array("caf".utf8) + [0xC3], [0xA9] + Array(" ok ".utf8) + [0xE2, 0x9C], [0x93, 0xF0, 0x9F], [0x98, 0x80, 0x0A],
+    [0xFF, 0x61, 0xC0, 0x80, 0x62, 0xED, 0xA0, 0x80, 0x63, 0xF4, 0x90, 0x80, 0x80, 0x64, 0x80, 0x0A],
+    [0xE2, 0x82], [0x78, 0x0A], Array("end ".utf8) + [0xE2, 0x82],
+]
+
+private func consoleOptions() -> RunOptions {
+    var options = RunOptions()
+    options.captureConsole = true
+    options.systemMetricsInterval = 0
+    return options
+}
+
+/// The number of this process's child processes, from /proc.
+private func childProcesses() -> Int {
+    guard let dir = opendir("/proc") else { return -1 }
+    defer { closedir(dir) }
+    var n = 0
+    let me = getpid()
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let pid = Int32(name), let stat = readSmallFile("/proc/\(pid)/stat") else { continue }
+        // pid (comm) state ppid …: the fields after the last ')'.
+        guard let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, Int32(fields[1]) == me { n += 1 }
+    }
+    return n
+}
+
+private func readSmallFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = read(fd, &buffer, buffer.count)
+    return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+}
+
 /// Writes `text` to descriptor `fd` at once.
 private func emit(_ fd: Int32, _ text: String) {
     _ = text.withCString { write(fd, $0, strlen($0)) }
+}
+
+private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+    var at = 0
+    while at < bytes.count {
+        let n = write(fd, bytes.baseAddress! + at, bytes.count - at)
+        if n <= 0 { fail("runlog-testwriter: write failed") }
+        at += n
+    }
 }

@@ -1,80 +1,133 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
-@testable import RunLog
+import RunLog
+import TestSupport
 import Testing
 
-/// `RunOptions.captureConsole` in a child process (the test runner's own
-/// descriptors stay as they are).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `RunOptions.captureConsole` in child processes (`runlog-testwriter
+/// console…`; the test runner's own descriptors stay as they are). The
+/// child's real standard output and error are pipes of the test: what the
+/// terminal would show.
 @Suite struct ConsoleCaptureTests {
     @Test func outputIsRecordedAndStillReachesTheTerminalUnchanged() throws {
-        let root = NSTemporaryDirectory() + "runlog-console-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: testWriterPath())
-        p.arguments = ["console", root, "c1"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let dir = TempDir()
+        defer { dir.remove() }
+        let out = try ConsoleChild(["console", dir.path, "c1"]).finish()
+        #expect(out.status == 0)
         let lines = (0..<100).map { "line \($0) é\n" }.joined()
-        #expect(String(decoding: stdout, as: UTF8.self) == lines + "from a child process\nno newlineafter finish\n")
-        #expect(String(decoding: stderr, as: UTF8.self) == (0...10).map { "\rtrain: \($0 * 10)%" }.joined() + "\n")
+        #expect(out.stdoutText == lines + "from a child process\nno newlineafter finish\nchildren after finish: 0\n")
+        #expect(out.stderrText == (0...10).map { "\rtrain: \($0 * 10)%" }.joined() + "\n")
+        let console = try CapturedConsole(run: dir.path + "/c1")
+        #expect(console.text[.stdout] == lines + "from a child process\nno newline")
+        #expect(console.text[.stderr] == "train: 100%\n")  // the bar in its final state
+        #expect(console.files == ["a0001-r0000-c0000.rlog"])
+        #expect(console.writers == ["runlog-swift-console/0.1.0"])
+        #expect(console.dropped == 0)
+    }
 
-        var texts: [ConsoleText.Stream: String] = [:]
-        let reader = try LogReader(path: root + "/c1/logs/a0001-r0000-s0000.rlog")
-        var last: Record?
-        while let frame = try reader.next() {
-            for r in frame.records {
-                if case .console(let c) = r { texts[c.stream, default: ""] += c.text }
-                last = r
+    /// The last bytes printed before the process ends, however it ends, are
+    /// in the console log, after everything printed before them, once each;
+    /// the terminal gets every byte as printed; the capture processes end.
+    @Test(arguments: ["kill9", "segv", "exit", "child"])
+    func theLastLineBeforeTheEndIsKept(how: String) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let id = "end-\(how)-\(UUID().uuidString.prefix(6))"
+        let out = try ConsoleChild(["console-end", dir.path, id, how]).finish()
+        let signal: Int32? = ["kill9": SIGKILL, "segv": SIGSEGV, "child": SIGKILL][how]
+        #expect(out.signal == signal && (signal != nil || out.status == 0), "status \(out.status), signal \(String(describing: out.signal))")
+        var stdout = (0..<300).map { "out \($0) ü\n" }.joined() + "last on stdout"
+        if how == "child" { stdout += "from the child\nthe child is done" }
+        let stderr = (0..<30).map { "err \($0)\n" }.joined() + "last on stderr"
+        #expect(out.stdoutText == stdout)
+        #expect(out.stderrText == stderr)
+        let console = try CapturedConsole(run: dir.path + "/" + id)
+        #expect(console.text[.stdout] == stdout)
+        #expect(console.text[.stderr] == stderr)
+        #expect(console.dropped == 0)
+        #expect(captureProcesses(id, within: 5).isEmpty, "the capture processes outlived their pipes")
+        if how == "kill9" {  // as `runlog logs` shows it
+            let logs = try runCLI(["logs", "--stream", "stdout", "--tail", "2", dir.path + "/" + id])
+            #expect(logs.status == 0 && logs.stderr == "")
+            #expect(logs.stdout == "out 299 ü\nlast on stdout\n")
+        }
+    }
+
+    /// A character cut between reads is kept whole; bytes that are not UTF-8
+    /// become U+FFFD as Swift's and Python's decoders replace them (one per
+    /// maximal subpart); the terminal gets the bytes as they were.
+    @Test func cutCharactersAreKeptWholeAndInvalidBytesReplaced() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let out = try ConsoleChild(["console-bytes", dir.path, "bytes"]).finish()
+        #expect(out.status == 0)
+        let bytes = consoleBytes
+        #expect(Array(out.stdout) == bytes)
+        let console = try CapturedConsole(run: dir.path + "/bytes")
+        let expected = String(decoding: bytes, as: UTF8.self)
+        #expect(console.text[.stdout] == expected)
+        #expect(expected.hasPrefix("café ok ✓😀\n\u{FFFD}a\u{FFFD}\u{FFFD}b\u{FFFD}\u{FFFD}\u{FFFD}c"))
+        #expect(expected.hasSuffix("\u{FFFD}x\nend \u{FFFD}"))
+    }
+
+    /// 50 MB printed faster than the (slowed) disk takes it: the terminal gets
+    /// every byte, the capture processes' memory stays bounded, and what the
+    /// console log lacks is counted exactly where it is missing.
+    @Test func aFloodIsPassedOnWholeAndWhatTheDiskCannotTakeIsCounted() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let megabytes = 50
+        let child = try ConsoleChild(["console-flood", dir.path, "flood", "\(megabytes)"], environment: ["RUNLOG_CONSOLE_TEST_WRITE_DELAY": "0.2"], stdin: true)
+        #expect(child.waitForStderr("ready\n", timeout: 30))
+        let pids = captureProcesses("flood", within: 0)
+        #expect(pids.count == 2)
+        let before = pids.map { memoryKiB($0, "VmRSS") ?? 0 }
+        child.send("go")
+        let total = megabytes * 1_000_000
+        #expect(child.waitForStdout(bytes: total, timeout: 120))
+        let peaks = pids.map { memoryKiB($0, "VmHWM") ?? .max }
+        for (b, p) in zip(before, peaks) {
+            #expect(p - b < 16 << 10, "the capture grew by \(p - b) KiB while \(megabytes) MB were printed")
+        }
+        child.closeStdin()
+        let out = child.finish()
+        #expect(out.status == 0)
+        var expected = [UInt8]()
+        expected.reserveCapacity(total)
+        for i in 0..<(megabytes * 10_000) { expected += floodLine(i) }
+        #expect(out.stdout.count == total && Array(out.stdout) == expected, "the terminal copy differs")
+        var at = 0
+        var dropped: UInt64 = 0
+        for c in try CapturedConsole(run: dir.path + "/flood").records where c.stream == .stdout {
+            at += Int(c.dropped)
+            dropped += c.dropped
+            let text = Array(c.text.utf8)
+            guard at + text.count <= total, Array(expected[at..<(at + text.count)]) == text else {
+                Issue.record("a record's text is not what was printed at byte \(at)")
+                return
             }
+            at += text.count
         }
-        #expect(texts[.stdout] == lines + "from a child process\nno newline")
-        #expect(texts[.stderr] == "train: 100%\n")  // the bar in its final state
-        guard case .runEnd = last else { Issue.record("the run end is not last"); return }
+        #expect(at == total, "kept and dropped bytes add up to \(at), not \(total)")
+        #expect(dropped > 0, "nothing was dropped: the disk was not slow enough to test it")
     }
+}
 
-    /// The documented bound: a `kill -9` loses at most the console text of
-    /// the last write interval (1 s) before it; every line printed earlier is
-    /// in the log, with no gap. (The Python client's helper process keeps all.)
-    @Test func aKill9LosesAtMostTheLastWriteIntervalOfConsoleText() throws {
-        let root = NSTemporaryDirectory() + "runlog-console-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let child = try Child(["console-forever", root, "c9"])
-        var printed: [Int64] = []  // when line N was printed, ms, as the terminal saw it
-        while printed.count < 150, let line = child.readLine() {
-            let parts = line.split(separator: " ")
-            guard parts.count == 4, Int(parts[1]) == printed.count, let at = Int64(parts[3]) else {
-                Issue.record("unexpected output: \(line)")
-                break
-            }
-            printed.append(at)
-        }
-        let killedAt = Int64(Date().timeIntervalSince1970 * 1000)
-        child.kill9()
-        var text = ""
-        let reader = try LogReader(path: root + "/c9/logs/a0001-r0000-s0000.rlog")
-        while let frame = try reader.next() {
-            for case .console(let c) in frame.records where c.stream == .stdout { text += c.text }
-        }
-        let kept = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let whole = kept.dropLast().map(String.init)  // the last piece is a partial line, or ""
-        for (n, line) in whole.enumerated() where n < printed.count {  // in order, none missing, none changed
-            #expect(line == "line \(n) at \(printed[n])")
-        }
-        let due = printed.filter { $0 <= killedAt - 2000 }.count  // printed 2 s before the kill: 1 s interval, 1 s of slack
-        #expect(due > 0 && whole.count >= due, "\(whole.count) lines kept of \(due) printed 2 s or more before the kill (\(printed.count) printed)")
-    }
+/// What the `console-bytes` mode writes, in one piece.
+private let consoleBytes: [UInt8] = [
+    Array("caf".utf8) + [0xC3], [0xA9] + Array(" ok ".utf8) + [0xE2, 0x9C], [0x93, 0xF0, 0x9F], [0x98, 0x80, 0x0A],
+    [0xFF, 0x61, 0xC0, 0x80, 0x62, 0xED, 0xA0, 0x80, 0x63, 0xF4, 0x90, 0x80, 0x80, 0x64, 0x80, 0x0A],
+    [0xE2, 0x82], [0x78, 0x0A], Array("end ".utf8) + [0xE2, 0x82],
+].flatMap { $0 }
 
-    @Test func aCharacterCutByAReadIsKeptWhole() {
-        let bytes = Array("aé✓".utf8)  // 1 + 2 + 3 bytes
-        #expect(ConsoleCapture.completeUTF8(bytes) == bytes.count)
-        #expect(ConsoleCapture.completeUTF8(Array(bytes[0..<5])) == 3)
-        #expect(ConsoleCapture.completeUTF8(Array(bytes[0..<2])) == 1)
-        #expect(ConsoleCapture.completeUTF8([0xFF, 0xFE]) == 2)  // not UTF-8: left for U+FFFD
-    }
+/// Line `i` of the `console-flood` mode.
+private func floodLine(_ i: Int) -> [UInt8] {
+    var s = Array("floodline \(i)".utf8)
+    s += [UInt8](repeating: UInt8(ascii: "."), count: 99 - s.count)
+    s.append(0x0A)
+    return s
 }

@@ -82,19 +82,26 @@ func readRun(_ run: RunDirectory) throws -> [ReadLog] {
 /// The built `RunLogTestWriter` executable.
 func testWriterPath() -> String { TestPaths.executable("RunLogTestWriter") }
 
+/// A `RunLogTestWriter` process to run, without the runtime's backtraces on a crash.
+func testWriterProcess(_ arguments: [String], environment: [String: String]) -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: testWriterPath())
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["SWIFT_BACKTRACE"] = "enable=no"
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    return process
+}
+
 /// A child process whose stdout lines can be read as they come.
 final class Child {
-    let process = Process()
+    let process: Process
     private let pipe = Pipe()
     private var buffer = Data()
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: testWriterPath())
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
+        process = testWriterProcess(arguments, environment: environment)
         process.standardOutput = pipe
         try process.run()
     }
