@@ -195,7 +195,10 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
             keys = self._keys = [f"{prefix}{self.param_name}/group_{i}" for i in range(len(groups))]
             self._step = _EventStep()
         name = self.param_name
-        logger._log_row({k: float(g[name]) for k, g in zip(keys, groups)}, self._step(engine, event_name))
+        row = {}
+        for k, g in zip(keys, groups):  # not a comprehension: no function call of its own (Python < 3.12)
+            row[k] = float(g[name])
+        logger._log_row(row, self._step(engine, event_name))
 
 
 def _name(name: str) -> str:

@@ -138,7 +138,7 @@ def test_the_binning_is_numpys_to_the_last_count(dtype):
               lambda n: rng.standard_normal(n) * 1e-30, lambda n: rng.standard_normal(n) * 1e30,
               lambda n: 1 + rng.standard_normal(n) * 1e-5]
     compared = 0
-    for n in (1, 2, 10, 1000, 65_537):
+    for n in (1, 2, 10, 255, 256, 257, 1000, 65_537):  # around hist_module._SMALL too
         for shape in shapes:
             values = shape(n).astype(dtype)
             for bins in (1, 7, 64):
@@ -151,7 +151,29 @@ def test_the_binning_is_numpys_to_the_last_count(dtype):
                 assert h.counts == counts.tolist(), (n, bins, values[:4])
                 assert (h.low, h.high) == (float(edges[0]), float(edges[-1]))
                 compared += 1
-    assert compared >= 5 * 7 * 3 - 2 * 3
+    assert compared >= 8 * 7 * 3 - 2 * 3
+
+
+def test_the_edges_are_numpys_linspace():
+    rng = random.Random(5)
+    compared = 0
+    for dt in (np.float32, np.float64):
+        for _ in range(4000):
+            a = np.array([rng.uniform(-1e3, 1e3) * 10.0 ** rng.randint(-30, 30) for _ in range(2)], dtype=dt)
+            if rng.random() < 0.2:
+                a[1] = np.nextafter(a[0], dt(np.inf))  # a range of one ULP
+            lo, hi = a.min(), a.max()
+            if rng.random() < 0.2:
+                lo, hi = lo - 0.5, hi + 0.5
+            if rng.random() < 0.2:
+                lo, hi = float(lo), float(hi)
+            bins = rng.choice([1, 2, 7, 64, 100])
+            with np.errstate(all="ignore"):
+                want = np.linspace(lo, hi, bins + 1, endpoint=True, dtype=dt)
+                got = hist_module._linspace(lo, hi, bins + 1, np.dtype(dt))
+            assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True), (dt, lo, hi, bins)
+            compared += 1
+    assert compared == 8000
 
 
 @pytest.mark.parametrize("values", [
