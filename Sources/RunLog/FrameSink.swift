@@ -10,8 +10,9 @@ import RunLogFormat
 protocol FrameSink: AnyObject {
     /// The log's path, for messages.
     var path: String { get }
-    /// Appends one encoded frame; on failure the file is as it was before.
-    func appendFrame(_ frame: [UInt8]) throws
+    /// Appends the first one or more of `frames` (at least one) with one
+    /// `write` and returns how many; on failure the file is as it was before.
+    func appendFrames(_ frames: ArraySlice<[UInt8]>) throws -> Int
     /// Makes everything appended durable.
     func sync() throws
     /// Syncs and closes.
@@ -23,8 +24,9 @@ protocol FrameSink: AnyObject {
 ///
 /// With a segment size, a log that has reached it is synced and closed before
 /// the next frame, which goes to the next segment (spec/run-directory.md §2):
-/// a log may exceed the size by one frame. If syncing the full log or creating
-/// the next one fails, the frame is not written and the next call tries again.
+/// a log may exceed the size by one frame, and one write never spans two
+/// logs. If syncing the full log or creating the next one fails, the frame is
+/// not written and the next call tries again.
 final class LogFileSink: FrameSink, @unchecked Sendable {
     private let lock = NSLock()
     private var writer: LogWriter
@@ -45,7 +47,10 @@ final class LogFileSink: FrameSink, @unchecked Sendable {
     /// The log written now (read from any thread).
     var path: String { lock.withLock { writer.path } }
 
-    func appendFrame(_ frame: [UInt8]) throws {
+    /// Frame bytes written with one `write` at most.
+    static let writeBytes = 16 << 20
+
+    func appendFrames(_ frames: ArraySlice<[UInt8]>) throws -> Int {
         if let limit = segmentBytes, framesInSegment > 0, writer.size >= limit {
             if !full {
                 try writer.sync()
@@ -57,8 +62,18 @@ final class LogFileSink: FrameSink, @unchecked Sendable {
             full = false
             framesInSegment = 0
         }
-        try writer.appendFrame(frame)
-        framesInSegment += 1
+        let limit = segmentBytes ?? .max
+        var end = frames.startIndex
+        var size = writer.size
+        var bytes = 0
+        repeat {
+            size += Int64(frames[end].count)
+            bytes += frames[end].count
+            end += 1
+        } while end < frames.endIndex && size < limit && bytes + frames[end].count <= Self.writeBytes
+        try writer.appendFrames(frames[..<end])
+        framesInSegment += end - frames.startIndex
+        return end - frames.startIndex
     }
 
     func sync() throws {

@@ -102,41 +102,42 @@ extension Pipeline {
         writeFrames(upTo: state.pointee.appended - state.pointee.pending.count, sync: sync)
     }
 
-    /// Appends the unwritten frames and syncs when asked or by policy; on
-    /// success everything appended up to `upTo` is written (and durable when synced).
+    /// Appends the unwritten frames, as few writes as the sink allows, and
+    /// syncs when asked or by policy; on success everything appended up to
+    /// `upTo` is written (and durable when synced).
+    ///
+    /// The append rule (spec/format.md §5): a write never lands past one not
+    /// yet synced, so the log is synced first when the last write is not. A
+    /// crash then loses at most the last write, which reads as a tail. At
+    /// most one fsync per write, and one write per cycle unless a segment
+    /// ends or the frames exceed `LogFileSink.writeBytes`.
     private func writeFrames(upTo: Int, sync: Bool) {
         let s = state
         s.pointee.cycle += 1
+        let before = s.pointee.written
         monitor.unlock()
         var failure: FormatError?
         var done = 0
-        for frame in unwritten {
-            do {
-                try sink.appendFrame(frame)
-                done += 1
+        var syncedBefore = false
+        do {
+            while done < unwritten.count {
+                if unsynced {
+                    try syncSink()
+                    syncedBefore = true
+                }
+                done += try sink.appendFrames(unwritten[done...])
                 unsynced = true
-                if options.sync == .everyFrame { try sink.sync() }
-            } catch let e as FormatError {
-                failure = e
-                break
-            } catch {
-                failure = FormatError(.io, "\(error)")
-                break
+                if options.sync == .everyFrame { try syncSink() }
             }
+            if unsynced, sync || syncIntervalElapsed() { try syncSink() }
+        } catch let e as FormatError {
+            failure = e
+        } catch {
+            failure = FormatError(.io, "\(error)")
         }
         unwritten.removeFirst(done)
-        if failure == nil, unsynced, sync || options.sync == .everyFrame || syncIntervalElapsed() {
-            do {
-                try sink.sync()
-                unsynced = false
-                lastSync = Monitor.now()
-            } catch let e as FormatError {
-                failure = e
-            } catch {
-                failure = FormatError(.io, "\(error)")
-            }
-        }
         monitor.lock()
+        if syncedBefore { s.pointee.durable = max(s.pointee.durable, before) }
         // Report a change of state first (without the lock), then make it
         // visible: a caller woken by the change finds the report already made.
         if (failure != nil) != s.pointee.failing {
@@ -163,6 +164,12 @@ extension Pipeline {
             if !unsynced { s.pointee.durable = s.pointee.written }
         }
         callerWake.broadcast()
+    }
+
+    private func syncSink() throws {
+        try sink.sync()
+        unsynced = false
+        lastSync = Monitor.now()
     }
 
     private func syncIntervalElapsed() -> Bool {

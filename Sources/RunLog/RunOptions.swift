@@ -9,13 +9,17 @@ import Foundation
 /// beyond the memory cap are counted as dropped and the count is written to
 /// the log once writing resumes).
 public struct RunOptions: Sendable {
-    /// When the log file is fsynced. Checkpoints, `flush()` and `finish` always sync.
+    /// When the log file is fsynced. Checkpoints, `flush()` and `finish` always
+    /// sync, and so does a write that would land past an unsynced one (the
+    /// append rule of spec/format.md §5, which keeps a crash from leaving a
+    /// hole before a later frame): with frames written every `writeInterval`,
+    /// at most one more fsync per interval, on the writer thread.
     public enum Sync: Sendable, Equatable {
         /// At most this many seconds after a frame is written.
         case interval(Double)
         /// After every frame.
         case everyFrame
-        /// Only on checkpoint, `flush()` and `finish`.
+        /// On checkpoint, `flush()` and `finish`, and before a write past an unsynced one.
         case never
     }
 

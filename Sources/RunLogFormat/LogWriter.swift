@@ -7,10 +7,14 @@ import Darwin
 
 /// Appends frames to a run-log file (spec §5).
 ///
-/// Each `append` writes one whole frame at the end of the file. If the write
-/// fails part-way (a full disk, an I/O error), the file is cut back to where
-/// the frame began, so the log stays valid and the same frame can be
-/// appended again later. Nothing is made durable until `sync()`.
+/// Each `append` writes one whole frame at the end of the file, and
+/// `appendFrames` several with one `write`. If the write fails part-way (a
+/// full disk, an I/O error), the file is cut back to where it began, so the
+/// log stays valid and the same frames can be appended again later; the
+/// first part of a short write is synced before the rest is written.
+/// Nothing else is made durable until `sync()`: a writer whose logs must
+/// survive a power loss syncs before appending past an unsynced append
+/// (spec §5, the append rule), as the logger's writer thread does.
 /// Not thread-safe: one owner at a time.
 public final class LogWriter {
     public struct Options: Sendable {
@@ -53,8 +57,8 @@ public final class LogWriter {
     }
 
     /// Reopens an existing log to continue it: finds the end of its last valid
-    /// frame and cuts off the tail after it. Damage before that is kept (and
-    /// reported through `onDamage`).
+    /// frame, cuts off the tail after it and syncs the cut. Damage before that
+    /// is kept (and reported through `onDamage`).
     public init(appendingTo path: String, options: Options = Options(), onDamage: ((LogReader.Damage) -> Void)? = nil) throws {
         let reader = try LogReader(path: path)
         reader.onDamage = onDamage
@@ -68,8 +72,9 @@ public final class LogWriter {
         self.options = options
         self.compressor = ZstdCompressor(level: options.compressionLevel)
         self.size = end
-        guard ftruncate(fd, off_t(end)) == 0 else {
-            let e = LogWriter.ioError(path, "cannot truncate the tail")
+        let cut = ftruncate(fd, off_t(end)) == 0
+        guard cut, SystemCall.sync(fd) else {
+            let e = LogWriter.ioError(path, cut ? "fsync failed" : "cannot truncate the tail")
             Glibc.close(fd)
             self.fd = -1
             throw e
@@ -101,13 +106,20 @@ public final class LogWriter {
         return at
     }
 
+    /// Appends already encoded frames with one `write`. Returns the first one's offset.
+    @discardableResult
+    public func appendFrames(_ frames: ArraySlice<[UInt8]>) throws -> Int64 {
+        if frames.count == 1 { return try appendFrame(frames[frames.startIndex]) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(frames.reduce(0) { $0 + $1.count })
+        for frame in frames { bytes += frame }
+        return try appendFrame(bytes)
+    }
+
     /// Makes everything appended so far durable (fsync).
     public func sync() throws {
         guard fd >= 0 else { throw FormatError(.io, "\(path): writer is closed") }
-        while fsync(fd) != 0 {
-            if errno == EINTR { continue }
-            throw LogWriter.ioError(path, "fsync failed")
-        }
+        guard SystemCall.sync(fd) else { throw LogWriter.ioError(path, "fsync failed") }
     }
 
     /// Syncs and closes the file.
@@ -120,7 +132,7 @@ public final class LogWriter {
     private func write(_ bytes: [UInt8]) throws {
         guard fd >= 0 else { throw FormatError(.io, "\(path): writer is closed") }
         let start = size
-        guard bytes.withUnsafeBytes({ SystemCall.writeAll(fd, $0, at: start) }) else {
+        guard bytes.withUnsafeBytes({ SystemCall.writeAll(fd, $0, at: start, syncParts: true) }) else {
             let error = LogWriter.ioError(path, "write failed", offset: start)
             _ = ftruncate(fd, off_t(start))  // keep the log valid: no torn frame before the next one
             throw error

@@ -23,9 +23,13 @@ public enum SystemCall {
     /// Writes all of `bytes` (at `offset` with `pwrite`, else at the file
     /// position), again after an interrupted or short write: true, or false
     /// with `errno` set (`EIO` when the system wrote nothing and said no error).
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64? = nil) -> Bool {
+    /// With `syncParts`, a short write is fsynced before the rest is written
+    /// (the append rule of spec/format.md §5).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64? = nil,
+                                syncParts: Bool = false) -> Bool {
         var done = 0
         while done < bytes.count {
+            if syncParts && done > 0 && !sync(fd) { return false }
             let rest = bytes.count - done
             let n = offset.map { pwrite(fd, bytes.baseAddress! + done, rest, off_t($0) + off_t(done)) } ?? write(fd, bytes.baseAddress! + done, rest)
             if n < 0 && errno == EINTR { continue }
@@ -34,6 +38,14 @@ public enum SystemCall {
                 return false
             }
             done += n
+        }
+        return true
+    }
+
+    /// `fsync`, again when a signal interrupts it: true, or false with `errno` set.
+    public static func sync(_ fd: Int32) -> Bool {
+        while fsync(fd) != 0 {
+            if errno != EINTR { return false }
         }
         return true
     }

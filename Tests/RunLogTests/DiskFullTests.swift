@@ -73,9 +73,9 @@ final class FaultInjector: FrameSink, @unchecked Sendable {
 
     var path: String { lock.withLock { inner!.path } }
 
-    func appendFrame(_ frame: [UInt8]) throws {
+    func appendFrames(_ frames: ArraySlice<[UInt8]>) throws -> Int {
         if full { throw FormatError(.io, "\(path): write failed: No space left on device", errno: ENOSPC) }
-        try lock.withLock { inner! }.appendFrame(frame)
+        return try lock.withLock { inner! }.appendFrames(frames)
     }
 
     func sync() throws { try lock.withLock { inner! }.sync() }
