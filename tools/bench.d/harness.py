@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -189,19 +190,54 @@ class Bench:
 
     # -- writing
 
-    def write(self, writer, workload, count, reps):
-        """Results of `reps` runs of one writer on one workload (the last run's files are kept)."""
+    def write(self, writer, workload, count, reps, prefix=()):
+        """Results of `reps` runs of one writer on one workload (the last run's
+        files are kept); `prefix` goes before the command (strace)."""
         results = []
         for rep in range(reps):
             d = self.fresh(f"write-{writer}-{workload}")
             if writer == "swift":
                 env = {"RUNLOG_BENCH_ONLY": workload, "RUNLOG_BENCH_DIR": d,
                        ("RUNLOG_BENCH_STEPS" if workload == "a" else "RUNLOG_BENCH_HISTOGRAMS"): str(count)}
-                r = self.run([self.swift_workloads(), "workloads"], env=env, what="runlog-bench workloads")
+                r = self.run([*prefix, self.swift_workloads(), "workloads"], env=env, what="runlog-bench workloads")
             else:
-                r = self.run([PY, os.path.join(HERE, "write.py"), writer, workload, str(count), d], what=f"write.py {writer}")
+                r = self.run([*prefix, PY, os.path.join(HERE, "write.py"), writer, workload, str(count), d],
+                             what=f"write.py {writer}")
             results.append(r[0])
         return results
+
+    def log_calls(self, writer, workload, count):
+        """(writes, fsyncs) that one untimed run of a runlog writer makes on its
+        log (not on a console log), counted by strace."""
+        if shutil.which("strace") is None:
+            raise NotThere("strace is not installed")
+        trace = os.path.join(self.work, "strace-log-calls")
+        self.write(writer, workload, count, 1, ["strace", "-f", "-qq", "-y", "-s", "0", "-o", trace,
+                                                "-e", "trace=write,pwrite64,writev,pwritev,fsync,fdatasync"])
+        with open(trace, encoding="utf-8", errors="replace") as fh:
+            calls = re.findall(r"\b(\w+)\(\d+<[^>]*-s\d{4}\.rlog>", fh.read())
+        fsyncs = sum(c.endswith("sync") for c in calls)
+        return len(calls) - fsyncs, fsyncs
+
+    def append_rule_cost(self, measured):
+        """A line per runlog writer: its log writes and fsyncs on workload A."""
+        self.out("The log's writes and fsyncs in one more run of each runlog writer (under strace, untimed; "
+                 "per second: of the timed runs' median wall time). A write never lands past an unsynced "
+                 "one (spec/format.md §5), so a writer makes about one fsync per write.")
+        self.out()
+        for writer in ("swift", "python"):
+            if writer not in measured:
+                continue
+            label, count, _, results = measured[writer]
+            try:
+                writes, fsyncs = self.log_calls(writer, "a", count)
+            except (NotThere, Failed) as e:
+                self.out(f"- {label}: n/a ({e})")
+                continue
+            wall = statistics.median(r["wall_s"] for r in results)
+            self.out(f"- {label}: {figure(writes)} writes, {figure(fsyncs)} fsyncs "
+                     f"({figure(fsyncs / wall, 1)} per second)")
+        self.out()
 
     WRITERS = [
         ("runlog, Swift logger (`Run.log`, `logHistogram`)", "swift", ""),
@@ -272,6 +308,7 @@ class Bench:
             self.out()
             self.table(["writer", "measured on", "points/s (wall)", "CPU µs/point: median (min–max)",
                         "bytes/point on disk", "CPU ÷ Swift logger", "CPU ÷ Python client"], table)
+            self.append_rule_cost(measured)
         else:
             self.out(f"### Workload B: writing {figure(full)} histograms of 100,000 float32 values, 64 bins")
             self.out()

@@ -128,6 +128,28 @@ class LogChecks:
         return problems
 
 
+def appends_past_unsynced(trace, root: str) -> List[str]:
+    """The append rule (spec/format.md section 5) on a whole trace: each
+    write to a log (a file created as `*.rlog`) that lands while an earlier
+    write to it, or a truncation, is not fsynced yet. Under a model where
+    unsynced writes persist in any order, each is a state with a hole
+    before a kept frame."""
+    logs = {op.inode: op.name for op in trace.ops if op.kind == "create" and op.name.endswith(".rlog")}
+    unsynced = set()
+    out = []
+    for i, op in enumerate(trace.ops):
+        if op.inode not in logs:
+            continue
+        if op.kind in ("write", "truncate"):
+            if op.kind == "write" and op.inode in unsynced:
+                out.append(f"{os.path.relpath(logs[op.inode], root)}: the write at offset {op.offset} "
+                           f"(op {i}) lands past a write not fsynced yet")
+            unsynced.add(op.inode)
+        elif op.kind == "fsync":
+            unsynced.discard(op.inode)
+    return out
+
+
 def reopen(runlog_bin: str, root: str, argv: List[str]) -> List[str]:
     """Runs the writer again on the crash state (a requeued job: a new
     attempt) and checks that the earlier logs are unchanged and the whole

@@ -3,7 +3,7 @@
 builds every state a crash could leave on disk under a file-system model and
 checks each one. See README.md.
 
-    crashstates.py [--workload swift,python,syncd] [--full] [--model ordered|weak]
+    crashstates.py [--workload swift,swift-frames,python,syncd] [--full] [--model ordered|weak|ordered,weak]
 """
 
 import argparse
@@ -28,14 +28,23 @@ from fsmodel import Explorer, State  # noqa: E402
 
 class Report:
     def __init__(self) -> None:
-        self.explored = 0
         self.violations: List[str] = []
-        self.by_workload: Dict[str, int] = {}
+        self.by_model: Dict[str, Dict[str, int]] = {}   # model → workload → distinct states
         self.seconds: Dict[str, float] = {}
 
     def add(self, workload: str, state: State, problems: List[str]) -> None:
         for p in problems:
             self.violations.append(f"{workload}: crash before op {state.point} ({state.what}): {p}")
+
+    def explored(self, model: str, workload: str, states: int) -> None:
+        self.by_model.setdefault(model, {})[workload] = states
+
+    def last_line(self) -> str:
+        """`crashstates: N crash states (model M: workload n, …; …), V violations`."""
+        total = sum(sum(w.values()) for w in self.by_model.values())
+        parts = "; ".join(f"{model} {sum(w.values())}: " + ", ".join(f"{k} {v}" for k, v in w.items())
+                          for model, w in self.by_model.items())
+        return f"crashstates: {total} crash states ({parts}), {len(self.violations)} violations"
 
 
 class Blobs:
@@ -144,9 +153,10 @@ def _check_points(points: List[int]) -> Tuple[Dict[str, List[str]], Dict[str, st
 
 def explore_logs(name: str, argv: List[str], reopen: Callable[[str], List[str]], runlog_bin: str, work: str,
                  args: argparse.Namespace, report: Report) -> None:
-    """Records `argv` writing a run under work/root, then checks every crash
-    state, crash points spread over `args.jobs` processes. States that are
-    byte-for-byte identical are checked and counted once."""
+    """Records `argv` writing a run under work/root, checks the append rule
+    on the trace, then under each model checks every crash state, crash
+    points spread over `args.jobs` processes. States that are byte-for-byte
+    identical are checked and counted once per model."""
     root = os.path.join(work, "root")
     os.makedirs(root)
     trace_path = os.path.join(work, "trace")
@@ -157,12 +167,22 @@ def explore_logs(name: str, argv: List[str], reopen: Callable[[str], List[str]],
     trace = fstrace.parse(trace_path, root, start)
     if trace.unparsed:
         print(f"  {name}: {trace.unparsed} trace lines not understood", file=sys.stderr)
+    rule = checks.appends_past_unsynced(trace, root)
+    report.violations += [f"{name}: append rule: {v}" for v in rule[:10]]
+    if len(rule) > 10:
+        report.violations.append(f"{name}: append rule: {len(rule) - 10} more writes past unsynced ones")
+    for model in args.models:
+        explore_model(name, model, trace, reopen, runlog_bin, work, root, args, report)
+
+
+def explore_model(name: str, model: str, trace: fstrace.Trace, reopen: Callable[[str], List[str]],
+                  runlog_bin: str, work: str, root: str, args: argparse.Namespace, report: Report) -> None:
     n_ops = len(trace.ops)
     points = list(range(n_ops + 1))
     if not args.full:
         stride = max(1, n_ops // args.points)
         points = sorted(set(points[::stride] + [n_ops]))
-    _JOB.explorer = Explorer(trace, args.model)
+    _JOB.explorer = Explorer(trace, model)
     _JOB.checks = checks.LogChecks(runlog_bin, root)
     _JOB.reopen = reopen
     _JOB.root = root
@@ -192,14 +212,13 @@ def explore_logs(name: str, argv: List[str], reopen: Callable[[str], List[str]],
                     continue
                 seen[digest] = problems
                 if problems:
-                    report.violations += [f"{name}: {what[digest]}: {p}" for p in problems]
+                    report.violations += [f"{name} ({model}): {what[digest]}: {p}" for p in problems]
     explored = len(seen)
-    report.explored += explored
-    report.by_workload[name] = explored
-    report.seconds[name] = time.monotonic() - started
+    report.explored(model, name, explored)
+    elapsed = time.monotonic() - started
     phases = ", ".join(f"{phase} {seconds:.0f}" for phase, seconds in spent.items())
-    print(f"  {name}: {n_ops} operations, {len(points)} crash points, {explored} distinct crash states "
-          f"({cli_checked} also through runlog verify/ls) in {report.seconds[name]:.0f} s "
+    print(f"  {name} ({model}): {n_ops} operations, {len(points)} crash points, {explored} distinct crash states "
+          f"({cli_checked} also through runlog verify/ls) in {elapsed:.0f} s "
           f"(process seconds: {phases})", flush=True)
 
 
@@ -207,7 +226,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workload", default="swift,swift-frames,python,syncd")
     ap.add_argument("--full", action="store_true", help="every crash point, every state through the CLI")
-    ap.add_argument("--model", default="ordered", choices=["ordered", "weak"])
+    ap.add_argument("--model", default="ordered", help="ordered, weak, or both: ordered,weak (one trace, explored twice)")
     ap.add_argument("--points", type=int, default=40, help="crash points sampled per workload without --full")
     ap.add_argument("--cli-limit", type=int, default=60, help="states checked through the CLI without --full")
     ap.add_argument("--reopen-every", type=int, default=7)
@@ -216,6 +235,9 @@ def main() -> int:
     ap.add_argument("--runlog", default=os.path.join(REPO, ".build", "debug", "runlog"))
     ap.add_argument("--syncd", default=os.path.join(REPO, ".build", "debug", "syncd"))
     args = ap.parse_args()
+    args.models = args.model.split(",")
+    if not args.models or any(m not in ("ordered", "weak") for m in args.models):
+        ap.error(f"--model: ordered, weak or ordered,weak, not {args.model!r}")
     if shutil.which("strace") is None:
         print("crashstates: strace is not installed (Debian: apt-get install strace)", file=sys.stderr)
         return 2
@@ -265,8 +287,7 @@ def main() -> int:
             syncstate.explore(args, work, report)
     for v in report.violations:
         print(f"VIOLATION {v}")
-    parts = ", ".join(f"{k} {v}" for k, v in report.by_workload.items())
-    print(f"crashstates: {report.explored} crash states ({parts}), {len(report.violations)} violations")
+    print(report.last_line())
     return 1 if report.violations else 0
 
 

@@ -7,8 +7,13 @@ deliberately unsafe writers under it and fails unless each is caught.
 - A state saver that truncates and rewrites its file in place, without a
   temporary file: a crash leaves a state that was never written in full.
 
-And a safe writer (temporary file, fsync, rename, directory fsync) must come
-out clean. Exits 0 when all three come out as expected."""
+- A log writer that appends frames without an fsync between them (against
+  the append rule, spec/format.md section 5): under the weak model a crash
+  keeps a later frame and loses an earlier one, a hole read as damage.
+
+And the safe writers (temporary file, fsync, rename, directory fsync; a log
+fsynced before each append) must come out clean. Exits 0 when all come out
+as expected."""
 
 import json
 import os
@@ -64,15 +69,50 @@ for i in range(5):
 """
 
 
-def run_state_writer(tmp: str, mode: str) -> int:
-    root = os.path.join(tmp, f"state-{mode}")
+APPENDER = r"""
+import os, sys
+sys.path.insert(0, sys.argv[2])
+from runlog.logfile import FileHeader, FrameEncoder
+from runlog.records import Summary
+root, safe = sys.argv[1], sys.argv[3] == "safe"
+path = os.path.join(root, "app1", "logs", "a0001-r0000-s0000.rlog")
+os.makedirs(os.path.dirname(path))
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+os.write(fd, FileHeader("app1").encode())
+encoder = FrameEncoder()
+for i in range(4):
+    if safe:
+        os.fsync(fd)
+    os.write(fd, encoder.encode(Summary([("step", i), ("pad", "x" * 600)]).encode()))
+os.fsync(fd)
+"""
+
+
+def trace_script(tmp: str, label: str, source: str, *args: str) -> tuple:
+    """Runs `source` as a Python script with ROOT (the new directory
+    tmp/label) and `args`, under strace; returns (ROOT, its trace)."""
+    root = os.path.join(tmp, label)
     os.makedirs(root)
-    script = os.path.join(tmp, "state_writer.py")
+    script = os.path.join(tmp, f"{label}.py")
     with open(script, "w") as fh:
-        fh.write(STATE_WRITER)
+        fh.write(source)
     start = fstrace.snapshot(root)
-    fstrace.record([sys.executable, script, root, mode], os.path.join(tmp, f"trace-{mode}"))
-    trace = fstrace.parse(os.path.join(tmp, f"trace-{mode}"), root, start)
+    trace_path = os.path.join(tmp, f"trace-{label}")
+    status = fstrace.record([sys.executable, script, root, *args], trace_path)
+    if status != 0:
+        raise SystemExit(f"selftest: {label} exited {status}")
+    return root, fstrace.parse(trace_path, root, start)
+
+
+def run_appender(tmp: str, mode: str) -> tuple:
+    """(bad states under the weak model, append-rule violations) of a log
+    writer that fsyncs before each append ("safe") or never between them."""
+    root, trace = trace_script(tmp, f"append-{mode}", APPENDER, os.path.join(HERE, "..", "python"), mode)
+    return check_log_states(tmp, root, trace, "weak", 0), len(checks.appends_past_unsynced(trace, root))
+
+
+def run_state_writer(tmp: str, mode: str) -> int:
+    root, trace = trace_script(tmp, f"state-{mode}", STATE_WRITER, mode)
     name = os.path.join(root, "run1.json")
     full = {v[0] for v in versions_written(trace, name)}
     if mode == "unsafe":
@@ -88,26 +128,21 @@ def run_state_writer(tmp: str, mode: str) -> int:
 
 
 def run_log_writer(tmp: str) -> int:
-    root = os.path.join(tmp, "logs")
-    os.makedirs(root)
-    script = os.path.join(tmp, "log_writer.py")
-    with open(script, "w") as fh:
-        fh.write(LOG_WRITER)
-    start = fstrace.snapshot(root)
-    trace_path = os.path.join(tmp, "trace-log")
-    status = fstrace.record([sys.executable, script, root, os.path.join(HERE, "..", "python")], trace_path)
-    if status != 0:
-        raise SystemExit(f"selftest: the log writer exited {status}")
-    trace = fstrace.parse(trace_path, root, start)
-    explorer = Explorer(trace)
+    root, trace = trace_script(tmp, "logs", LOG_WRITER, os.path.join(HERE, "..", "python"))
     # The reference is the log as it was before the overwrite, which is what it holds at the end.
+    return check_log_states(tmp, root, trace, "ordered", len(trace.ops) - 12)
+
+
+def check_log_states(tmp: str, root: str, trace: fstrace.Trace, model: str, first: int) -> int:
+    """How many crash states from point `first` on fail the log checks."""
+    explorer = Explorer(trace, model)
     lc = checks.LogChecks("/bin/false", root)
     found = 0
     state_root = os.path.join(tmp, "log-state")
     import crashstates
     blobs = crashstates.Blobs(os.path.join(tmp, "blobs"))
     n = len(trace.ops)
-    for k in range(max(0, n - 12), n + 1):
+    for k in range(max(0, first), n + 1):
         crashstates.materialize(explorer.durable(k), root, state_root, blobs)
         durable = lc.records(state_root)
         for state in explorer.states([k]):
@@ -132,6 +167,14 @@ def main() -> int:
         print(f"selftest: log writer overwriting a synced frame: {n} bad states found")
         if n == 0:
             failures.append("the in-place overwrite of a synced frame was not caught")
+        for mode in ("unsafe", "safe"):
+            n, rule = run_appender(tmp, mode)
+            print(f"selftest: log writer appending {'after an fsync' if mode == 'safe' else 'without fsyncs'}: "
+                  f"{n} bad states under the weak model, {rule} writes past unsynced ones")
+            if mode == "unsafe" and (n == 0 or rule == 0):
+                failures.append("appending past unsynced writes was not caught")
+            if mode == "safe" and (n != 0 or rule != 0):
+                failures.append("the writer that fsyncs before each append was flagged")
     for f in failures:
         print(f"selftest FAILED: {f}")
     return 1 if failures else 0

@@ -75,7 +75,6 @@ def count_points(runlog_bin: str, run_dir: str) -> int:
 
 
 def explore(args, work: str, report) -> None:
-    import crashstates
     root = os.path.join(work, "runs")
     state_dir = os.path.join(work, "state")
     os.makedirs(state_dir)
@@ -100,65 +99,74 @@ def explore(args, work: str, report) -> None:
         trace = fstrace.parse(trace_path, state_dir, start)
         name = os.path.join(state_dir, "sync1.json")
         versions = versions_written(trace, name)
-        by_bytes = {v[0]: i for i, v in enumerate(versions)}
-        explorer = Explorer(trace, args.model)
-        seen = set()
-        explored = 0
-        restarts = 0
-        n_ops = len(trace.ops)
-        restart_every = 1 if args.full else max(1, n_ops // 6)
-        materialized = os.path.join(work, "crash-state")
-        blobs = crashstates.Blobs(os.path.join(work, "blobs"))
-        for k in range(n_ops + 1):
-            durable = effective(explorer.durable(k).files, name, "sync1")
-            floor = by_bytes.get(durable, -1) if durable is not None else -1
-            restart_here = k % restart_every == 0
-            for state in explorer.states([k]):
-                digest = state.digest()
-                if digest in seen:
-                    continue
-                seen.add(digest)
-                explored += 1
-                problems = []
-                got = effective(state.files, name, "sync1")
-                index = -1
-                if got is not None:
-                    if got not in by_bytes:
-                        problems.append(f"the state read is one syncd never wrote in full ({len(got)} bytes)")
-                    else:
-                        index = by_bytes[got]
-                if index < floor:
-                    problems.append(f"the state read is version {index}, older than the durable version {floor}")
-                crashstates.materialize(state, state_dir, materialized, blobs)
-                st = subprocess.run([args.syncd, "status", "--root", root, "--state", materialized, "--json"],
-                                    capture_output=True, text=True, timeout=60)
-                if st.returncode != 0:
-                    problems.append(f"syncd status exit {st.returncode}: {st.stderr.strip()[-200:]}")
-                if not problems and restart_here:
-                    restart_here = False
-                    restarts += 1
-                    mark = len(proxy.acks)
-                    r = subprocess.run([args.syncd, "--once", "--root", root, "--state", materialized,
-                                        "--mlflow", url], capture_output=True, text=True, timeout=600)
-                    sent = proxy.sent_since(mark)
-                    if r.returncode != 0:
-                        problems.append(f"syncd restarted on it exited {r.returncode}: {r.stderr.strip()[-200:]}")
-                    else:
-                        # Points MLflow had acknowledged when the crash came: all the
-                        # rest must be sent again, and at most one request more.
-                        at = trace.ops[k].time if k < n_ops else float("inf")
-                        owed = total - proxy.acked_before(at, traced)
-                        if sent < owed:
-                            problems.append(f"restarted, it sent {sent} points, but MLflow lacked {owed}: "
-                                            "a cursor moved past unacknowledged data")
-                        elif sent > owed + BATCH:
-                            problems.append(f"restarted, it sent {sent} points for {owed} that MLflow lacked: "
-                                            "more than the one request in flight sent twice")
-                if problems:
-                    report.add("syncd state", state, problems)
-        report.explored += explored
-        report.by_workload["syncd state"] = explored
-        print(f"  syncd state: {n_ops} operations, {len(versions)} states saved, {explored} distinct crash states, "
-              f"{restarts} restarts against MLflow")
+        for model in args.models:
+            explore_model(args, model, trace, root, state_dir, name, versions, proxy, url, total, traced, work,
+                          report)
     finally:
         mlflow.stop()
+
+
+def explore_model(args, model: str, trace: fstrace.Trace, root: str, state_dir: str, name: str,
+                  versions: List[Tuple[bytes, float, float]], proxy, url: str, total: int, traced: int, work: str,
+                  report) -> None:
+    """Checks every crash state of the traced state directory under one model."""
+    import crashstates
+    by_bytes = {v[0]: i for i, v in enumerate(versions)}
+    explorer = Explorer(trace, model)
+    seen = set()
+    explored = 0
+    restarts = 0
+    n_ops = len(trace.ops)
+    restart_every = 1 if args.full else max(1, n_ops // 6)
+    materialized = os.path.join(work, "crash-state")
+    blobs = crashstates.Blobs(os.path.join(work, "blobs"))
+    for k in range(n_ops + 1):
+        durable = effective(explorer.durable(k).files, name, "sync1")
+        floor = by_bytes.get(durable, -1) if durable is not None else -1
+        restart_here = k % restart_every == 0
+        for state in explorer.states([k]):
+            digest = state.digest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            explored += 1
+            problems = []
+            got = effective(state.files, name, "sync1")
+            index = -1
+            if got is not None:
+                if got not in by_bytes:
+                    problems.append(f"the state read is one syncd never wrote in full ({len(got)} bytes)")
+                else:
+                    index = by_bytes[got]
+            if index < floor:
+                problems.append(f"the state read is version {index}, older than the durable version {floor}")
+            crashstates.materialize(state, state_dir, materialized, blobs)
+            st = subprocess.run([args.syncd, "status", "--root", root, "--state", materialized, "--json"],
+                                capture_output=True, text=True, timeout=60)
+            if st.returncode != 0:
+                problems.append(f"syncd status exit {st.returncode}: {st.stderr.strip()[-200:]}")
+            if not problems and restart_here:
+                restart_here = False
+                restarts += 1
+                mark = len(proxy.acks)
+                r = subprocess.run([args.syncd, "--once", "--root", root, "--state", materialized,
+                                    "--mlflow", url], capture_output=True, text=True, timeout=600)
+                sent = proxy.sent_since(mark)
+                if r.returncode != 0:
+                    problems.append(f"syncd restarted on it exited {r.returncode}: {r.stderr.strip()[-200:]}")
+                else:
+                    # Points MLflow had acknowledged when the crash came: all the
+                    # rest must be sent again, and at most one request more.
+                    at = trace.ops[k].time if k < n_ops else float("inf")
+                    owed = total - proxy.acked_before(at, traced)
+                    if sent < owed:
+                        problems.append(f"restarted, it sent {sent} points, but MLflow lacked {owed}: "
+                                        "a cursor moved past unacknowledged data")
+                    elif sent > owed + BATCH:
+                        problems.append(f"restarted, it sent {sent} points for {owed} that MLflow lacked: "
+                                        "more than the one request in flight sent twice")
+            if problems:
+                report.add(f"syncd state ({model})", state, problems)
+    report.explored(model, "syncd state", explored)
+    print(f"  syncd state ({model}): {n_ops} operations, {len(versions)} states saved, "
+          f"{explored} distinct crash states, {restarts} restarts against MLflow", flush=True)

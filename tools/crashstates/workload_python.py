@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Python client's workload for crash-state exploration: a run with
-every record kind the client writes, and a checkpoint, under ROOT as RUN_ID.
+every record kind the client writes, a checkpoint, and printed lines (the
+console helper's log), under ROOT as RUN_ID.
 
     python workload_python.py ROOT RUN_ID [STEPS]
 """
@@ -9,7 +10,9 @@ import os
 import sys
 import time
 
-import runlog
+# The client of this checkout, not a copy installed in the venv.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import runlog  # noqa: E402
 
 
 def main() -> None:
@@ -23,6 +26,8 @@ def main() -> None:
     for step in range(steps):
         run.log({"loss": 1.0 / (step + 1), "acc": step / steps})
         time.sleep(0.004)   # a training step: lets the writer thread write several frames
+        if step % 25 == 0:
+            print(f"step {step} loss {1.0 / (step + 1):.4f}", flush=True)   # through the console helper's log
         if step % 40 == 0:
             run.log({"weights": runlog.Histogram([float(i % 17) for i in range(200)], num_bins=8)}, step=step)
         if step % 100 == 50:
