@@ -93,7 +93,11 @@ static void write_frame(struct writer *w) {
         w->unsynced = 1;
         w->sync_due = rlc_monotonic_ns() + RLC_SYNC_AFTER_NS;
     } else {  // a full disk, an I/O error: cut the frame off; its text counts as dropped
-        if (n > 0 && ftruncate(w->fd, w->size) != 0) w->unsynced = 1;  // synced before the next write all the same
+        if (n > 0) {  // the part written is cut off, and the file synced before the next write lands there
+            int cut = ftruncate(w->fd, w->size);
+            (void)cut;  // when it fails, the next frame is written over the part all the same
+            w->unsynced = 1;
+        }
         lseek(w->fd, w->size, SEEK_SET);
         w->lost[0] += w->in_frame[0];
         w->lost[1] += w->in_frame[1];

@@ -10,22 +10,18 @@ import RunLog
 /// "after finish" (not captured) and how many of its child processes are
 /// left (the capture's, reaped by `finish`: 0).
 func runConsoleWriter(root: String, runID: String) -> Never {
-    do {
-        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
-        for i in 0..<100 { print("line \(i) é") }
-        fflush(nil)
-        for i in 0...10 { emit(2, "\rtrain: \(i * 10)%") }
-        emit(2, "\n")
-        system("echo from a child process")
-        print("no newline", terminator: "")
-        fflush(nil)
-        run.finish()
-        print("after finish")
-        print("children after finish: \(childProcesses())")
-        exit(0)
-    } catch {
-        fail("runlog-testwriter: \(error)")
-    }
+    let run = capturedRun(root, runID)
+    for i in 0..<100 { print("line \(i) é") }
+    fflush(nil)
+    for i in 0...10 { emit(2, "\rtrain: \(i * 10)%") }
+    emit(2, "\n")
+    system("echo from a child process")
+    print("no newline", terminator: "")
+    fflush(nil)
+    run.finish()
+    print("after finish")
+    print("children after finish: \(childProcesses())")
+    exit(0)
 }
 
 /// Starts run RUN_ID under ROOT with console capture, prints 300 numbered
@@ -35,29 +31,26 @@ func runConsoleWriter(root: String, runID: String) -> Never {
 /// `finish`), `child` (a child process prints two more lines 0.3 s later,
 /// after this process's SIGKILL).
 func runConsoleEnd(root: String, runID: String, how: String) -> Never {
-    do {
-        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
-        _ = run
-        for i in 0..<300 {
-            print("out \(i) ü")
-            if i % 10 == 0 { emit(2, "err \(i / 10)\n") }
-        }
-        fflush(nil)
-        if how == "child", system("(sleep 0.3; echo from the child; printf 'the child is done') &") != 0 {
-            fail("runlog-testwriter: cannot start the child")
-        }
-        emit(2, "last on stderr")
-        emit(1, "last on stdout")
+    let run = capturedRun(root, runID)
+    for i in 0..<300 {
+        print("out \(i) ü")
+        if i % 10 == 0 { emit(2, "err \(i / 10)\n") }
+    }
+    fflush(nil)
+    if how == "child", system("(sleep 0.3; echo from the child; printf 'the child is done') &") != 0 {
+        fail("runlog-testwriter: cannot start the child")
+    }
+    emit(2, "last on stderr")
+    emit(1, "last on stdout")
+    withExtendedLifetime(run) {
         switch how {
-        case "kill9", "child": kill(getpid(), SIGKILL)
-        case "segv": raise(SIGSEGV)
+        case "kill9", "child": _ = kill(getpid(), SIGKILL)
+        case "segv": _ = raise(SIGSEGV)
         case "exit": exit(0)
         default: fail("runlog-testwriter: unknown end '\(how)'")
         }
-        fail("runlog-testwriter: still here after '\(how)'")
-    } catch {
-        fail("runlog-testwriter: \(error)")
     }
+    fail("runlog-testwriter: still here after '\(how)'")
 }
 
 /// Starts run RUN_ID under ROOT with console capture, writes "ready\n" to
@@ -65,27 +58,34 @@ func runConsoleEnd(root: String, runID: String, how: String) -> Never {
 /// megabytes of numbered 100-byte lines (`floodLine`) to standard output as
 /// fast as it can, waits for the end of its standard input, and exits.
 func runConsoleFlood(root: String, runID: String, megabytes: Int) -> Never {
-    do {
-        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
-        _ = run
-        emit(2, "ready\n")
-        var byte: UInt8 = 0
-        guard read(0, &byte, 1) == 1 else { fail("runlog-testwriter: no go") }
-        let lines = megabytes * 10_000
-        var block: [UInt8] = []
-        block.reserveCapacity(64 << 10)
-        for i in 0..<lines {
-            block += floodLine(i)
-            if block.count >= 60_000 || i == lines - 1 {
-                _ = block.withUnsafeBytes { writeAll(1, $0) }
-                block.removeAll(keepingCapacity: true)
-            }
+    let run = capturedRun(root, runID)
+    readyThenWait(2)
+    let lines = megabytes * 10_000
+    var block: [UInt8] = []
+    block.reserveCapacity(64 << 10)
+    for i in 0..<lines {
+        block += floodLine(i)
+        if block.count >= 60_000 || i == lines - 1 {
+            block.withUnsafeBytes { writeAll(1, $0) }
+            block.removeAll(keepingCapacity: true)
         }
-        while read(0, &byte, 1) > 0 {}
-        exit(0)
-    } catch {
-        fail("runlog-testwriter: \(error)")
     }
+    var byte: UInt8 = 0
+    while read(0, &byte, 1) > 0 {}
+    withExtendedLifetime(run) { exit(0) }
+}
+
+/// Starts run RUN_ID under ROOT with console capture, prints "ready\n" and
+/// waits for a byte on standard input (meanwhile a test signals the capture
+/// processes), then prints "after the signals\n" and "the end" and sends
+/// itself SIGKILL.
+func runConsoleSignals(root: String, runID: String) -> Never {
+    let run = capturedRun(root, runID)
+    readyThenWait(1)
+    emit(1, "after the signals\n")
+    emit(1, "the end")
+    withExtendedLifetime(run) { _ = kill(getpid(), SIGKILL) }
+    fail("runlog-testwriter: still here after SIGKILL")
 }
 
 /// Line `i` of `console-flood`.
@@ -100,17 +100,13 @@ func floodLine(_ i: Int) -> [UInt8] {
 /// apart so that each is a read of its own, pieces of text that cut
 /// characters and hold bytes that are not UTF-8 (see `consoleBytePieces`), then finishes.
 func runConsoleBytes(root: String, runID: String) -> Never {
-    do {
-        let run = try Run(project: "console", id: runID, root: root, options: consoleOptions())
-        for piece in consoleBytePieces {
-            _ = piece.withUnsafeBytes { writeAll(1, $0) }
-            usleep(50_000)
-        }
-        run.finish()
-        exit(0)
-    } catch {
-        fail("runlog-testwriter: \(error)")
+    let run = capturedRun(root, runID)
+    for piece in consoleBytePieces {
+        piece.withUnsafeBytes { writeAll(1, $0) }
+        usleep(50_000)
     }
+    run.finish()
+    exit(0)
 }
 
 /// The pieces `console-bytes` writes: `é`, `✓` and `😀` cut between pieces;
@@ -123,11 +119,23 @@ let consoleBytePieces: [[UInt8]] = [
     [0xE2, 0x82], [0x78, 0x0A], Array("end ".utf8) + [0xE2, 0x82],
 ]
 
-private func consoleOptions() -> RunOptions {
+/// Run RUN_ID under ROOT with console capture; the process ends when it cannot start.
+private func capturedRun(_ root: String, _ runID: String) -> Run {
     var options = RunOptions()
     options.captureConsole = true
     options.systemMetricsInterval = 0
-    return options
+    do {
+        return try Run(project: "console", id: runID, root: root, options: options)
+    } catch {
+        fail("runlog-testwriter: \(error)")
+    }
+}
+
+/// Writes "ready\n" to `fd`, then waits for a byte on standard input.
+private func readyThenWait(_ fd: Int32) {
+    emit(fd, "ready\n")
+    var byte: UInt8 = 0
+    guard read(0, &byte, 1) == 1 else { fail("runlog-testwriter: no go") }
 }
 
 /// The number of this process's child processes, from /proc.

@@ -8,6 +8,7 @@
 //   console-end ROOT RUN_ID HOW  print with capture, then end by kill9, segv, exit or child (see ConsoleMode.swift).
 //   console-flood ROOT RUN_ID MB  print MB megabytes with capture as fast as possible.
 //   console-bytes ROOT RUN_ID  print cut characters and bytes that are not UTF-8 with capture.
+//   console-signals ROOT RUN_ID  print with capture before and after a test signals the capture processes.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,6 +45,7 @@ case "console": runConsoleWriter(root: args.count > 2 ? args[2] : "", runID: arg
 case "console-end" where args.count == 5: runConsoleEnd(root: args[2], runID: args[3], how: args[4])
 case "console-flood" where args.count == 5: runConsoleFlood(root: args[2], runID: args[3], megabytes: Int(args[4]) ?? 1)
 case "console-bytes" where args.count == 4: runConsoleBytes(root: args[2], runID: args[3])
+case "console-signals" where args.count == 4: runConsoleSignals(root: args[2], runID: args[3])
 case "logger": runLoggerWriter(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "", rows: args.count > 4 ? Int64(args[4]) : nil)
 case "diskfull":
     guard args.count == 7, let rows = Int64(args[4]), let cap = Int(args[5]) else {

@@ -57,6 +57,29 @@ import Glibc
         }
     }
 
+    /// SIGINT, SIGHUP, SIGPIPE and SIGTERM (a Ctrl-C, a closed terminal, a
+    /// scheduler's notice) do not end the capture processes before the
+    /// program: what it prints afterwards is kept, up to its last byte.
+    @Test func theCaptureOutlivesSignalsMeantForTheProgram() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let child = try ConsoleChild(["console-signals", dir.path, "signals"], stdin: true)
+        #expect(child.waitForStdout(bytes: 6, timeout: 30))
+        let pids = captureProcesses("signals", within: 0)
+        #expect(pids.count == 2)
+        for pid in pids {
+            for signal in [SIGINT, SIGHUP, SIGPIPE, SIGTERM] { kill(pid, signal) }
+        }
+        usleep(200_000)
+        #expect(captureProcesses("signals", within: 0) == pids)
+        child.send("go")
+        let out = child.finish()
+        #expect(out.signal == SIGKILL)
+        #expect(out.stdoutText == "ready\nafter the signals\nthe end")
+        #expect(try CapturedConsole(run: dir.path + "/signals").text[.stdout] == "ready\nafter the signals\nthe end")
+        #expect(captureProcesses("signals", within: 5).isEmpty)
+    }
+
     /// A character cut between reads is kept whole; bytes that are not UTF-8
     /// become U+FFFD as Swift's and Python's decoders replace them (one per
     /// maximal subpart); the terminal gets the bytes as they were.
