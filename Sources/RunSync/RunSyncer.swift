@@ -11,7 +11,14 @@ import RunLayout
 /// cursors past what MLflow acknowledged, saving the state before the next
 /// step. A crash at any instant therefore re-sends at most the one request
 /// that was in flight, with the same points (MLflow stores an identical
-/// point once). Only one worker steps a given syncer at a time.
+/// point once). Only one worker steps a given syncer at a time. The first
+/// config of a syncer's life also reads the params MLflow holds, once, so
+/// that a config whose values it already has sends nothing.
+///
+/// The ranks of a run take turns (`RankTurns`): while several have
+/// something to send, each step sends from the rank after the one that
+/// sent last, so that a backlog of rank 0 does not hold back the points of
+/// rank 1.
 final class RunSyncer: RunDelivery {
     typealias Outcome = DeliveryOutcome
 
@@ -30,6 +37,8 @@ final class RunSyncer: RunDelivery {
     private let pictures = HistogramPictures()
     /// Checkpoint paths retired by their writer, as last read from the logs.
     private var retired: Set<String> = []
+    /// Which rank's logs are tried first at the next step.
+    private var turns = RankTurns()
 
     init(directory: RunDirectory, state: RunState, context: SyncContext) {
         self.directory = directory
@@ -111,8 +120,11 @@ final class RunSyncer: RunDelivery {
             try save()
             return .more
         }
-        for segment in segments {
-            if let outcome = try advance(segment, client) { return outcome }
+        for segment in turns.order(segments) {
+            if let outcome = try advance(segment, client) {
+                turns.sent(segment)
+                return outcome
+            }
         }
         let outcome = try finish(client, segments)
         guard let due = [console.nextDue, files.nextDue, pictures.nextDue].compactMap({ $0 }).min(), case .idle(let recheck) = outcome else {
@@ -218,17 +230,15 @@ final class RunSyncer: RunDelivery {
         }
         if frame.offset != cursor.offset { cursor = RunState.Cursor(offset: frame.offset) }
         var batch = Batch()
-        let known = params ?? [:]
+        var known = params ?? [:]
         var pendingOp: Item.Op?
         scan: while true {
             while cursor.record < frame.records.count {
                 let items = mapper.items(frame.records[cursor.record])
                 if case .config = frame.records[cursor.record], params == nil {
-                    if batch.isEmpty {
-                        params = try client.getRun(state.mlflowRunID!).params
-                        return .more
-                    }
-                    break scan
+                    // Read within this turn, so that the config goes with what its log sent before it.
+                    params = try client.getRun(state.mlflowRunID!).params
+                    known = params ?? [:]
                 }
                 while cursor.item < items.count {
                     if case .op(let op) = items[cursor.item] {

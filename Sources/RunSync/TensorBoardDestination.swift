@@ -15,7 +15,8 @@ import TensorBoardEvents
 /// are removed, and the batch sent again writes the same bytes at the same
 /// place (`TensorBoardRunWriter`). A full disk or another error that may
 /// pass is retried on a later turn; one that will not (a directory that is
-/// not writable) quarantines the run for this destination only.
+/// not writable) quarantines the run for this destination only. The ranks
+/// of a run take turns (`RankTurns`), each writing its own event file.
 struct TensorBoardDestination: Destination {
     static let name = "tensorboard"
     var name: String { Self.name }
@@ -40,6 +41,8 @@ final class TensorBoardDelivery: RunDelivery {
     private let context: SyncContext
     private let writer: TensorBoardRunWriter
     private let logs = LogOpener()
+    /// Which rank's logs are tried first at the next step.
+    private var turns = RankTurns()
 
     init(directory: RunDirectory, root: String, state: RunState, context: SyncContext) {
         self.directory = directory
@@ -74,9 +77,12 @@ final class TensorBoardDelivery: RunDelivery {
         do { segments = try directory.segments() } catch {
             throw SyncError(.io, "\(directory.logsPath): cannot list: \(error.localizedDescription)")
         }
-        for segment in segments {
+        for segment in turns.order(segments) {
             do {
-                if let outcome = try advance(segment) { return outcome }
+                if let outcome = try advance(segment) {
+                    turns.sent(segment)
+                    return outcome
+                }
             } catch let e as EventFileError where e.isTransient {
                 let note = e.description + " (retrying)"
                 if state.lastError != note {

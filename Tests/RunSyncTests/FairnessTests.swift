@@ -57,4 +57,36 @@ struct FairnessTests {
         #expect(lags.count == 18 && lags.max()! < 10, "lags \(lags.map { String(format: "%.2f", $0) })")
         #expect(busyDone < Int(steps), "the busy run's \(steps) steps were all through first (\(busyDone)): nothing showed turns")
     }
+
+    /// README: "the ranks of a run take turns too". One worker, a two-rank
+    /// live run whose rank 0 has a backlog of 300 requests: each point rank 1
+    /// logs meanwhile reaches MLflow within a few requests, while rank 0's
+    /// cursor is still short of its log's end. Sent rank by rank, rank 1's
+    /// points would wait for the whole backlog.
+    @Test func theRanksOfARunTakeTurns() throws {
+        let root = TestRun.makeRoot()
+        let rank0 = try TestRun(root: root, id: "ddp", project: "fairness")
+        let rank1 = try TestRun(root: root, id: "ddp", project: "fairness", rank: 1)
+        // 100,000 steps of 3 keys: 300 requests of 1,000 points.
+        for start in stride(from: Int64(0), to: 100_000, by: 5000) {
+            try rank0.metrics(["a", "b", "c"], steps: start..<(start + 5000)) { _, s in Double(s) }
+        }
+        let backlog = try #require(FileManager.default.attributesOfItem(atPath: rank0.logPath)[.size] as? Int64)
+        let daemon = try SyncdProcess(["--root", root, "--mlflow", server.url, "--workers", "1"], log: root + "/syncd.log")
+        defer { _ = daemon.stop(SIGKILL, timeout: 5) }
+        let store = try StateStore(directory: root + "/.syncd")
+        let client = server.client()
+        _ = eventually(timeout: 30) { (try? store.load("ddp"))??.mlflowRunID != nil }
+        let runID = try #require(try store.load("ddp")?.mlflowRunID, "\(daemon.log)")
+        let rank0Log = SegmentName(attempt: 1, rank: 0, segment: 0).fileName
+        #expect(eventually(timeout: 30) { ((try? store.load("ddp"))??.segments[rank0Log]?.offset ?? 0) > 0 } != nil, "\(daemon.log)")
+
+        for round in Int64(0)..<3 {
+            try rank1.metrics(["tick"], steps: round..<(round + 1)) { _, s in Double(s) }
+            let lag = try eventually(timeout: 60) { try client.metricHistory(runID: runID, key: "rank1/tick").count == Int(round) + 1 }
+            let rank0Sent = try store.load("ddp")?.segments[rank0Log]?.offset ?? 0
+            #expect(lag.map { $0 < 10 } == true, "round \(round): rank 1's point took \(lag.map { String(format: "%.2f s", $0) } ?? "over 60 s")")
+            #expect(rank0Sent < backlog, "round \(round): rank 0's backlog (\(backlog) bytes) was all sent before rank 1's point")
+        }
+    }
 }
