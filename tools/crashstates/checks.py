@@ -155,7 +155,7 @@ def reopen(runlog_bin: str, root: str, argv: List[str]) -> List[str]:
     attempt) and checks that the earlier logs are unchanged and the whole
     run reads back intact."""
     before = {rel: open(p, "rb").read() for rel, p in logs_under(root).items()}
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=120)
     if r.returncode != 0:
         return [f"reopening failed (exit {r.returncode}): {(r.stdout + r.stderr).strip()[-300:]}"]
     problems = []

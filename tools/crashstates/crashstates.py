@@ -3,7 +3,7 @@
 builds every state a crash could leave on disk under a file-system model and
 checks each one. See README.md.
 
-    crashstates.py [--workload swift,swift-frames,python,syncd] [--full] [--model ordered|weak|ordered,weak]
+    crashstates.py [--workload swift,swift-frames,swift-console,python,syncd] [--full] [--model ordered|weak|ordered,weak]
 """
 
 import argparse
@@ -224,7 +224,7 @@ def explore_model(name: str, model: str, trace: fstrace.Trace, reopen: Callable[
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workload", default="swift,swift-frames,python,syncd")
+    ap.add_argument("--workload", default="swift,swift-frames,swift-console,python,syncd")
     ap.add_argument("--full", action="store_true", help="every crash point, every state through the CLI")
     ap.add_argument("--model", default="ordered", help="ordered, weak, or both: ordered,weak (one trace, explored twice)")
     ap.add_argument("--points", type=int, default=40, help="crash points sampled per workload without --full")
@@ -270,6 +270,17 @@ def main() -> int:
             def reopen_frames(root: str) -> List[str]:
                 return checks.reopen(args.runlog, root, [writer, "logger", root, "frames1", "10"])
             explore_logs("swift frames", argv, reopen_frames, args.runlog, work, args, report)
+        if "swift-console" in workloads:
+            # The Swift logger's console capture: pieces of text printed 50 ms
+            # apart, written by the capture's own processes to a console log.
+            work = os.path.join(tmp, "swift-console")
+            os.makedirs(work)
+            writer = os.path.join(REPO, ".build", "debug", "RunLogTestWriter")
+            argv = [writer, "console-bytes", os.path.join(work, "root"), "console1"]
+
+            def reopen_console(root: str) -> List[str]:
+                return checks.reopen(args.runlog, root, [writer, "console-bytes", root, "console1"])
+            explore_logs("swift console", argv, reopen_console, args.runlog, work, args, report)
         if "python" in workloads:
             work = os.path.join(tmp, "python")
             os.makedirs(work)

@@ -220,8 +220,17 @@ class _Parser:
         self.trace.ops.append(op)
 
     def description(self, pid: str, arg: str) -> Optional[_Description]:
-        fd, _ = self.fd_arg(arg)
-        return self.table(pid).get(fd)
+        """The open file description of descriptor `arg`. When strace shows
+        it as something outside the root (a pipe, /dev/null) while the table
+        holds a file under the root, the descriptor was closed by a call not
+        traced (close_range after a fork) and reused: the entry is dropped."""
+        fd, shown = self.fd_arg(arg)
+        t = self.table(pid)
+        d = t.get(fd)
+        if d is not None and d.inode >= 0 and shown and not self.under(shown):
+            del t[fd]
+            return None
+        return d
 
     def write(self, d: Optional[_Description], data: bytes, offset: Optional[int], index: int):
         if d is None:
