@@ -1,8 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Numbers as `runlog` and `syncd` print them for people: the same in every
-/// locale (no `String(format:)`, no grouping, `.` as the decimal point).
+/// Numbers as `runlog` and `syncd` print them for people, and read them
+/// from people: the same in every locale (no `String(format:)`, no
+/// grouping, `.` as the decimal point).
 public enum HumanText {
+    /// A duration as people type it: `90s`, `45m`, `12h`, `7d`, or a bare
+    /// number of seconds (`30`, `1.5h`); nil for anything else (a sign, an
+    /// exponent, another unit, `inf`, a value too large for a `Double`).
+    public static func seconds(_ text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var number = Substring(text)
+        var unit = 1.0
+        if let last = number.last, let u = units[last] {
+            unit = u
+            number = number.dropLast()
+        }
+        guard number.contains(where: \.isWholeNumber), number.allSatisfy({ $0.isASCII && ($0.isWholeNumber || $0 == ".") }),
+              let n = Double(number), (n * unit).isFinite else { return nil }
+        return n * unit
+    }
+
     /// The shortest decimal that reads back as `d`; NaN and the infinities as
     /// `nan`, `inf` and `-inf`.
     public static func double(_ d: Double) -> String {

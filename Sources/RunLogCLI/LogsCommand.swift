@@ -84,9 +84,9 @@ struct LogsCommand: ParsableCommand {
     /// --since as microseconds since the epoch, for a clock reading `now`.
     private func sinceMicros(now: Int64) throws -> Int64? {
         guard let since else { return nil }
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        if let unit = since.last.flatMap({ units[$0] }), let n = Int64(since.dropLast()), n >= 0 {
-            return now - n * unit * 1_000_000
+        if let seconds = HumanText.seconds(since) {
+            let micros = seconds * 1_000_000
+            return micros < Double(now) ? now - Int64(micros) : .min  // before the epoch: all of it
         }
         guard let t = Formatting.parseTimestamp(since) else {
             throw ValidationError("--since takes a UTC time like 2026-11-29T23:00:00Z or a duration like 10m, got '\(since)'")

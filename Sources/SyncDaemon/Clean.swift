@@ -22,7 +22,7 @@ struct Clean: ParsableCommand {
             """)
 
     @OptionGroup var options: LocationOptions
-    @Option(name: .customLong("older-than"), help: ArgumentHelp("Only runs unchanged for this long: 90s, 45m, 12h, 7d.", valueName: "age"))
+    @Option(name: .customLong("older-than"), help: ArgumentHelp("Only runs unchanged for this long: 90s, 45m, 12h, 7d, or seconds.", valueName: "age"))
     var olderThan: String = "24h"
     @Flag(name: .customLong("dry-run"), help: "Show what would be removed; remove nothing.")
     var dryRun = false
@@ -30,14 +30,15 @@ struct Clean: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard Self.seconds(olderThan) != nil else { throw ValidationError("--older-than: '\(olderThan)' is not an age like 90s, 45m, 12h or 7d") }
+        _ = try DurationFlag.seconds(olderThan, flag: "--older-than", zero: true)
     }
 
     func run() throws {
         let settings: SyncSettings
         do { settings = try options.settings() } catch { throw fail(error.message, code: 2) }
         let cleaner: Cleaner
-        do { cleaner = try Cleaner(settings: settings, olderThan: Self.seconds(olderThan) ?? 0) } catch { throw fail(error.message, code: 4) }
+        let age = try DurationFlag.seconds(olderThan, flag: "--older-than", zero: true)
+        do { cleaner = try Cleaner(settings: settings, olderThan: age) } catch { throw fail(error.message, code: 4) }
         var freed: Int64 = 0
         var removed = 0
         for c in cleaner.candidates {
@@ -56,19 +57,6 @@ struct Clean: ParsableCommand {
         }
         print("\(dryRun ? "would remove" : "removed") \(removed) run\(removed == 1 ? "" : "s"), \(Self.size(freed)); kept \(cleaner.kept.count)")
         if removed < cleaner.candidates.count { throw ExitCode(4) }
-    }
-
-    /// "90s", "45m", "12h", "7d" or a number of seconds.
-    static func seconds(_ text: String) -> Double? {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        var number = Substring(text)
-        var unit = 1.0
-        if let last = text.last, let u = units[last] {
-            unit = u
-            number = number.dropLast()
-        }
-        guard let n = Double(number), n.isFinite, n >= 0 else { return nil }
-        return n * unit
     }
 
     static func size(_ bytes: Int64) -> String { HumanText.bytes(bytes) }

@@ -13,7 +13,7 @@ struct Run: ParsableCommand {
             SIGTERM or Ctrl-C (SIGHUP re-reads the config). With --once it uploads what \
             is there now and exits; when MLflow does not answer (a mistyped port, https:// \
             on an http server, a server down) it retries with backoff, and gives up after \
-            --give-up-after seconds (60) without an answer, with status 6. The daemon \
+            --give-up-after (60s) without an answer, with status 6. The daemon \
             retries for ever: `syncd status` shows the error meanwhile, and the log says \
             once when MLflow answers again. On a terminal, --once keeps a line of \
             progress: runs done of those found, metric points sent of those pending, and \
@@ -33,16 +33,16 @@ struct Run: ParsableCommand {
     @Flag(help: "Upload everything present, then exit: 0 when all is synced, 1 if a run was quarantined.")
     var once = false
     @Option(name: .customLong("give-up-after"), help: ArgumentHelp(
-        "With --once: exit with status 6 when MLflow has not answered for this many seconds (a wrong URL, a server down).",
-        valueName: "seconds"))
-    var giveUpAfter: Double = 60
+        "With --once: exit with status 6 when MLflow has not answered for this long (a wrong URL, a server down): 90s, 45m, 12h, 7d, or seconds.",
+        valueName: "duration"))
+    var giveUpAfter = "60s"
     @Flag(inversion: .prefixedNo, help: "With --once: keep a line of progress on standard error (default: when it is a terminal).")
     var progress: Bool?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
     func validate() throws {
-        guard giveUpAfter > 0, giveUpAfter.isFinite else { throw ValidationError("--give-up-after: give a number of seconds above 0") }
+        _ = try DurationFlag.seconds(giveUpAfter, flag: "--give-up-after", zero: false)
     }
 
     func run() throws {
@@ -62,7 +62,8 @@ struct Run: ParsableCommand {
                 let total = showProgress ? ((try? StatusReport(settings: settings))?.rows.reduce(0) { $0 + $1.pending.points } ?? 0) : 0
                 let stop = showProgress ? ProgressLine.shared.start(engine, totalPoints: total) : {}
                 let summary: SyncEngine.Summary
-                do { summary = try engine.runOnce(giveUpAfter: giveUpAfter) } catch {
+                let giveUp = try DurationFlag.seconds(giveUpAfter, flag: "--give-up-after", zero: false)
+                do { summary = try engine.runOnce(giveUpAfter: giveUp) } catch {
                     stop()
                     throw error
                 }

@@ -34,8 +34,8 @@ struct SyncdCommand: ParsableCommand {
           4  another fatal error (e.g. the state directory is not writable)
           5  another syncd holds the state directory (its PID is named)
           6  --once gave up on what may pass: MLflow did not answer for
-             --give-up-after seconds, or a destination could not be written
-             (a full disk); run it again later
+             --give-up-after, or a destination could not be written (a
+             full disk); run it again later
         """
 }
 

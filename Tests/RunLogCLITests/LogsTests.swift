@@ -65,6 +65,10 @@ import Testing
         let none = try CLI.run(["logs", "--since", "1h", run])
         #expect(none.status == 0)
         #expect(none.stdout == "")
+        // A duration reaching back before the epoch keeps all of it.
+        let all = try CLI.run(["logs", run])
+        let ancient = try CLI.run(["logs", "--since", "99999999999999999d", run])
+        #expect(ancient.status == 0 && !all.stdout.isEmpty && ancient.stdout == all.stdout, "\(ancient.stderr)")
         let zero = try CLI.run(["logs", "--tail", "0", run])
         #expect(zero.stdout == "")
     }
@@ -91,6 +95,8 @@ import Testing
             (["logs", "--since", "yesterday", "x"], "Error: --since takes a UTC time like 2026-11-29T23:00:00Z or a duration like 10m, got 'yesterday'"),
             (["logs", "--since", "2026-13-01T00:00:00Z", "x"], "Error: --since takes a UTC time like 2026-11-29T23:00:00Z or a duration like 10m, got '2026-13-01T00:00:00Z'"),
             (["logs", "--tail=-1", "x"], "Error: --tail must be 0 or more, got -1"),
+            (["logs", "--since=-5m", "x"], "Error: --since takes a UTC time like 2026-11-29T23:00:00Z or a duration like 10m, got '-5m'"),
+            (["logs", "--since", "1e3s", "x"], "Error: --since takes a UTC time like 2026-11-29T23:00:00Z or a duration like 10m, got '1e3s'"),
         ] {
             let r = try CLI.run(args)
             #expect(r.status == 2)

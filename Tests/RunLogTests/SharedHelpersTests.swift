@@ -51,6 +51,18 @@ import Testing
         #expect(HumanText.bytes(Int64(3.2 * Double(1 << 30))) == "3.2 GiB")
     }
 
+    /// One parser for the durations people type (`syncd clean --older-than`,
+    /// `syncd --give-up-after`, `runlog logs --since`).
+    @Test func durationsAreSecondsMinutesHoursDaysOrBareSeconds() {
+        #expect(HumanText.seconds("90s") == 90 && HumanText.seconds("45m") == 2700)
+        #expect(HumanText.seconds("12h") == 43_200 && HumanText.seconds("7d") == 604_800)
+        #expect(HumanText.seconds("30") == 30 && HumanText.seconds("1.5h") == 5400 && HumanText.seconds("0") == 0)
+        for bad in ["", "s", "-5", "-5m", "+5", "5x", "5 m", "5M", "1e3", "0x10", "inf", "nan", "1.2.3", ".", " 5", "5s ",
+                    String(repeating: "9", count: 400)] {
+            #expect(HumanText.seconds(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func diskUsageCountsRegularFilesAndFollowsNoLink() throws {
         let dir = NSTemporaryDirectory() + "runlog-du-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir + "/a/b", withIntermediateDirectories: true)

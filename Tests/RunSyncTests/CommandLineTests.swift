@@ -30,10 +30,48 @@ import Testing
               4  another fatal error (e.g. the state directory is not writable)
               5  another syncd holds the state directory (its PID is named)
               6  --once gave up on what may pass: MLflow did not answer for
-                 --give-up-after seconds, or a destination could not be written
-                 (a full disk); run it again later
+                 --give-up-after, or a destination could not be written (a
+                 full disk); run it again later
             """))
-        #expect(out.contains("--give-up-after <seconds>"))
+        #expect(out.contains("""
+              --give-up-after <duration>
+                                      With --once: exit with status 6 when MLflow has not
+                                      answered for this long (a wrong URL, a server down):
+                                      90s, 45m, 12h, 7d, or seconds. (default: 60s)
+            """))
+    }
+
+    /// `--give-up-after` takes a duration as `clean --older-than` does, and a
+    /// bare number of seconds as it always did; anything else is refused with
+    /// status 2 and a line naming the flag.
+    @Test func giveUpAfterTakesADuration() throws {
+        let root = TestRun.makeRoot()
+        for bad in ["3x", "0", "0s", "-1", "-1m", "inf", "1e3", "5 m", "2 s", "1.5.0h"] {
+            let (status, out) = try run(["--root", root, "--mlflow", "http://127.0.0.1:9", "--once", "--give-up-after=\(bad)"])
+            #expect(status == 2, "'\(bad)': \(out)")
+            #expect(out.split(separator: "\n").first == "Error: --give-up-after: '\(bad)' is not a duration above 0, like 90s, 45m, 12h or 7d", "\(out)")
+        }
+        // Nothing to send: accepted, and done at once.
+        for good in ["7d", "12h", "45m", "90s", "30", "1.5h"] {
+            let (status, out) = try run(["--root", root, "--mlflow", "http://127.0.0.1:9", "--once", "--give-up-after", good])
+            #expect(status == 0, "'\(good)': \(out)")
+        }
+        // A run to send to a port where nothing listens: --once waits that long, then exits 6.
+        try Self.finishedRun(root)
+        for (value, said) in [("2s", "2 s"), ("0.03m", "2 s")] {
+            let started = Date()
+            let (status, out) = try run(["--root", root, "--mlflow", "http://127.0.0.1:\(MLflowServer.freePort())", "--once", "--give-up-after", value])
+            let took = Date().timeIntervalSince(started)
+            #expect(status == 6, "\(value): \(out)")
+            #expect(out.contains(" did not answer for \(said) (--give-up-after): "), "\(value): \(out)")
+            #expect(took >= 1.8 && took < 15, "\(value): \(took) s")
+        }
+    }
+
+    static func finishedRun(_ root: String) throws {
+        let run = try TestRun(root: root, id: "waiting", project: "cli")
+        try run.metrics(["loss"], steps: 0..<5) { _, s in Double(s) }
+        try run.end()
     }
 
     @Test func statusAndCleanOfferOnlyTheFlagsTheyUse() throws {
