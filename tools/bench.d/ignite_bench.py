@@ -8,12 +8,15 @@ taking turns so that all see the machine in the same state.
 DIR (a `tools/python` of another commit), to compare two versions in one run;
 `RUNLOG_BENCH_IGNITE_DIAGNOSE=1` adds runlog with system metrics off and in
 `mode="disabled"` (its handlers alone). `RUNLOG_BENCH_IGNITE_WORKLOAD=digits`
-(or `linear`) runs one workload, `RUNLOG_BENCH_IGNITE_ROUNDS=N` N rounds.
+(or `linear`) runs one workload, `fixed` only the run's fixed cost
+(`ignite_fixed.py`), `RUNLOG_BENCH_IGNITE_ROUNDS=N` N rounds.
 """
 
 import os
 import statistics
 import sys
+
+import ignite_fixed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -71,6 +74,9 @@ def section_ignite(bench):
     bench.python_module("torch, ignite, sklearn")
     reps = int(os.environ.get("RUNLOG_BENCH_IGNITE_ROUNDS") or REPS[1 if bench.quick else 0])
     only = os.environ.get("RUNLOG_BENCH_IGNITE_WORKLOAD")
+    if only == "fixed":  # the run's fixed cost alone
+        ignite_fixed.section_fixed(bench, reps, REPO)
+        return
     for workload, sizes, what in WORKLOADS:
         if only and workload != only:
             continue
@@ -121,6 +127,7 @@ def section_ignite(bench):
             bench.out(f"runlog's added time ÷ W&B's: wall {statistics.median(added['runlog']) / wandb:.3f}, "
                       f"CPU {cpu_ratio} (goal: at most 0.05 of the wall time).")
             bench.out()
+    ignite_fixed.section_fixed(bench, reps, REPO)
     bench.out("Each run is its own process: `tools/bench.d/ignite_train.py`, timed from `trainer.run` until the "
               "logger's `close` returned (imports and creating the logger not timed). Every logger logs the loss "
               "and the learning rate every iteration and gradient histograms every 50 (W&B: `wandb.watch(model, "
