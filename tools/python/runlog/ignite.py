@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import ignite.distributed as idist
-from ignite.engine import Engine, Events
+from ignite.engine import Engine, Events, State
+from ignite.engine.events import CallableEventWithFilter, RemovableEventHandle
 from ignite.handlers.base_logger import (BaseLogger, BaseOptimizerParamsHandler, BaseOutputHandler,
                                          BaseWeightsHandler, BaseWeightsScalarHandler)
 from ignite.handlers.checkpoint import BaseSaveHandler
@@ -63,6 +65,21 @@ class RunLogLogger(BaseLogger):
     def close(self) -> None:
         self._run.finish()
 
+    def attach(self, engine: Engine, log_handler: Callable[..., Any], event_name: Any, *args: Any,
+               **kwargs: Any) -> RemovableEventHandle:
+        """As ignite's `attach`. An event with a filter (`every=50`, `once=3`)
+        is filtered by a wrapper of this module's, which reads the engine's
+        counter by name instead of looking the event up (a microsecond of
+        every iteration the handler does not run in)."""
+        event_filter = getattr(event_name, "filter", None)
+        if type(event_name) is not CallableEventWithFilter or event_filter is None:
+            return super().attach(engine, log_handler, event_name, *args, **kwargs)
+        if event_name not in State.event_to_attr:
+            raise RuntimeError(f"Unknown event name '{event_name}'")
+        unfiltered = CallableEventWithFilter(event_name.value, None, event_name.name)
+        return engine.add_event_handler(unfiltered, _filtered(log_handler, event_filter, event_name), self,
+                                        event_name, *args, **kwargs)
+
     def _create_output_handler(self, *args: Any, **kwargs: Any) -> OutputHandler:
         return OutputHandler(*args, **kwargs)
 
@@ -94,6 +111,21 @@ class _EventStep:
             self.attr = type(engine.state).event_to_attr[event_name]
             self.event = event_name
         return getattr(engine.state, self.attr)
+
+
+def _filtered(handler: Callable[..., Any], event_filter: Callable[[Engine, int], bool],
+              event_name: Any) -> Callable[..., Any]:
+    """`handler`, called when `event_filter(engine, counter)` is true, as
+    ignite's own filter wrapper calls it; its parent is `handler`, so that
+    `has_event_handler` and the returned handle's `remove` find it."""
+    step = _EventStep()
+
+    def filtered(engine: Engine, *args: Any, **kwargs: Any) -> None:
+        if event_filter(engine, step(engine, event_name)):
+            handler(engine, *args, **kwargs)
+
+    filtered._parent = weakref.ref(handler)  # type: ignore[attr-defined]
+    return filtered
 
 
 _IGNITE_DEFAULT_STEP = "BaseOutputHandler.__init__.<locals>.global_step_transform"

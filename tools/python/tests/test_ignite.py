@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("ignite")
 
 from ignite.engine import Engine, Events  # noqa: E402
+from ignite.engine.events import EventEnum  # noqa: E402
 from ignite.handlers import Checkpoint  # noqa: E402
 
 import runlog  # noqa: E402
@@ -97,6 +98,33 @@ def test_one_handler_on_several_events_logs_each_at_its_own_counter(setup):
     assert [s for s, v in metric_rows(logger.run) if "lr/group_0" in v] == [1, 2, 4]
     with pytest.raises(RuntimeError, match="Unknown event name"):
         out(trainer, logger, "no such event")
+
+
+def test_filtered_events_run_the_handler_when_ignite_would_and_can_be_removed(setup):
+    model, optimizer, trainer, logger = setup
+    out = OutputHandler("t", output_transform=lambda loss: {"loss": loss})
+    logger.attach(trainer, out, Events.ITERATION_COMPLETED(every=2))
+    handle = logger.attach(trainer, OutputHandler("five", output_transform=lambda loss: {"loss": loss}),
+                           Events.ITERATION_COMPLETED(every=5))
+    logger.attach(trainer, OutputHandler("e", output_transform=lambda loss: {"loss": loss}),
+                  Events.EPOCH_COMPLETED(event_filter=lambda engine, epoch: epoch in (2, 3)))
+    logger.attach_opt_params_handler(trainer, Events.ITERATION_STARTED(every=3), optimizer=optimizer)
+    assert trainer.has_event_handler(out) and trainer.has_event_handler(out, Events.ITERATION_COMPLETED)
+    trainer.run(DATA, max_epochs=2)
+    handle.remove()
+    trainer.run(DATA, max_epochs=4)  # epochs 3 and 4
+    logger.close()
+    rows = metric_rows(logger.run)
+    assert [s for s, v in rows if "t/loss" in v] == [2, 4, 6, 8, 10, 12]
+    assert [s for s, v in rows if "five/loss" in v] == [5]  # removed before iteration 10
+    assert [s for s, v in rows if "e/loss" in v] == [2, 3]
+    assert [s for s, v in rows if "lr/group_0" in v] == [3, 6, 9, 12]
+
+    class Custom(EventEnum):
+        STEP = "custom_step"
+
+    with pytest.raises(RuntimeError, match="Unknown event name"):
+        logger.attach(trainer, out, Custom.STEP(every=2))  # never registered
 
 
 def test_a_step_transform_set_after_the_handler_is_made_is_used(setup):
