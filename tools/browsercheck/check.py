@@ -147,19 +147,30 @@ def screenshot_system_metrics(page, screenshots):
         b.screenshot(os.path.join(screenshots, "mlflow-system-metrics.png"))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def command_line(doc, venv_tool, programs):
+    """The arguments (--bin, --screenshots) and the venv, once runlog, syncd,
+    the venv's `venv_tool` and the Debian `programs` are there; None when one
+    is missing (said on standard error)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--bin", default=os.path.join(REPO, ".build", "debug"))
     ap.add_argument("--screenshots")
     args = ap.parse_args()
     venv = os.environ.get("RUNLOG_VENV", os.path.join(REPO, ".venv"))
-    for tool in (os.path.join(args.bin, "runlog"), os.path.join(args.bin, "syncd"), os.path.join(venv, "bin", "mlflow")):
+    for tool in (os.path.join(args.bin, "runlog"), os.path.join(args.bin, "syncd"), os.path.join(venv, "bin", venv_tool)):
         if not os.access(tool, os.X_OK):
             print(f"browsercheck: {tool} not found (swift build; tools/setup)", file=sys.stderr)
-            return 2
-    if shutil.which("chromium") is None or shutil.which("cc") is None:
-        print("browsercheck: needs chromium and cc (tools/setup.d/10-apt.sh)", file=sys.stderr)
+            return None
+    if any(shutil.which(p) is None for p in programs):
+        print(f"browsercheck: needs {' and '.join(programs)} (tools/setup.d/10-apt.sh)", file=sys.stderr)
+        return None
+    return args, venv
+
+
+def main():
+    given = command_line(__doc__, "mlflow", ("chromium", "cc"))
+    if given is None:
         return 2
+    args, venv = given
     work = tempfile.mkdtemp(prefix="runlog-browsercheck-")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
