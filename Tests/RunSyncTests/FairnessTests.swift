@@ -89,4 +89,25 @@ struct FairnessTests {
             #expect(rank0Sent < backlog, "round \(round): rank 0's backlog (\(backlog) bytes) was all sent before rank 1's point")
         }
     }
+
+    /// Taking turns keeps what rank 0 says first: three ranks logging
+    /// different values of one config key, synced from scratch, give MLflow
+    /// rank 0's as the param and another's as the tag `runlog.config.<key>`
+    /// (rank 0's config goes out with its first request, before the others' turns).
+    @Test func rankZerosConfigStillGoesFirst() throws {
+        let root = TestRun.makeRoot()
+        let ranks = try (0..<3).map { try TestRun(root: root, id: "ddp-config", project: "fairness", rank: UInt64($0)) }
+        for (r, run) in ranks.enumerated() {
+            try run.append([.config([Entry("device", .string("cuda:\(r)")), Entry("lr", 0.1)])])
+            try run.metrics(["loss"], steps: 0..<10) { _, s in Double(s) }
+            try run.end()
+        }
+        let (status, log) = try SyncdProcess.run(["--root", root, "--mlflow", server.url, "--once"], timeout: 120, log: root + "/once.log")
+        #expect(status == 0, "\(log)")
+        let runID = try #require(try StateStore(directory: root + "/.syncd").load("ddp-config")?.mlflowRunID)
+        let run = try server.client().getRun(runID)
+        #expect(run.params["device"] == "cuda:0" && run.params["lr"] == "0.1", "\(run.params)")
+        #expect(["cuda:1", "cuda:2"].contains(run.tags["runlog.config.device"] ?? ""), "\(run.tags)")
+        #expect(try server.client().metricHistory(runID: runID, key: "rank2/loss").count == 10)
+    }
 }
