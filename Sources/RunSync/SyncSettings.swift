@@ -92,8 +92,15 @@ public struct SyncSettings: Sendable {
         }
     }
 
-    /// Applies a config file (a TOML subset: `key = value` lines, strings,
-    /// numbers, booleans, arrays of strings; `#` comments).
+    /// The settings that are durations: a number of seconds, or a string
+    /// such as `"90s"`, `"45m"`, `"12h"`, `"7d"` (`HumanText.seconds`).
+    static var durations: [String: WritableKeyPath<SyncSettings, Double>] {
+        ["poll_interval": \.pollInterval, "recheck_interval": \.recheckInterval, "quarantine_retry": \.quarantineRetry,
+         "shutdown_grace": \.shutdownGrace, "lost_after": \.lostAfter, "timeout": \.http.timeout]
+    }
+
+    /// Applies a config file (TOML: `ConfigFile`); a duration setting takes
+    /// a number of seconds or a string such as `"45m"`.
     public mutating func apply(configFile path: String) throws(SyncError) {
         guard let data = try? RegularFile.contents(path, limit: 1 << 20, followingLink: true) else {
             throw SyncError(.config, "\(path): cannot read the config file (a regular file of at most 1 MiB)")
@@ -101,6 +108,16 @@ public struct SyncSettings: Sendable {
         let table = try ConfigFile.parse(String(decoding: data, as: UTF8.self), file: path)
         for (key, (value, line)) in table {
             func fail(_ what: String) -> SyncError { SyncError(.config, "\(path):\(line): \(key): \(what)") }
+            if let setting = Self.durations[key] {
+                switch value {
+                case .number(let v): self[keyPath: setting] = v
+                case .string(let text):
+                    guard let v = HumanText.seconds(text) else { throw fail("'\(text)' is not a duration like 90s, 45m, 12h or 7d") }
+                    self[keyPath: setting] = v
+                default: throw fail("wrong type")
+                }
+                continue
+            }
             switch (key, value) {
             case ("roots", .strings(let v)), ("root", .strings(let v)): roots = v
             case ("root", .string(let v)): roots = [v]
@@ -108,18 +125,11 @@ public struct SyncSettings: Sendable {
             case ("tensorboard", .string(let v)): tensorboardDirectory = v
             case ("state", .string(let v)): stateDirectory = v
             case ("poll", .bool(let v)): poll = v
-            case ("poll_interval", .number(let v)): pollInterval = v
             case ("workers", .number(let v)) where v == v.rounded(): workers = Int(v)
-            case ("recheck_interval", .number(let v)): recheckInterval = v
-            case ("quarantine_retry", .number(let v)): quarantineRetry = v
-            case ("shutdown_grace", .number(let v)): shutdownGrace = v
-            case ("lost_after", .number(let v)): lostAfter = v
             case ("histogram_records", .bool(let v)): histogramRecords = v
-            case ("timeout", .number(let v)): http.timeout = v
             case ("ca_bundle", .string(let v)): http.caBundle = v
             case ("credentials_file", .string(let v)): credentialsFile = v
-            case ("roots", _), ("root", _), ("mlflow", _), ("tensorboard", _), ("state", _), ("poll", _), ("poll_interval", _), ("workers", _),
-                ("recheck_interval", _), ("quarantine_retry", _), ("shutdown_grace", _), ("lost_after", _), ("timeout", _), ("ca_bundle", _),
+            case ("roots", _), ("root", _), ("mlflow", _), ("tensorboard", _), ("state", _), ("poll", _), ("workers", _), ("ca_bundle", _),
                 ("credentials_file", _), ("histogram_records", _):
                 throw fail("wrong type")
             default:

@@ -32,6 +32,37 @@ import Testing
         #expect(s.workers == 8 && s.http.timeout == 30 && s.stateDirectory == root + "/.syncd")
     }
 
+    /// The duration settings take a number of seconds, or a duration as
+    /// `syncd clean --older-than` and `--give-up-after` take it.
+    @Test func durationSettingsTakeSecondsOrDurations() throws {
+        var s = SyncSettings()
+        try s.apply(configFile: try write("""
+            quarantine_retry = "1h"
+            lost_after = '2m'
+            shutdown_grace = "3s"
+            poll_interval = "0.5"
+            recheck_interval = 7
+            timeout = "1.5m"
+            """))
+        #expect(s.quarantineRetry == 3600 && s.lostAfter == 120 && s.shutdownGrace == 3)
+        #expect(s.pollInterval == 0.5 && s.recheckInterval == 7 && s.http.timeout == 90)
+        for (text, expected) in [
+            ("timeout = \"soon\"", ":1: timeout: 'soon' is not a duration like 90s, 45m, 12h or 7d"),
+            ("\nlost_after = \"-1m\"", ":2: lost_after: '-1m' is not a duration like 90s, 45m, 12h or 7d"),
+            ("quarantine_retry = true", ":1: quarantine_retry: wrong type"),
+            ("shutdown_grace = [\"3s\"]", ":1: shutdown_grace: wrong type"),
+        ] {
+            var bad = SyncSettings()
+            let path = try write(text)
+            do {
+                try bad.apply(configFile: path)
+                Issue.record("\(text): accepted")
+            } catch {
+                #expect(error.message == path + expected, "\(text)")
+            }
+        }
+    }
+
     @Test func badConfigLinesAreOneLineErrorsNamingFileLineAndSetting() throws {
         for (text, expected) in [
             ("workers = \"four\"", ":1: workers: wrong type"), ("\nspeed = 3", ":2: speed: unknown setting"),
