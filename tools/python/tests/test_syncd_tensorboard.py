@@ -10,10 +10,11 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 
 
-from test_tensorboard import assert_matches_dump, dump, provider
+from test_tensorboard import assert_matches_dump, by_rank, dump, provider
 
 def demo(cli, root, run_id, steps, rate=None, histograms_every=50):
     args = [cli, "demo", "--steps", str(steps), "--histograms-every", str(histograms_every), "--project", "p",
@@ -68,6 +69,50 @@ def test_kill_9_at_random_instants_loses_nothing_and_duplicates_nothing(cli, syn
     assert r.returncode == 0, r.stderr
     assert_matches_dump(provider(out), "p/kill-1", dump(cli, root + "/kill-1"))
     assert state(root, "kill-1")["destinations"]["tensorboard"]["status"] == "synced"
+
+
+# One rank of a run, written live by the Python client: 3,000 steps of two keys in about 3 s.
+RANK_WRITER = """
+import sys, time, runlog
+rank = int(sys.argv[2])
+run = runlog.init(project="p", name="ranks", dir=sys.argv[1], id="ranks-1", rank=rank, world_size=2, console="off",
+                  flush_interval=0.1)
+for i in range(3000):
+    run.log({"loss": 1 / (i + 1) + rank, "acc": i / 3000}, step=i)
+    if i % 100 == 99:
+        time.sleep(0.1)
+run.finish()
+"""
+
+
+def test_two_live_ranks_taking_turns_across_kill_9_lose_nothing_and_duplicate_nothing(cli, syncd, tmp_path):
+    """The ranks of a run take turns, each into its own event file: kill -9s of syncd at random
+    instants leave each rank's file with every point of that rank once."""
+    root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
+    os.makedirs(root)
+    rng = random.Random(int(os.environ.get("RUNLOG_TEST_SEED", "15")))
+    writers = [subprocess.Popen([sys.executable, "-c", RANK_WRITER, root, str(rank)], stderr=subprocess.PIPE)
+               for rank in (0, 1)]
+    kills = 0
+    deadline = time.monotonic() + 120
+    while any(w.poll() is None for w in writers) and time.monotonic() < deadline:
+        d = subprocess.Popen([syncd, "--root", root, "--tensorboard", out, "--poll"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 0.6))
+        d.send_signal(signal.SIGKILL)
+        d.wait()
+        kills += 1
+    assert [w.wait(timeout=60) for w in writers] == [0, 0], [w.stderr.read() for w in writers]
+    assert kills >= 3
+    r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    p, records = provider(out), dump(cli, root + "/ranks-1")
+    for rank, run in ((0, "p/ranks"), (1, "p/ranks/rank1")):
+        mine = by_rank(records, rank)
+        scalars = assert_matches_dump(p, run, mine)
+        assert len(scalars["loss"]) == 3000 and len(scalars["acc"]) == 3000
+    assert state(root, "ranks-1")["destinations"]["tensorboard"]["status"] == "synced"
 
 
 def test_an_unwritable_directory_is_one_line_and_status_2(cli, syncd, tmp_path):
