@@ -48,25 +48,34 @@ def test_once_delivers_every_point_and_says_synced(cli, syncd, tmp_path):
     assert os.path.getsize(os.path.join(out, f["directory"], f["file"])) == before
 
 
-def test_kill_9_at_random_instants_loses_nothing_and_duplicates_nothing(cli, syncd, tmp_path):
-    root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
-    os.makedirs(root)
-    rng = random.Random(int(os.environ.get("RUNLOG_TEST_SEED", "14")))
-    writer = demo(cli, root, "kill-1", 4000, rate=1000, histograms_every=400)  # about 4 s of live writing
+def kill_9_while_writing(syncd, root, out, writers, rng):
+    """Starts syncd --tensorboard and kills it with SIGKILL after a random 0.05 to 0.6 s, again and
+    again while a writer runs (at most 120 s); then lets `syncd --once` finish the job. The kills."""
     kills = 0
     deadline = time.monotonic() + 120
-    while writer.poll() is None and time.monotonic() < deadline:
+    while any(w.poll() is None for w in writers) and time.monotonic() < deadline:
         d = subprocess.Popen([syncd, "--root", root, "--tensorboard", out, "--poll"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.05, 0.6))
         d.send_signal(signal.SIGKILL)
         d.wait()
         kills += 1
-    assert writer.wait(timeout=60) == 0
-    assert kills >= 3
+    for w in writers:
+        w.wait(timeout=60)
     r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
+    return kills
+
+
+def test_kill_9_at_random_instants_loses_nothing_and_duplicates_nothing(cli, syncd, tmp_path):
+    root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
+    os.makedirs(root)
+    rng = random.Random(int(os.environ.get("RUNLOG_TEST_SEED", "14")))
+    writer = demo(cli, root, "kill-1", 4000, rate=1000, histograms_every=400)  # about 4 s of live writing
+    kills = kill_9_while_writing(syncd, root, out, [writer], rng)
+    assert writer.wait(timeout=60) == 0
+    assert kills >= 3
     assert_matches_dump(provider(out), "p/kill-1", dump(cli, root + "/kill-1"))
     assert state(root, "kill-1")["destinations"]["tensorboard"]["status"] == "synced"
 
@@ -93,20 +102,9 @@ def test_two_live_ranks_taking_turns_across_kill_9_lose_nothing_and_duplicate_no
     rng = random.Random(int(os.environ.get("RUNLOG_TEST_SEED", "15")))
     writers = [subprocess.Popen([sys.executable, "-c", RANK_WRITER, root, str(rank)], stderr=subprocess.PIPE)
                for rank in (0, 1)]
-    kills = 0
-    deadline = time.monotonic() + 120
-    while any(w.poll() is None for w in writers) and time.monotonic() < deadline:
-        d = subprocess.Popen([syncd, "--root", root, "--tensorboard", out, "--poll"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.05, 0.6))
-        d.send_signal(signal.SIGKILL)
-        d.wait()
-        kills += 1
+    kills = kill_9_while_writing(syncd, root, out, writers, rng)
     assert [w.wait(timeout=60) for w in writers] == [0, 0], [w.stderr.read() for w in writers]
     assert kills >= 3
-    r = subprocess.run([syncd, "--root", root, "--tensorboard", out, "--once"], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
     p, records = provider(out), dump(cli, root + "/ranks-1")
     for rank, run in ((0, "p/ranks"), (1, "p/ranks/rank1")):
         mine = by_rank(records, rank)
