@@ -88,6 +88,31 @@ func runConsoleSignals(root: String, runID: String) -> Never {
     fail("runlog-testwriter: still here after SIGKILL")
 }
 
+/// Starts run RUN_ID under ROOT with console capture, prints "before
+/// finish\n", starts a child process that holds the pipes for 6 s and then
+/// prints "the child is done\n", and finishes: prints (not captured) how
+/// many milliseconds `finish` took, waits until the child is done, and
+/// prints how many child processes it has left (0: the capture was reaped).
+func runConsoleHeld(root: String, runID: String) -> Never {
+    let run = capturedRun(root, runID)
+    print("before finish")
+    fflush(nil)
+    if system("(sleep 6; echo the child is done) &") != 0 { fail("runlog-testwriter: cannot start the child") }
+    let start = monotonicMilliseconds()
+    run.finish()
+    print("finish returned after \(monotonicMilliseconds() - start) ms")
+    fflush(nil)
+    usleep(2_500_000)
+    print("children after the child: \(childProcesses())")
+    exit(0)
+}
+
+private func monotonicMilliseconds() -> Int64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
+}
+
 /// Line `i` of `console-flood`.
 func floodLine(_ i: Int) -> [UInt8] {
     var s = Array("floodline \(i)".utf8)

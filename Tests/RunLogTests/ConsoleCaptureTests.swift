@@ -57,6 +57,22 @@ import Glibc
         }
     }
 
+    /// A child process that still holds the pipes when the program finishes
+    /// (for 6 s) holds `finish` up only for its 5 s bound; what the child
+    /// prints afterwards is still captured, and the capture, ending later, is
+    /// reaped: no zombie is left.
+    @Test func finishWaitsForAChildHoldingThePipesOnlySoLongAndLeavesNoZombie() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let out = try ConsoleChild(["console-held", dir.path, "held"]).finish()
+        #expect(out.status == 0)
+        let lines = out.stdoutText.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 5 && lines[0] == "before finish" && lines[2] == "the child is done" && lines[3] == "children after the child: 0" && lines[4] == "", "\(lines)")
+        let waited = lines.count > 1 ? Int(lines[1].split(separator: " ").dropFirst(3).first ?? "") : nil
+        #expect(waited.map { (4_900..<6_000).contains($0) } == true, "\(lines.count > 1 ? lines[1] : "")")
+        #expect(try CapturedConsole(run: dir.path + "/held").text[.stdout] == "before finish\nthe child is done\n")
+    }
+
     /// SIGINT, SIGHUP, SIGPIPE and SIGTERM (a Ctrl-C, a closed terminal, a
     /// scheduler's notice) do not end the capture processes before the
     /// program: what it prints afterwards is kept, up to its last byte.
