@@ -113,6 +113,19 @@ private func monotonicMilliseconds() -> Int64 {
     return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
 }
 
+/// Starts run RUN_ID under ROOT with console capture, prints "step 1"
+/// with no newline, waits 1.5 s (the partial line is recorded after 1 s),
+/// redraws it with "\rstep 2\rstep 3\n", prints "done\n" and finishes.
+func runConsolePartial(root: String, runID: String) -> Never {
+    let run = capturedRun(root, runID)
+    emit(1, "step 1")
+    usleep(1_500_000)
+    emit(1, "\rstep 2\rstep 3\n")
+    emit(1, "done\n")
+    run.finish()
+    exit(0)
+}
+
 /// Line `i` of `console-flood`.
 func floodLine(_ i: Int) -> [UInt8] {
     var s = Array("floodline \(i)".utf8)

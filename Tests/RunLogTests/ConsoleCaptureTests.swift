@@ -57,6 +57,21 @@ import Glibc
         }
     }
 
+    /// A partial line is recorded after a second; when it is then redrawn
+    /// with `\r`, the next record starts with `\r` and readers show the line
+    /// in its final state.
+    @Test func aPartialLineRecordedAndThenRedrawnIsShownInItsFinalState() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let out = try ConsoleChild(["console-partial", dir.path, "partial"]).finish()
+        #expect(out.status == 0 && out.stdoutText == "step 1\rstep 2\rstep 3\ndone\n")
+        let texts = try CapturedConsole(run: dir.path + "/partial").records.map(\.text)
+        #expect(texts.first == "step 1" && texts.dropFirst().joined() == "\rstep 3\ndone\n", "\(texts)")
+        let logs = try runCLI(["logs", dir.path + "/partial"])
+        #expect(logs.status == 0 && logs.stderr == "")
+        #expect(logs.stdout == "step 3\ndone\n")
+    }
+
     /// A child process that still holds the pipes when the program finishes
     /// (for 6 s) holds `finish` up only for its 5 s bound; what the child
     /// prints afterwards is still captured, and the capture, ending later, is
