@@ -126,6 +126,32 @@ func runConsolePartial(root: String, runID: String) -> Never {
     exit(0)
 }
 
+/// Starts run RUN_ID under ROOT with console capture while only FREE
+/// descriptors are free (the others taken up to a limit of 256), so that the
+/// capture cannot start; then frees them, prints "printed as before\n" and
+/// finishes.
+func runConsoleNoDescriptors(root: String, runID: String, free: Int) -> Never {
+    var limit = rlimit()
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    getrlimit(resource, &limit)
+    limit.rlim_cur = min(256, limit.rlim_max)
+    setrlimit(resource, &limit)
+    var taken: [Int32] = []
+    while case let fd = open("/dev/null", O_RDONLY), fd >= 0 { taken.append(fd) }
+    for _ in 0..<min(free, taken.count) { close(taken.removeLast()) }
+    var options = RunOptions()
+    options.captureConsole = true
+    options.systemMetricsInterval = 0
+    options.recordsEnvironment = false
+    options.finishOnSIGTERM = false
+    let started = Result { try Run(project: "console", id: runID, root: root, options: options) }
+    for fd in taken { close(fd) }
+    guard case .success(let run) = started else { fail("runlog-testwriter: the run did not start with \(free) descriptors free") }
+    emit(1, "printed as before\n")
+    run.finish()
+    exit(0)
+}
+
 /// Line `i` of `console-flood`.
 func floodLine(_ i: Int) -> [UInt8] {
     var s = Array("floodline \(i)".utf8)

@@ -11,6 +11,7 @@
 //   console-signals ROOT RUN_ID  print with capture before and after a test signals the capture processes.
 //   console-held ROOT RUN_ID  finish while a child process still holds the capture's pipes.
 //   console-partial ROOT RUN_ID  a partial line recorded, then redrawn with \r.
+//   console-nofds ROOT RUN_ID FREE  start a run with capture while only FREE descriptors are free.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,6 +51,7 @@ case "console-bytes" where args.count == 4: runConsoleBytes(root: args[2], runID
 case "console-signals" where args.count == 4: runConsoleSignals(root: args[2], runID: args[3])
 case "console-held" where args.count == 4: runConsoleHeld(root: args[2], runID: args[3])
 case "console-partial" where args.count == 4: runConsolePartial(root: args[2], runID: args[3])
+case "console-nofds" where args.count == 5: runConsoleNoDescriptors(root: args[2], runID: args[3], free: Int(args[4]) ?? 0)
 case "logger": runLoggerWriter(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "", rows: args.count > 4 ? Int64(args[4]) : nil)
 case "diskfull":
     guard args.count == 7, let rows = Int64(args[4]), let cap = Int(args[5]) else {

@@ -57,6 +57,23 @@ import Glibc
         }
     }
 
+    /// When the capture cannot start (here: too few free descriptors for its
+    /// console log, or for its pipes), one line says why, nothing is left
+    /// behind, and the program's output and run go on as before.
+    @Test(arguments: [2, 4])
+    func aCaptureThatCannotStartSaysWhyAndChangesNothing(free: Int) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let out = try ConsoleChild(["console-nofds", dir.path, "nofds", "\(free)"]).finish()
+        #expect(out.status == 0 && out.stdoutText == "printed as before\n")
+        let why = free == 2 ? "\(dir.path)/nofds/logs/a0001-r0000-c0000.rlog: cannot create: Too many open files" : "cannot start its process: Too many open files"
+        #expect(out.stderrText == "runlog: console capture is off: \(why)\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/nofds/logs") == ["a0001-r0000-s0000.rlog"])
+        let records = try ReadLog(path: dir.path + "/nofds/logs/a0001-r0000-s0000.rlog").records
+        #expect(records.contains { if case .runEnd(let e) = $0 { e.status == .finished } else { false } })
+        #expect(captureProcesses("nofds", within: 0).isEmpty)
+    }
+
     /// A partial line is recorded after a second; when it is then redrawn
     /// with `\r`, the next record starts with `\r` and readers show the line
     /// in its final state.
