@@ -85,7 +85,12 @@ public struct Cleaner: Sendable {
             guard pending.records == 0, pending.bytes == 0 else {
                 return .keep("\(pending.records) records not in \(name == RunState.firstDestination ? "MLflow" : name) yet")
             }
-            guard name == RunState.firstDestination else { continue }  // console and run files go to MLflow only
+            guard name == RunState.firstDestination else {
+                // TensorBoard reads console logs with cursors as it reads segments; run files go to MLflow only.
+                let unread = ((try? dir.consoleLogs()) ?? []).filter { RunSyncer.fileSize($0.path) > (state.segments[$0.name.fileName]?.offset ?? 0) }
+                guard unread.isEmpty else { return .keep("console log \(unread[0].name) not in \(name) yet") }
+                continue
+            }
             let console = ConsoleSync.unsent(ConsoleSync.sources(dir, segments: (try? dir.segments()) ?? []), state: state)
             guard console == 0 else { return .keep("\(console) console record\(console == 1 ? "" : "s") not in MLflow yet") }
             let files = RunFiles.unsent(dir, state: state)

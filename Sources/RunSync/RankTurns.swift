@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import RunLayout
 
 /// The order in which a delivery tries the logs of a run: its ranks take turns.
 ///
@@ -18,16 +17,16 @@ struct RankTurns {
     /// The rank that sent the last request; nil before the first.
     private(set) var last: UInt64?
 
-    /// `segments`, in reading order (rank, attempt, segment, as
-    /// `RunDirectory.segments()` gives them), rotated to start with the first
-    /// rank after `last`; those of `last` and the ranks before it follow.
-    func order(_ segments: [RunDirectory.Segment]) -> [RunDirectory.Segment] {
-        guard let last, let i = segments.firstIndex(where: { $0.name.rank > last }), i > 0 else { return segments }
-        return Array(segments[i...] + segments[..<i])
+    /// `logs`, in reading order (by rank first, as `RunDirectory.segments()`
+    /// gives them), rotated to start with the first rank after `last`; those
+    /// of `last` and the ranks before it follow.
+    func order<Log>(_ logs: [Log], rank: (Log) -> UInt64) -> [Log] {
+        guard let last, let i = logs.firstIndex(where: { rank($0) > last }), i > 0 else { return logs }
+        return Array(logs[i...] + logs[..<i])
     }
 
-    /// `segment`'s rank sent a request: the next step starts after it.
-    mutating func sent(_ segment: RunDirectory.Segment) {
-        last = segment.name.rank
+    /// A log of `rank` sent a request: the next step starts after it.
+    mutating func sent(rank: UInt64) {
+        last = rank
     }
 }

@@ -120,9 +120,9 @@ final class RunSyncer: RunDelivery {
             try save()
             return .more
         }
-        for segment in turns.order(segments) {
+        for segment in turns.order(segments, rank: \.name.rank) {
             if let outcome = try advance(segment, client) {
-                turns.sent(segment)
+                turns.sent(rank: segment.name.rank)
                 return outcome
             }
         }

@@ -74,13 +74,17 @@ final class TensorBoardDelivery: RunDelivery {
     private func unit() throws(SyncError) -> DeliveryOutcome {
         guard FileManager.default.fileExists(atPath: directory.logsPath) else { return .idle(recheck: nil) }
         let segments: [RunDirectory.Segment]
-        do { segments = try directory.segments() } catch {
+        let sources: [Log]
+        do {
+            segments = try directory.segments()
+            sources = Log.all(segments, try directory.consoleLogs())
+        } catch {
             throw SyncError(.io, "\(directory.logsPath): cannot list: \(error.localizedDescription)")
         }
-        for segment in turns.order(segments) {
+        for log in turns.order(sources, rank: \.rank) {
             do {
-                if let outcome = try advance(segment) {
-                    turns.sent(segment)
+                if let outcome = try advance(log) {
+                    turns.sent(rank: log.rank)
                     return outcome
                 }
             } catch let e as EventFileError where e.isTransient {
@@ -96,17 +100,38 @@ final class TensorBoardDelivery: RunDelivery {
             } catch let e as SyncError {
                 throw e
             } catch {
-                throw SyncError(.io, "\(segment.path): \(error)")
+                throw SyncError(.io, "\(log.path): \(error)")
             }
         }
-        return try finish(segments)
+        return try finish(segments, sources)
     }
 
-    /// Delivers the next batch of `segment`, or nil when it is all delivered.
-    private func advance(_ segment: RunDirectory.Segment) throws -> DeliveryOutcome? {
-        let name = segment.name.fileName
+    /// A log this destination reads: a segment, or a console log (console
+    /// records only, written by the capture process of its attempt and rank).
+    struct Log {
+        var name: String
+        var path: String
+        var attempt: UInt64
+        var rank: UInt64
+        var isConsole: Bool
+
+        /// The segments and console logs in reading order: by rank, each rank's
+        /// segments (attempt, segment) before its console logs (attempt, number).
+        static func all(_ segments: [RunDirectory.Segment], _ consoles: [RunDirectory.ConsoleLog]) -> [Log] {
+            let logs = segments.map { Log(name: $0.name.fileName, path: $0.path, attempt: $0.name.attempt, rank: $0.name.rank, isConsole: false) }
+                + consoles.map { Log(name: $0.name.fileName, path: $0.path, attempt: $0.name.attempt, rank: $0.name.rank, isConsole: true) }
+            return logs.sorted { ($0.rank, $0.isConsole ? 1 : 0, $0.attempt, $0.name) < ($1.rank, $1.isConsole ? 1 : 0, $1.attempt, $1.name) }
+        }
+    }
+
+    /// Delivers the next batch of `log`, or nil when it is all delivered. A
+    /// console log waits until its rank's event file exists (named by the
+    /// rank's run start, in its segments).
+    private func advance(_ log: Log) throws -> DeliveryOutcome? {
+        let name = log.name
+        if log.isConsole && state.eventFiles[String(log.rank)] == nil { return nil }
         var cursor = state.segments[name] ?? RunState.Cursor(offset: 0)
-        guard let reader = logs.open(segment, at: cursor, logger: context.logger) else { return nil }
+        guard let reader = logs.open(name: name, path: log.path, at: cursor, logger: context.logger) else { return nil }
         var start = RunStart(runID: state.runID)
         start.startTime = reader.header.created
         var budget = Self.batchItems
@@ -116,13 +141,13 @@ final class TensorBoardDelivery: RunDelivery {
             while cursor.record < frame.records.count {
                 let record = frame.records[cursor.record]
                 if case .runStart(let s) = record { start = s }
-                let n = try writer.add(record, rank: segment.name.rank, start: start, from: cursor.item, limit: budget)
+                let n = try writer.add(record, rank: log.rank, start: start, from: cursor.item, limit: budget)
                 cursor.item += n
                 budget -= n
                 added += n
                 if cursor.item < EventMapper.itemCount(record) { break frames }
                 if case .runEnd(let e) = record {
-                    state.ends["\(segment.name.attempt)/\(segment.name.rank)"] = .init(status: e.status.description, endTime: e.endTime)
+                    state.ends["\(log.attempt)/\(log.rank)"] = .init(status: e.status.description, endTime: e.endTime)
                 }
                 cursor.record += 1
                 cursor.item = 0
@@ -130,7 +155,7 @@ final class TensorBoardDelivery: RunDelivery {
             cursor = RunState.Cursor(offset: frame.end)
         }
         if added == 0 && cursor == state.segments[name] ?? RunState.Cursor(offset: 0) {
-            logs.sawTail(segment)
+            logs.sawTail(name: name, path: log.path)
             return nil
         }
         let written = try writer.commit()
@@ -144,13 +169,13 @@ final class TensorBoardDelivery: RunDelivery {
     }
 
     /// Everything is read: the state says synced, with the run's status.
-    private func finish(_ segments: [RunDirectory.Segment]) throws(SyncError) -> DeliveryOutcome {
+    private func finish(_ segments: [RunDirectory.Segment], _ logs: [Log]) throws(SyncError) -> DeliveryOutcome {
         guard let (status, latest, _) = RunSyncer.status(of: segments, in: directory, ends: state.ends, context: context) else {
             return .idle(recheck: nil)
         }
         let wanted = RunSyncer.statusWord(status)
-        let pending = segments.reduce(Int64(0)) { sum, s in
-            sum + max(0, RunSyncer.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
+        let pending = logs.reduce(Int64(0)) { sum, log in
+            sum + max(0, RunSyncer.fileSize(log.path) - (state.segments[log.name]?.offset ?? 0))
         }
         if state.status != .synced || state.pendingBytes != pending || state.lastError != nil || state.sentStatus != wanted
             || state.sentAttempt != latest

@@ -20,12 +20,12 @@ import Testing
     }
 
     func order(_ turns: RankTurns, _ segments: [RunDirectory.Segment]? = nil) -> [String] {
-        turns.order(segments ?? self.segments).map { "r\($0.name.rank) a\($0.name.attempt) s\($0.name.segment)" }
+        turns.order(segments ?? self.segments, rank: \.name.rank).map { "r\($0.name.rank) a\($0.name.attempt) s\($0.name.segment)" }
     }
 
     func turns(after ranks: [UInt64]) -> RankTurns {
         var turns = RankTurns()
-        for rank in ranks { turns.sent(segments.first { $0.name.rank == rank }!) }
+        for rank in ranks { turns.sent(rank: rank) }
         return turns
     }
 

@@ -4,7 +4,7 @@
 
 Writes two `runlog demo` runs (scalars, a weight histogram, config, tags,
 notes, summary) and a run of the Python client that prints to its console
-(captured in `wrap` mode: console records in the run's own log), syncs
+(captured by its helper process into a console log of its own), syncs
 them with `syncd --tensorboard DIR --once`, starts the venv's `tensorboard
 --logdir DIR` on a free port of 127.0.0.1, renders its dashboards with
 Debian's `chromium` and asserts from the rendered DOM (shadow roots
@@ -85,7 +85,7 @@ CARDS = """(card => {
 PYTHON_RUN = """
 import numpy as np, runlog
 run = runlog.init(project="console", name="printer", id="printer", dir={runs!r}, config={{"lr": 0.1, "model": "mlp"}},
-                  console="wrap")
+                  console="redirect")
 for step in range(200):
     run.log({{"train/loss": 1.0 / (step + 1), "weights/w": runlog.Histogram(np.random.default_rng(step).normal(size=1000))}}, step=step)
     if step % 50 == 49:

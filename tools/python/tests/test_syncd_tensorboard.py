@@ -14,6 +14,7 @@ import sys
 import time
 
 
+from tensorboard import context as tb_context
 from test_tensorboard import assert_matches_dump, by_rank, dump, provider
 
 def demo(cli, root, run_id, steps, rate=None, histograms_every=50):
@@ -80,15 +81,17 @@ def test_kill_9_at_random_instants_loses_nothing_and_duplicates_nothing(cli, syn
     assert state(root, "kill-1")["destinations"]["tensorboard"]["status"] == "synced"
 
 
-# One rank of a run, written live by the Python client: 3,000 steps of two keys in about 3 s.
+# One rank of a run, written live by the Python client: 3,000 steps of two keys in about 3 s,
+# and a line printed every 100 steps (the default console capture: a console log of its own).
 RANK_WRITER = """
 import sys, time, runlog
 rank = int(sys.argv[2])
-run = runlog.init(project="p", name="ranks", dir=sys.argv[1], id="ranks-1", rank=rank, world_size=2, console="off",
-                  flush_interval=0.1)
+run = runlog.init(project="p", name="ranks", dir=sys.argv[1], id="ranks-1", rank=rank, world_size=2, flush_interval=0.1,
+                  console="redirect")
 for i in range(3000):
     run.log({"loss": 1 / (i + 1) + rank, "acc": i / 3000}, step=i)
     if i % 100 == 99:
+        print(f"rank {rank} line {i // 100}", flush=True)
         time.sleep(0.1)
 run.finish()
 """
@@ -96,7 +99,8 @@ run.finish()
 
 def test_two_live_ranks_taking_turns_across_kill_9_lose_nothing_and_duplicate_nothing(cli, syncd, tmp_path):
     """The ranks of a run take turns, each into its own event file: kill -9s of syncd at random
-    instants leave each rank's file with every point of that rank once."""
+    instants leave each rank's file with every point of that rank once, and every line it printed
+    (its console log) once."""
     root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
     os.makedirs(root)
     rng = random.Random(int(os.environ.get("RUNLOG_TEST_SEED", "15")))
@@ -110,6 +114,9 @@ def test_two_live_ranks_taking_turns_across_kill_9_lose_nothing_and_duplicate_no
         mine = by_rank(records, rank)
         scalars = assert_matches_dump(p, run, mine)
         assert len(scalars["loss"]) == 3000 and len(scalars["acc"]) == 3000
+        texts = p.read_tensors(tb_context.RequestContext(), experiment_id="", plugin_name="text", downsample=10**9)[run]
+        printed = "".join(t.numpy.item().decode() for t in texts["runlog/console/stdout"])
+        assert [printed.count(f"rank {rank} line {n}\n") for n in range(30)] == [1] * 30, printed
     assert state(root, "ranks-1")["destinations"]["tensorboard"]["status"] == "synced"
 
 
@@ -155,3 +162,23 @@ def test_the_config_file_names_the_directory(cli, syncd, tmp_path):
     config.write_text(f'roots = ["{root}"]\ntensorboard = 3\n')
     r = subprocess.run([syncd, "--config", str(config), "--once"], capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr) == (2, f"syncd: {config}:2: tensorboard: wrong type\n")
+
+
+def test_clean_keeps_a_run_until_its_console_log_is_in_tensorboard(syncd, tmp_path):
+    """A run synced to TensorBoard by a syncd that did not read its console log yet (no cursor for
+    it in the state, as a syncd before console logs left it) stays until the console is there."""
+    root, out = str(tmp_path / "runs"), str(tmp_path / "tb")
+    os.makedirs(root)
+    assert subprocess.run([sys.executable, "-c", RANK_WRITER, root, "0"], stdout=subprocess.DEVNULL, timeout=60).returncode == 0
+    once = [syncd, "--root", root, "--tensorboard", out, "--once"]
+    clean = [syncd, "clean", "--root", root, "--older-than", "0", "--dry-run", "--verbose"]
+    assert subprocess.run(once, capture_output=True, timeout=120).returncode == 0
+    path = os.path.join(root, ".syncd", "ranks-1.json")
+    saved = state(root, "ranks-1")
+    del saved["destinations"]["tensorboard"]["segments"]["a0001-r0000-c0000.rlog"]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(saved, f)
+    kept = subprocess.run(clean, capture_output=True, text=True, timeout=60)
+    assert "kept\tranks-1\tconsole log a0001-r0000-c0000.rlog not in tensorboard yet\n" in kept.stdout, kept
+    assert subprocess.run(once, capture_output=True, timeout=120).returncode == 0
+    assert "would remove\tranks-1\t" in subprocess.run(clean, capture_output=True, text=True, timeout=60).stdout
