@@ -90,7 +90,7 @@ let package = Package(
         // seeds that a failing test names, the condition of the MLflow suites.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RunLogFormatTests", dependencies: ["RunLogFormat", "SeededRandom", "TestSupport"]),
-        .testTarget(name: "RunLogTests", dependencies: ["RunLog", "TestSupport"]),
+        .testTarget(name: "RunLogTests", dependencies: ["RunLog", "SeededRandom", "TestSupport"]),
         .testTarget(name: "TensorBoardEventsTests", dependencies: ["TensorBoardEvents", "TestSupport"]),
         .testTarget(name: "RunSyncTests", dependencies: ["RunSync", "RunLog", "SeededRandom", "TestSupport"]),
         .testTarget(name: "RunLogCLITests", dependencies: ["RunLog", "TestSupport"]),

@@ -152,6 +152,19 @@ func runConsoleNoDescriptors(root: String, runID: String, free: Int) -> Never {
     exit(0)
 }
 
+/// Starts run RUN_ID under ROOT with console capture, copies each read of
+/// its standard input to its standard output as it comes, and finishes at
+/// the input's end.
+func runConsoleStdin(root: String, runID: String) -> Never {
+    let run = capturedRun(root, runID)
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while case let n = read(0, &buffer, buffer.count), n > 0 {
+        buffer[0..<n].withUnsafeBytes { writeAll(1, $0) }
+    }
+    run.finish()
+    exit(0)
+}
+
 /// Line `i` of `console-flood`.
 func floodLine(_ i: Int) -> [UInt8] {
     var s = Array("floodline \(i)".utf8)

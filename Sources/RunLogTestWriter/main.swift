@@ -12,6 +12,7 @@
 //   console-held ROOT RUN_ID  finish while a child process still holds the capture's pipes.
 //   console-partial ROOT RUN_ID  a partial line recorded, then redrawn with \r.
 //   console-nofds ROOT RUN_ID FREE  start a run with capture while only FREE descriptors are free.
+//   console-stdin ROOT RUN_ID  copy standard input to standard output with capture.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,6 +52,7 @@ case "console-bytes" where args.count == 4: runConsoleBytes(root: args[2], runID
 case "console-signals" where args.count == 4: runConsoleSignals(root: args[2], runID: args[3])
 case "console-held" where args.count == 4: runConsoleHeld(root: args[2], runID: args[3])
 case "console-partial" where args.count == 4: runConsolePartial(root: args[2], runID: args[3])
+case "console-stdin" where args.count == 4: runConsoleStdin(root: args[2], runID: args[3])
 case "console-nofds" where args.count == 5: runConsoleNoDescriptors(root: args[2], runID: args[3], free: Int(args[4]) ?? 0)
 case "logger": runLoggerWriter(root: args.count > 2 ? args[2] : "", runID: args.count > 3 ? args[3] : "", rows: args.count > 4 ? Int64(args[4]) : nil)
 case "diskfull":

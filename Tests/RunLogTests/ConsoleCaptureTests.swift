@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import RunLog
+import SeededRandom
 import TestSupport
 import Testing
 
@@ -72,6 +73,39 @@ import Glibc
         let records = try ReadLog(path: dir.path + "/nofds/logs/a0001-r0000-s0000.rlog").records
         #expect(records.contains { if case .runEnd(let e) = $0 { e.status == .finished } else { false } })
         #expect(captureProcesses("nofds", within: 0).isEmpty)
+    }
+
+    /// Random text (lines, progress bars redrawn with `\r`, characters of 1
+    /// to 4 bytes, bytes that are not UTF-8) written in random pieces is
+    /// recorded as the logger's own `ConsoleLineFolder` folds the whole of
+    /// it: the same lines shown, each line in its final state only.
+    @Test(.namesSeed, arguments: [1, 2, 3])
+    func randomTextInRandomPiecesIsFoldedAsTheSwiftFolderFoldsIt(round: Int) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var random = SplitMix64(seed: TestSeed.make())
+        var bytes: [UInt8] = []
+        let pieces: [[UInt8]] = [Array("abc ".utf8), Array("epoch 12/100 loss 0.25".utf8), [0x0A], [0x0A], [0x0D], [0x0D, 0x0A],
+                                 Array("é✓😀".utf8), [0xFF], [0x80], [0xC3], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98]]
+        while bytes.count < 200_000 { bytes += pieces[Int.random(in: 0..<pieces.count, using: &random)] }
+        let child = try ConsoleChild(["console-stdin", dir.path, "random\(round)"], stdin: true)
+        var at = 0
+        while at < bytes.count {
+            let n = min(bytes.count - at, Int.random(in: 1...6000, using: &random))
+            child.send(Data(bytes[at..<(at + n)]))
+            at += n
+            if Bool.random(using: &random) { usleep(UInt32.random(in: 0...3000, using: &random)) }
+        }
+        child.closeStdin()
+        let out = child.finish()
+        #expect(out.status == 0 && Array(out.stdout) == bytes, "the terminal copy differs")
+        var folder = ConsoleLineFolder()
+        let whole = String(decoding: folder.feed(bytes[...], now: 0) + folder.takePartial(), as: UTF8.self)
+        let records = try CapturedConsole(run: dir.path + "/random\(round)").records
+        #expect(shown(records) == shown([ConsoleText(stream: .stdout, time: 1, text: whole)]))
+        for r in records {  // only a continuation's first byte may be a `\r`: no redraw is kept
+            #expect(!r.text.utf8.dropFirst().contains(0x0D), "a record keeps a redraw: \(r.text.prefix(80))")
+        }
     }
 
     /// A partial line is recorded after a second; when it is then redrawn
@@ -186,6 +220,15 @@ import Glibc
         #expect(at == total, "kept and dropped bytes add up to \(at), not \(total)")
         #expect(dropped > 0, "nothing was dropped: the disk was not slow enough to test it")
     }
+}
+
+/// The lines `runlog logs` shows for `records`.
+private func shown(_ records: [ConsoleText]) -> [UInt8] {
+    var renderer = ConsoleRenderer()
+    var out: [UInt8] = []
+    for r in records { renderer.add(r) { out += $0 } }
+    renderer.finish { out += $0 }
+    return out
 }
 
 /// What the `console-bytes` mode writes, in one piece.

@@ -58,7 +58,8 @@ final class ConsoleChild: @unchecked Sendable {
         wait(timeout) { $0.out.count >= bytes }
     }
 
-    func send(_ text: String) { input.fileHandleForWriting.write(Data(text.utf8)) }
+    func send(_ text: String) { send(Data(text.utf8)) }
+    func send(_ data: Data) { input.fileHandleForWriting.write(data) }
     func closeStdin() { try? input.fileHandleForWriting.close() }
 
     /// Everything printed, once both streams end (at most `timeout` seconds, then the process is killed).
