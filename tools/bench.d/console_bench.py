@@ -2,7 +2,9 @@
 """The console section of tools/bench: what capturing a process's output
 costs it (runlog's helper process and wrapper against W&B offline's
 redirect and wrap, in the same run), the bytes it takes on disk, and how
-soon a printed line is in MLflow with syncd running."""
+soon a printed line is in MLflow with syncd running.
+`RUNLOG_BENCH_CONSOLE_BEFORE=DIR` adds a `redirect` row for the runlog
+client in DIR (a `tools/python` of another commit), in the same rounds."""
 
 import http.client
 import json
@@ -19,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PY = sys.executable
 TOOLS = ["off", "runlog-off", "runlog-redirect", "runlog-wrap", "off-small", "wandb-redirect", "wandb-wrap"]
-LABELS = {"off": "no capture", "off-small": "no capture", "runlog-off": "runlog, `console=\"off\"`",
+LABELS = {"runlog-redirect-before": "runlog `redirect` of $RUNLOG_BENCH_CONSOLE_BEFORE", "off": "no capture", "off-small": "no capture", "runlog-off": "runlog, `console=\"off\"`",
           "runlog-redirect": "runlog `redirect` (helper process)", "runlog-wrap": "runlog `wrap`",
           "wandb-redirect": "W&B offline `redirect`", "wandb-wrap": "W&B offline `wrap`"}
 # (printing, standard output unbuffered, tools, what the table shows)
@@ -29,13 +31,26 @@ TABLES = [("lines", False, TOOLS, "printing short lines (`step i loss x`, about 
           ("tqdm", False, TOOLS, "a tqdm bar (default settings, on standard error)")]
 
 
+BEFORE = "runlog-redirect-before"  # the client of $RUNLOG_BENCH_CONSOLE_BEFORE, `redirect`
+
+
+def tables():
+    """TABLES, with a row for the client of `RUNLOG_BENCH_CONSOLE_BEFORE=DIR` (a `tools/python` of
+    another commit) after runlog's own `redirect` row when that is set."""
+    if not os.environ.get("RUNLOG_BENCH_CONSOLE_BEFORE"):
+        return TABLES
+    return [(kind, unbuffered, [t for tool in tools for t in ([tool, BEFORE] if tool == "runlog-redirect" else [tool])],
+             what) for kind, unbuffered, tools, what in TABLES]
+
+
 def printer(bench, kind, tool, n, unbuffered):
     """One printing process: (result dict, cpu s incl. helpers, wall s, bytes on disk)."""
     if tool.startswith("wandb"):
         bench.python_module("wandb")
     directory = bench.fresh(f"console-{kind}-{tool}-{time.monotonic_ns()}")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.join(REPO, "tools", "python")]),
-               WANDB_SILENT="true", RUNLOG_CONSOLE="off")
+    client = os.environ["RUNLOG_BENCH_CONSOLE_BEFORE"] if tool == BEFORE else os.path.join(REPO, "tools", "python")
+    tool = "runlog-redirect" if tool == BEFORE else tool
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, client]), WANDB_SILENT="true", RUNLOG_CONSOLE="off")
     env.pop("PYTHONUNBUFFERED", None)
     if unbuffered:
         env["PYTHONUNBUFFERED"] = "1"
@@ -65,7 +80,7 @@ def printer(bench, kind, tool, n, unbuffered):
 
 def section_console(bench):
     n, n_wandb = bench.size("console_lines"), bench.size("console_lines_wandb")
-    for kind, unbuffered, tools, what in TABLES:
+    for kind, unbuffered, tools, what in tables():
         samples, errors = {t: [] for t in tools}, {}
         size = {t: n_wandb if t.startswith("wandb") or t == "off-small" else n for t in tools}
         for rep in range(bench.size("reps_fast")):  # interleaved: every tool sees the machine in the same state
