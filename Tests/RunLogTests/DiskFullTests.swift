@@ -239,7 +239,7 @@ struct DiskFullTests {
         let before = try #require(Int(ready.split(separator: " ").last ?? ""), "\(ready)")
         #expect(before > 1024, "resident memory at the start: \(before) KiB")
         let filler = fs.fill()
-        FileManager.default.createFile(atPath: gate.path + "/full", contents: nil)
+        try #require(FileManager.default.createFile(atPath: gate.path + "/full", contents: nil), "cannot open the gate")
         let logged = try #require(child.readLine(), "the writer ended while the disk was full").split(separator: " ")
         try #require(logged.count == 3, "\(logged)")
         let peak = try #require(Int(logged[1]), "\(logged)"), dropped = try #require(Int64(logged[2]), "\(logged)")
@@ -249,7 +249,7 @@ struct DiskFullTests {
         #expect(peak >= before, "peak \(peak) KiB, at the start \(before) KiB")
         #expect(grew < Double(cap >> 20) + 8, "peak RSS grew \(grew) MiB over a cap of \(cap >> 20) MiB")
         unlink(filler)
-        FileManager.default.createFile(atPath: gate.path + "/free", contents: nil)
+        try #require(FileManager.default.createFile(atPath: gate.path + "/free", contents: nil), "cannot open the gate")
         // The last rows logged may still be on their way to the writer thread (and dropped there).
         let finished = try #require(child.readLine(), "no end").split(separator: " ")
         let droppedInAll = try #require(finished.count == 2 ? Int64(finished[1]) : nil, "\(finished)")

@@ -28,10 +28,20 @@ final class MLflowServer: @unchecked Sendable {
 
     static let packageRoot: String = TestPaths.packageRoot.path
 
-    /// The server most tests share.
+    /// The server most tests share. When it cannot start, the test process
+    /// ends at once with one line saying why: every test that uses it would
+    /// otherwise retry against a port nothing listens on until it gives up.
     static let shared: MLflowServer = {
         let s = MLflowServer()
-        do { try s.start() } catch { Issue.record("MLflow did not start: \(error)") }
+        do { try s.start() } catch {
+            FileHandle.standardError.write(Data("""
+                MLflow did not start: \(error)
+                The tests that need it cannot run: set RUNLOG_VENV to a venv with mlflow (tools/setup makes .venv), \
+                or run the fast run without them (RUNLOG_TEST_MLFLOW=0).
+
+                """.utf8))
+            exit(1)
+        }
         return s
     }()
 
