@@ -63,4 +63,6 @@ def test_swift_and_python_console_logs_of_the_same_bytes_read_the_same(cli, tmp_
     shown = [subprocess.run([cli, "logs", os.path.join(root, run)], capture_output=True, text=True, timeout=60, check=False)
              for run in ("swift", "python")]
     assert shown[0].returncode == shown[1].returncode == 0
-    assert shown[0].stdout == shown[1].stdout == "café ok ✓😀\n\ufffda\ufffd\ufffdb\ufffd\ufffd\ufffdc\ufffd\ufffd\ufffd\ufffdd\ufffd\n\ufffdx\nend \ufffd\n"
+    expected = ("café ok ✓😀\n\ufffda\ufffd\ufffdb\ufffd\ufffd\ufffdc\ufffd\ufffd\ufffd\ufffdd\ufffd\n"
+                "\ufffdx\nend \ufffd\n")
+    assert shown[0].stdout == shown[1].stdout == expected
