@@ -233,6 +233,16 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
         logger._log_row(row, self._step(engine, event_name))
 
 
+def _disabled(logger: RunLogLogger, engine: Engine, event_name: Any) -> bool:
+    """For a run of `mode="disabled"`, which writes nothing: logs nothing at
+    the event's step (so `run.step` moves as it would) and says so, and the
+    handler computes no values or histograms."""
+    if not logger._run.disabled:
+        return False
+    logger.log({}, step=engine.state.get_event_attrib_value(event_name))
+    return True
+
+
 def _name(name: str) -> str:
     return name.replace(".", "/")
 
@@ -242,6 +252,8 @@ class WeightsScalarHandler(BaseWeightsScalarHandler):
 
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
+        if _disabled(logger, engine, event_name):
+            return
         prefix = f"{self.tag}/" if self.tag else ""
         values = {f"{prefix}weights_{self.reduction.__name__}/{_name(n)}": self.reduction(p.data)
                   for n, p in self.weights}
@@ -253,6 +265,8 @@ class GradsScalarHandler(BaseWeightsScalarHandler):
 
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
+        if _disabled(logger, engine, event_name):
+            return
         prefix = f"{self.tag}/" if self.tag else ""
         values = {f"{prefix}grads_{self.reduction.__name__}/{_name(n)}": self.reduction(p.grad)
                   for n, p in self.weights if p.grad is not None}
@@ -264,6 +278,8 @@ class WeightsHistHandler(BaseWeightsHandler):
 
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
+        if _disabled(logger, engine, event_name):
+            return
         prefix = f"{self.tag}/" if self.tag else ""
         hists = {f"{prefix}weights/{_name(n)}": Histogram(p.data) for n, p in self.weights}
         logger.log(hists, step=engine.state.get_event_attrib_value(event_name))
@@ -274,6 +290,8 @@ class GradsHistHandler(BaseWeightsHandler):
 
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
+        if _disabled(logger, engine, event_name):
+            return
         prefix = f"{self.tag}/" if self.tag else ""
         hists = {f"{prefix}grads/{_name(n)}": Histogram(p.grad) for n, p in self.weights if p.grad is not None}
         logger.log(hists, step=engine.state.get_event_attrib_value(event_name))

@@ -127,6 +127,29 @@ def test_filtered_events_run_the_handler_when_ignite_would_and_can_be_removed(se
         logger.attach(trainer, out, Custom.STEP(every=2))  # never registered
 
 
+def test_a_disabled_run_computes_no_weights_or_histograms(rundir, monkeypatch):
+    monkeypatch.setattr("runlog.ignite.Histogram", None)  # called: TypeError
+    model = Tiny()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = make_trainer(model, optimizer)
+    logger = RunLogLogger(project="t", dir=rundir, mode="disabled")
+    reductions = []
+
+    def norm(t):
+        reductions.append(t)
+        return 0.0
+
+    logger.attach(trainer, GradsHistHandler(model), Events.ITERATION_COMPLETED(every=2))
+    logger.attach(trainer, WeightsHistHandler(model), Events.EPOCH_COMPLETED)
+    logger.attach(trainer, WeightsScalarHandler(model, reduction=norm), Events.ITERATION_COMPLETED)
+    logger.attach(trainer, GradsScalarHandler(model, reduction=norm), Events.ITERATION_COMPLETED)
+    reductions.clear()  # ignite tries the reduction once when the handler is made
+    trainer.run(DATA, max_epochs=3)
+    logger.close()
+    assert reductions == [] and logger.run.step == 10  # the last iteration's step, 9, was logged
+    assert not os.path.exists(os.path.join(rundir, logger.run.id))
+
+
 def test_a_step_transform_set_after_the_handler_is_made_is_used(setup):
     model, optimizer, trainer, logger = setup
     out = OutputHandler("t", output_transform=lambda loss: {"loss": loss})
