@@ -39,12 +39,13 @@ class Report:
     def explored(self, model: str, workload: str, states: int) -> None:
         self.by_model.setdefault(model, {})[workload] = states
 
-    def last_line(self) -> str:
-        """`crashstates: N crash states (model M: workload n, …; …), V violations`."""
+    def last_line(self, scope: str) -> str:
+        """`crashstates: N crash states (SCOPE; MODEL M: WORKLOAD n, …; …), V violations`:
+        distinct states per model and workload, and every violation found."""
         total = sum(sum(w.values()) for w in self.by_model.values())
         parts = "; ".join(f"{model} {sum(w.values())}: " + ", ".join(f"{k} {v}" for k, v in w.items())
                           for model, w in self.by_model.items())
-        return f"crashstates: {total} crash states ({parts}), {len(self.violations)} violations"
+        return f"crashstates: {total} crash states ({scope}; {parts}), {len(self.violations)} violations"
 
 
 class Blobs:
@@ -218,7 +219,7 @@ def explore_model(name: str, model: str, trace: fstrace.Trace, reopen: Callable[
     elapsed = time.monotonic() - started
     phases = ", ".join(f"{phase} {seconds:.0f}" for phase, seconds in spent.items())
     print(f"  {name} ({model}): {n_ops} operations, {len(points)} crash points, {explored} distinct crash states "
-          f"({cli_checked} also through runlog verify/ls) in {elapsed:.0f} s "
+          f"({cli_checked} checks through runlog verify/ls) in {elapsed:.0f} s "
           f"(process seconds: {phases})", flush=True)
 
 
@@ -248,9 +249,9 @@ def main() -> int:
         if "swift" in workloads:
             work = os.path.join(tmp, "swift")
             os.makedirs(work)
-            # With --full: 5,000 steps and a checkpoint every 1,000 (each one a few MiB,
+            # With --full: 10,000 steps and a checkpoint every 1,000 (each one a few MiB,
             # every write of which is a crash point of its own).
-            steps, every = ("5000", "1000") if args.full else ("150", "100")
+            steps, every = ("10000", "1000") if args.full else ("150", "100")
             argv = [args.runlog, "demo", "--steps", steps, "--rate", "500", "--histograms-every", "50",
                     "--checkpoint-every", every, "--dir", os.path.join(work, "root"), "--id", "swift1"]
 
@@ -264,7 +265,7 @@ def main() -> int:
             work = os.path.join(tmp, "swift-frames")
             os.makedirs(work)
             writer = os.path.join(REPO, ".build", "debug", "RunLogTestWriter")
-            rows = "60000" if args.full else "8000"
+            rows = "120000" if args.full else "8000"
             argv = [writer, "logger", os.path.join(work, "root"), "frames1", rows]
 
             def reopen_frames(root: str) -> List[str]:
@@ -284,7 +285,7 @@ def main() -> int:
         if "python" in workloads:
             work = os.path.join(tmp, "python")
             os.makedirs(work)
-            steps = "4000" if args.full else "80"
+            steps = "10000" if args.full else "80"
             argv = [python, os.path.join(HERE, "workload_python.py"), os.path.join(work, "root"), "py1", steps]
 
             def reopen_python(root: str) -> List[str]:
@@ -298,7 +299,7 @@ def main() -> int:
             syncstate.explore(args, work, report)
     for v in report.violations:
         print(f"VIOLATION {v}")
-    print(report.last_line())
+    print(report.last_line("every crash point" if args.full else f"about {args.points} crash points per workload"))
     return 1 if report.violations else 0
 
 
