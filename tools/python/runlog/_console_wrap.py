@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+from . import _threads
 from ._console_text import LineFolder
 from .records import STDERR, STDOUT, Console
 
@@ -141,7 +142,7 @@ class Wrap:
         sys.stderr = self.wrapped[STDERR] or sys.stderr
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._partials, name="runlog-console", daemon=True)
-        self._timer.start()
+        _threads.start(self._timer)
 
     def drain(self, stream):
         """Folds and makes ready what the wrapped `stream` has queued."""

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+from . import _threads
 from .metrics import MetricsBlock
 from .records import Metrics
 
@@ -76,7 +77,7 @@ class BackgroundWriter:
         self._waiting = []  # Sync markers, set once every frame before them is durable
         self._failure = None  # the write error while frames are held
         self._thread = threading.Thread(target=self._run, name="runlog-writer", daemon=True)
-        self._thread.start()
+        _threads.start(self._thread)
 
     def add_record(self, item):
         """Queues an encoded record (or a Sync) after the rows logged so far;

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, SupportsIndex
 
-from . import _lifecycle
+from . import _lifecycle, _threads
 from . import console as _console
 from . import environment as _environment
 from . import system as _system
@@ -173,7 +173,7 @@ class Run:
         self._environment = threading.Thread(target=self._record_environment, args=(gathered,),
                                              name="runlog-environment", daemon=True)
         if environment:
-            self._environment.start()
+            _threads.start(self._environment)
         self._console = _console.start(self, console_mode)
         seconds = _system.interval(system_metrics_interval)
         self._sampler = _system.SystemSampler(self._add_side_row, self.dir, seconds) if seconds else None

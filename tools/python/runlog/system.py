@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+from . import _threads
 from ._nvml import NVML
 
 DEFAULT_INTERVAL = 10.0
@@ -151,7 +152,7 @@ class SystemSampler:
         self._stop = threading.Event()
         self._reported = set()
         self._thread = threading.Thread(target=self._run, name="runlog-system-metrics", daemon=True)
-        self._thread.start()
+        _threads.start(self._thread)
 
     def stop(self, timeout=2.0):
         """Stops sampling; waits at most `timeout` seconds for a sample under way."""

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -120,3 +121,28 @@ def test_sigterm_inside_a_with_block_is_killed_not_failed(rundir):
             time.sleep(60)
     """, signal_after_ready=signal.SIGTERM)
     assert (end.status, end.exit_code, end.message) == (3, 143, "SIGTERM") and returncode == 143
+
+
+def _blocked_signals(native_id):
+    """The signals thread `native_id` of this process blocks (its SigBlk)."""
+    with open(f"/proc/self/task/{native_id}/status", encoding="ascii") as f:
+        mask = int(next(line for line in f if line.startswith("SigBlk:")).split()[1], 16)
+    return {s for s in signal.valid_signals() if mask >> (s - 1) & 1}
+
+
+def test_the_clients_threads_leave_signals_to_the_main_thread(rundir):
+    # A signal sent to the process goes to any thread that does not block it, and
+    # CPython runs its handlers on the main thread only: a Ctrl-C that landed on
+    # the writer thread would wait for a main thread in time.sleep(60) to wake.
+    main_before = _blocked_signals(threading.get_native_id())
+    run = runlog.init(dir=rundir, console="wrap", system_metrics_interval=0.1)
+    try:
+        # The threads that live as long as the run (the environment's may have ended).
+        ours = [t for t in threading.enumerate() if t.name in ("runlog-writer", "runlog-system-metrics", "runlog-console")]
+        assert len(ours) == 3
+        for t in ours:
+            assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1} <= _blocked_signals(t.native_id), t.name
+            assert signal.SIGSEGV not in _blocked_signals(t.native_id), t.name
+        assert _blocked_signals(threading.get_native_id()) == main_before
+    finally:
+        run.finish()

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Starting the client's background threads so that signals sent to the
+process reach the program's main thread.
+
+The kernel hands a signal sent to a process to any of its threads that does
+not block it. CPython runs Python signal handlers (KeyboardInterrupt for
+Ctrl-C, the client's SIGTERM handler) on the main thread only, and when the
+signal lands on another thread the main thread learns of it at its next
+bytecode: a main thread in `time.sleep(60)`, `queue.get()` or a long C call
+would not see Ctrl-C until that returns. So every background thread of the
+client blocks the asynchronous signals: it inherits the mask it is started
+with, and `start` blocks them around `Thread.start`. Signals that mark a
+fault of the thread itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS)
+stay unblocked. A process started from such a thread would inherit the
+mask across exec, so the client starts its processes from the caller's
+thread.
+"""
+
+import signal
+
+_FAULTS = {getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS")
+           if hasattr(signal, name)}
+
+
+def blocked():
+    """The signals a background thread of the client blocks."""
+    return signal.valid_signals() - _FAULTS
+
+
+def start(thread):
+    """Starts `thread` with the asynchronous signals blocked in it; the
+    calling thread's mask is as before when this returns. A signal that
+    arrives meanwhile waits, blocked, and is delivered at the restore."""
+    if not hasattr(signal, "pthread_sigmask"):
+        thread.start()
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked())
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
