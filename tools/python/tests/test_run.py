@@ -64,8 +64,9 @@ def test_values_that_fit_binary32_are_stored_as_binary32(rundir):
     for i in range(100):
         run.log({"f32": i / 4, "f64": i / 10})
     run.finish()
-    frame = next(f for f in runlog.LogReader(run.path).frames() if f.records[0].kind == METRICS)
-    block = frame.records[0].block
+    # The environment record may share the frame, before or after the rows.
+    frame = next(f for f in runlog.LogReader(run.path).frames() if any(r.kind == METRICS for r in f.records))
+    block = next(r for r in frame.records if r.kind == METRICS).block
     # Column fields: key 0x2a, length (1 coding byte + width * 100 values), coding byte.
     assert b"\x2a\x91\x03\x02" in frame.content  # 401 bytes, coding 2: binary32
     assert b"\x2a\xa1\x06\x00" in frame.content  # 801 bytes, coding 0: binary64
