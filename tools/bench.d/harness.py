@@ -190,12 +190,13 @@ class Bench:
 
     # -- writing
 
-    def write(self, writer, workload, count, reps, prefix=()):
+    def write(self, writer, workload, count, reps, prefix=(), directory=None):
         """Results of `reps` runs of one writer on one workload (the last run's
-        files are kept); `prefix` goes before the command (strace)."""
+        files are kept, for the read sections); `prefix` goes before the command
+        (strace), and `directory` names a work directory other than the usual."""
         results = []
         for rep in range(reps):
-            d = self.fresh(f"write-{writer}-{workload}")
+            d = self.fresh(directory or f"write-{writer}-{workload}")
             if writer == "swift":
                 env = {"RUNLOG_BENCH_ONLY": workload, "RUNLOG_BENCH_DIR": d,
                        ("RUNLOG_BENCH_STEPS" if workload == "a" else "RUNLOG_BENCH_HISTOGRAMS"): str(count)}
@@ -212,8 +213,9 @@ class Bench:
         if shutil.which("strace") is None:
             raise NotThere("strace is not installed")
         trace = os.path.join(self.work, "strace-log-calls")
-        self.write(writer, workload, count, 1, ["strace", "-f", "-qq", "-y", "-s", "0", "-o", trace,
-                                                "-e", "trace=write,pwrite64,writev,pwritev,fsync,fdatasync"])
+        strace = ["strace", "-f", "-qq", "-y", "-s", "0", "-o", trace, "-e", "trace=write,pwrite64,writev,pwritev,fsync,fdatasync"]
+        # A directory of its own: the timed runs' files stay for the read sections.
+        self.write(writer, workload, count, 1, prefix=strace, directory=f"strace-{writer}-{workload}")
         with open(trace, encoding="utf-8", errors="replace") as fh:
             calls = re.findall(r"\b(\w+)\(\d+<[^>]*-s\d{4}\.rlog>", fh.read())
         fsyncs = sum(c.endswith("sync") for c in calls)
