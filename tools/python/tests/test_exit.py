@@ -22,8 +22,18 @@ def run_script(rundir, body, signal_after_ready=None):
     (exit status, stderr, run end or None, metrics rows)."""
     script = PROLOGUE + textwrap.dedent(body)
     env = dict(os.environ, RUNLOG_DIR=rundir, RUNLOG_RUN_ID="s1", RUNLOG_CONSOLE="off")
-    child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    # A shell without job control starts background commands with SIGINT
+    # ignored, and an ignored signal stays ignored across exec: the child would
+    # ignore Ctrl-C, as Python does then. Start it as a terminal would.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     if signal_after_ready is not None:
         assert child.stdout.readline().strip() == "ready"
         child.send_signal(signal_after_ready)
