@@ -19,7 +19,7 @@ def _numpy():
         try:
             import numpy
         except ImportError:
-            numpy = None  # type: ignore[assignment]
+            numpy = None
         _np, _np_looked = numpy, True
     return _np
 

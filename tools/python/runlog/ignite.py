@@ -221,16 +221,16 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
         _check_logger(self, logger)
         groups = self.optimizer.param_groups
-        keys = self._keys
-        if keys is None or len(keys) != len(groups):
+        keys, step = self._keys, self._step
+        if keys is None or step is None or len(keys) != len(groups):
             prefix = f"{self.tag}/" if self.tag else ""
             keys = self._keys = [f"{prefix}{self.param_name}/group_{i}" for i in range(len(groups))]
-            self._step = _EventStep()
+            step = self._step = _EventStep()
         name = self.param_name
         row = {}
         for k, g in zip(keys, groups):  # not a comprehension: no function call of its own (Python < 3.12)
             row[k] = float(g[name])
-        logger._log_row(row, self._step(engine, event_name))
+        logger._log_row(row, step(engine, event_name))
 
 
 def _disabled(logger: RunLogLogger, engine: Engine, event_name: Any) -> bool:
