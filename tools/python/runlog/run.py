@@ -180,7 +180,6 @@ class Run:
         _lifecycle.register(self)
 
     def _record_environment(self, gathered: list[tuple[str, Any]]) -> None:
-        _system.block_termination_signals()
         packages = _environment.installed_packages()
         record = Environment(gathered + [("packages", packages)]).encode()
         with self._writer.lock:

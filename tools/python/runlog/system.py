@@ -7,7 +7,6 @@ Nothing here is imported by training code; `Run` starts a `SystemSampler`.
 """
 
 import os
-import signal
 import sys
 import threading
 import time
@@ -35,16 +34,6 @@ def interval(option=None, environ=os.environ):
     if value <= 0:
         return None
     return max(MINIMUM_INTERVAL, value)
-
-
-def block_termination_signals():
-    """Keeps SIGTERM and SIGINT off the calling helper thread: a signal the
-    kernel hands to a thread other than the main one does not wake the main
-    thread from a sleep, and Python runs its handler only there."""
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    except (AttributeError, ValueError, OSError):
-        pass
 
 
 def _text(path):
@@ -161,7 +150,6 @@ class SystemSampler:
             self._thread.join(timeout)
 
     def _run(self):
-        block_termination_signals()
         probe = self._probe
         first = prev = probe.read()
         deadline = time.monotonic() + self._interval
