@@ -13,10 +13,13 @@ with, and `start` blocks them around `Thread.start`. Signals that mark a
 fault of the thread itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS)
 stay unblocked. A process started from such a thread would inherit the
 mask across exec, so the client starts its processes from the caller's
-thread.
+thread. Native libraries start threads too: OpenBLAS starts its workers
+when numpy is imported, so the client imports numpy through `import_blocked`.
 """
 
+import importlib
 import signal
+from types import ModuleType
 
 _FAULTS = {getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS")
            if hasattr(signal, name)}
@@ -25,6 +28,20 @@ _FAULTS = {getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SI
 def blocked():
     """The signals a background thread of the client blocks."""
     return signal.valid_signals() - _FAULTS
+
+
+def import_blocked(name: str) -> ModuleType | None:
+    """Imports module `name` with the asynchronous signals blocked in this
+    thread, so that threads its native libraries start meanwhile block them
+    too; None when it is not installed. The mask is as before on return."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked()) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+    finally:
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def start(thread):

@@ -4,23 +4,23 @@ CRC32C, and Protocol-Buffers-style keyed fields."""
 
 import struct
 from importlib.util import find_spec
+from typing import Any
+
+from . import _threads
 
 # numpy (optional) encodes long varint streams and checksums long buffers
 # faster; it is imported when first needed, so that a process that never
 # needs it (the console helper, a short job) does not pay for its import.
-_np = None
+_np: Any = None
 _np_looked = False
 
 
-def _numpy():
-    """The numpy module, imported on the first call; None when it is not installed."""
+def _numpy() -> Any:
+    """The numpy module, imported on the first call (see `_threads.import_blocked`);
+    None when it is not installed."""
     global _np, _np_looked
     if not _np_looked:
-        try:
-            import numpy
-        except ImportError:
-            numpy = None
-        _np, _np_looked = numpy, True
+        _np, _np_looked = _threads.import_blocked("numpy"), True
     return _np
 
 _U64 = 1 << 64
@@ -69,6 +69,7 @@ except ImportError:
             if len(data) < 4096:
                 return _crc32c_python(data)
             if _crc32c_long is None:
+                _numpy()  # imported with signals blocked before _crc_numpy imports it
                 from ._crc_numpy import crc32c as _crc32c_long
             return _crc32c_long(data)
 

@@ -27,14 +27,11 @@ import sys
 import threading
 import time
 
-from . import _threads
+from . import _threads, _wire
 from .metrics import MetricsBlock
 from .records import Metrics
 
-try:
-    import numpy as _np
-except ImportError:  # optional: faster time conversion
-    _np = None  # type: ignore[assignment]
+_np = _wire._numpy()  # optional: None without numpy
 
 # Rows, and bytes of encoded records, waiting at which the writer is woken
 # before its interval ends.

@@ -8,12 +8,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from . import records
+from . import _wire, records
 
-try:
-    import numpy as _np
-except ImportError:  # pragma: no cover - numpy is optional
-    _np = None  # type: ignore[assignment]
+_np = _wire._numpy()  # optional: None without numpy
 
 # Bins per histogram: keeps a record well under the 16 MiB limit.
 MAX_BINS = 1 << 19

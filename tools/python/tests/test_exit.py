@@ -21,7 +21,7 @@ def run_script(rundir, body, signal_after_ready=None):
     """Runs `body` in a new interpreter with run `s1` under `rundir`; returns
     (exit status, stderr, run end or None, metrics rows)."""
     script = PROLOGUE + textwrap.dedent(body)
-    env = dict(os.environ, RUNLOG_DIR=rundir, RUNLOG_RUN_ID="s1", RUNLOG_CONSOLE="off")
+    env = dict(os.environ, RUNLOG_DIR=rundir, RUNLOG_RUN_ID="s1", RUNLOG_CONSOLE="off", PYTHONFAULTHANDLER="1")
     # A shell without job control starts background commands with SIGINT
     # ignored, and an ignored signal stays ignored across exec: the child would
     # ignore Ctrl-C, as Python does then. Start it as a terminal would.
@@ -37,7 +37,12 @@ def run_script(rundir, body, signal_after_ready=None):
     if signal_after_ready is not None:
         assert child.stdout.readline().strip() == "ready"
         child.send_signal(signal_after_ready)
-    _, err = child.communicate(timeout=60)
+    try:
+        _, err = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGABRT)  # the fault handler prints every thread's stack
+        _, err = child.communicate(timeout=10)
+        pytest.fail(f"the script did not end in 30 s; its threads then:\n{err}")
     path = os.path.join(rundir, "s1", "logs", "a0001-r0000-s0000.rlog")
     records = list(runlog.LogReader(path).records())
     ends = [r for r in records if r.kind == RUN_END]
@@ -156,3 +161,24 @@ def test_the_clients_threads_leave_signals_to_the_main_thread(rundir):
         assert _blocked_signals(threading.get_native_id()) == main_before
     finally:
         run.finish()
+
+
+def test_no_thread_of_a_fresh_process_but_the_main_one_takes_sigterm(rundir):
+    # Native libraries start threads too: OpenBLAS starts its workers when numpy
+    # is imported, and a worker that took the SIGTERM would leave the main thread
+    # asleep. In a fresh interpreter, after `import runlog` and `init`, every thread
+    # but the main one blocks SIGINT and SIGTERM.
+    pytest.importorskip("numpy")
+    _, err, end, _ = run_script(rundir, """
+        run = runlog.init(system_metrics_interval=0.1)
+        time.sleep(0.3)
+        for tid in sorted(os.listdir("/proc/self/task")):
+            if int(tid) != threading.get_native_id():
+                with open(f"/proc/self/task/{tid}/status") as f:
+                    mask = int(next(l for l in f if l.startswith("SigBlk:")).split()[1], 16)
+                print(tid, mask >> (signal.SIGINT - 1) & 1, mask >> (signal.SIGTERM - 1) & 1, file=sys.stderr)
+    """)
+    lines = err.split("\n")[:-1]
+    assert len(lines) >= 3, err  # the writer, the sampler, numpy's own
+    assert all(line.split()[1:] == ["1", "1"] for line in lines), err
+    assert end.status == 1
