@@ -50,6 +50,19 @@ class Sync:
         self.event = threading.Event()
 
 
+class LaterHistogram:
+    """A histogram record in `records` whose histogram is made from a
+    `Snapshot` when the writer encodes it."""
+
+    __slots__ = ("key", "step", "time", "snapshot")
+
+    def __init__(self, key, step, time_us, snapshot):
+        self.key, self.step, self.time, self.snapshot = key, step, time_us, snapshot
+
+    def encode(self):
+        return self.snapshot.histogram().record(self.key, self.step, self.time).encode()
+
+
 class BackgroundWriter:
     def __init__(self, log, live, flush_interval, heartbeat_interval, frame_target, max_held=256 << 20,
                  write_timeout=60.0):
@@ -77,11 +90,12 @@ class BackgroundWriter:
         _threads.start(self._thread)
 
     def add_record(self, item):
-        """Queues an encoded record (or a Sync) after the rows logged so far;
-        wakes the writer once `WAKE_BYTES` of records wait. Call with `lock` held."""
+        """Queues an encoded record, a LaterHistogram or a Sync after the rows
+        logged so far; wakes the writer once `WAKE_BYTES` of records (or of
+        snapshots' values) wait. Call with `lock` held."""
         self.records.append((len(self.rows), item))
-        if type(item) is bytes:
-            self.record_bytes += len(item)
+        if type(item) is not Sync:
+            self.record_bytes += len(item) if type(item) is bytes else item.snapshot.nbytes
             if self.record_bytes >= WAKE_BYTES:
                 self.wake.set()
 
@@ -198,6 +212,14 @@ class BackgroundWriter:
                 done = pos
             if type(item) is bytes:
                 self._add(item)
+            elif type(item) is LaterHistogram:
+                try:
+                    record = item.encode()
+                except Exception as e:  # noqa: BLE001 - e.g. a GPU gone: this histogram is lost, the run goes on
+                    print(f"runlog: {self.log.path}: histogram {item.key!r} at step {item.step} not written: {e}",
+                          file=sys.stderr)
+                else:
+                    self._add(record)
             else:
                 self._flush()
                 self._waiting.append(item)

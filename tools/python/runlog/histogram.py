@@ -155,6 +155,45 @@ class Histogram:
         return f"Histogram(count={self.count}, bins={len(self.counts)}, min={self.min}, max={self.max})"
 
 
+# Tensors and arrays of at most this many numbers are copied when logged and
+# binned on the writer thread (`Snapshot`); larger ones are binned at once.
+SNAPSHOT_MAX = 1 << 16
+
+
+class Snapshot:
+    """A copy of a small tensor's or array's values, taken when it is
+    logged, whose `Histogram` is made when its record is encoded, on the
+    writer thread. Inside a training loop, binning a handful of values
+    costs five times what it costs warm (a dozen numpy calls on cold
+    caches); a copy is one call, and a copy of a GPU tensor stays on the
+    GPU without waiting for it. Made by `snapshot`."""
+
+    __slots__ = ("values", "nbytes")
+
+    def __init__(self, values: Any, nbytes: int) -> None:
+        self.values = values
+        self.nbytes = nbytes
+
+    def histogram(self) -> Histogram:
+        return Histogram(self.values)
+
+
+def snapshot(values: Any) -> Histogram | Snapshot:
+    """What `Run.log` queues for `values`, with the default 64 bins: a
+    `Snapshot` of a floating-point torch tensor, or a numpy array of
+    integers or floats, of at most `SNAPSHOT_MAX` values; else its
+    `Histogram`, made now."""
+    numel = getattr(values, "numel", None)
+    if callable(numel) and hasattr(values, "detach"):  # a torch tensor
+        if numel() <= SNAPSHOT_MAX and values.is_floating_point():
+            copy = values.detach().clone()
+            return Snapshot(copy, copy.element_size() * copy.numel())
+    elif _np is not None and type(values) is _np.ndarray:
+        if values.size <= SNAPSHOT_MAX and values.dtype.kind in "fiu":
+            return Snapshot(values.copy(), values.nbytes)
+    return Histogram(values)
+
+
 def _room(low: float, high: float, bins: int, force: bool = False) -> tuple[float, float]:
     """`low`, `high` (float64), widened by at least one half on each side
     when they are too close (or `force`) for `bins` distinct float64 edges

@@ -33,7 +33,7 @@ from ignite.handlers.base_logger import (BaseLogger, BaseOptimizerParamsHandler,
 from ignite.handlers.checkpoint import BaseSaveHandler
 from ignite.handlers.utils import global_step_from_engine  # noqa: F401 - re-exported like ignite's loggers
 
-from .histogram import Histogram
+from .histogram import snapshot
 from .rundir import safe_name
 from .run import Run, init
 
@@ -281,7 +281,7 @@ class WeightsHistHandler(BaseWeightsHandler):
         if _disabled(logger, engine, event_name):
             return
         prefix = f"{self.tag}/" if self.tag else ""
-        hists = {f"{prefix}weights/{_name(n)}": Histogram(p.data) for n, p in self.weights}
+        hists = {f"{prefix}weights/{_name(n)}": snapshot(p.data) for n, p in self.weights}
         logger.log(hists, step=engine.state.get_event_attrib_value(event_name))
 
 
@@ -293,7 +293,7 @@ class GradsHistHandler(BaseWeightsHandler):
         if _disabled(logger, engine, event_name):
             return
         prefix = f"{self.tag}/" if self.tag else ""
-        hists = {f"{prefix}grads/{_name(n)}": Histogram(p.grad) for n, p in self.weights if p.grad is not None}
+        hists = {f"{prefix}grads/{_name(n)}": snapshot(p.grad) for n, p in self.weights if p.grad is not None}
         logger.log(hists, step=engine.state.get_event_attrib_value(event_name))
 
 

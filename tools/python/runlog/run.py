@@ -20,9 +20,9 @@ from . import console as _console
 from . import environment as _environment
 from . import system as _system
 from ._regular import open_regular
-from ._writer import WAKE_AT, BackgroundWriter
+from ._writer import WAKE_AT, BackgroundWriter, LaterHistogram
 from .config import ConfigView
-from .histogram import Histogram
+from .histogram import Histogram, Snapshot, snapshot
 from .logfile import FRAME_TARGET, MAX_CONTENT, FileHeader, LogFileWriter, is_valid_run_id
 from .names import generated_name
 from .records import (FAILED, FINISHED, KILLED, Checkpoint, CheckpointRemoved, Config, Environment, RunEnd, RunStart,
@@ -307,7 +307,7 @@ class Run:
         if step is not None:
             step = _checked_step(step)
         scalars: dict[str, float] = {}
-        hists: list[tuple[str, Histogram]] = []
+        hists: list[tuple[str, Histogram | Snapshot]] = []
         self._flatten(data, "", scalars, hists)
         w = self._writer
         with w.lock:
@@ -340,7 +340,7 @@ class Run:
             if pending is not None and not self._closed:
                 self._append_row(pending[1], pending[0], time.time_ns(), True)
 
-    def _add_histograms(self, hists: list[tuple[str, Histogram]], step: int | None, t: int) -> None:
+    def _add_histograms(self, hists: list[tuple[str, Histogram | Snapshot]], step: int | None, t: int) -> None:
         """Queues histogram records at `step` (None: `run.step`, left as it
         is). Call with the writer's lock held."""
         w = self._writer
@@ -349,17 +349,20 @@ class Run:
         if step is None:
             step = self._step
         for key, h in hists:
-            w.add_record(h.record(key, step, t // 1000).encode())
+            if isinstance(h, Snapshot):
+                w.add_record(LaterHistogram(key, step, t // 1000, h))
+            else:
+                w.add_record(h.record(key, step, t // 1000).encode())
 
     def _flatten(self, data: Mapping[Any, Any], prefix: str, scalars: dict[str, float],
-                 hists: list[tuple[str, Histogram]]) -> None:
+                 hists: list[tuple[str, Histogram | Snapshot]]) -> None:
         for k, v in data.items():
             key = prefix + str(k)
             if not key:
                 raise ValueError("metric keys must be non-empty")
             if isinstance(v, Mapping):
                 self._flatten(v, key + "/", scalars, hists)
-            elif isinstance(v, Histogram):
+            elif isinstance(v, (Histogram, Snapshot)):
                 hists.append((key, v))
             elif isinstance(v, (int, float)):  # bool too
                 scalars[key] = float(v)
@@ -368,7 +371,7 @@ class Run:
                 if size == 1:
                     scalars[key] = float(v.item())
                 elif size is not None:
-                    hists.append((key, Histogram(v)))
+                    hists.append((key, snapshot(v)))
                 else:
                     try:
                         scalars[key] = float(v)  # other numbers: Decimal, Fraction, ...

@@ -4,7 +4,7 @@ taken from backward hooks."""
 
 import time
 
-from .histogram import Histogram
+from .histogram import snapshot
 
 _MODES = {"gradients": (True, False), "parameters": (False, True), "all": (True, True)}
 
@@ -44,9 +44,9 @@ def _hook(run, name, param, grads, params, log_freq):
         if count[0] % log_freq == 0 and not run._closed:
             hists = []
             if grads:
-                hists.append((f"gradients/{name}", Histogram(grad)))
+                hists.append((f"gradients/{name}", snapshot(grad)))
             if params:
-                hists.append((f"parameters/{name}", Histogram(param.data)))
+                hists.append((f"parameters/{name}", snapshot(param.data)))
             # At run.step, the step the next log() will use, without moving it.
             with run._writer.lock:
                 if not run._closed:

@@ -210,3 +210,55 @@ def test_adjacent_float32_values_keep_their_own_range_in_float64():
     one, next_one = np.float32(1), np.nextafter(np.float32(1), np.float32(2))
     h = runlog.Histogram(np.array([one, next_one, one], np.float32), num_bins=64)
     assert (h.low, h.high) == (1.0, float(next_one)) and h.counts[0] == 2 and h.counts[-1] == 1
+
+
+def _logged_histograms(run):
+    from runlog.records import HISTOGRAM
+    return {r.key: r for r in runlog.LogReader(run.path).records() if r.kind == HISTOGRAM}
+
+
+@pytest.mark.parametrize("size", [1, 10, hist_module.SNAPSHOT_MAX, hist_module.SNAPSHOT_MAX + 1])
+def test_an_array_logged_is_binned_as_it_was_when_logged(rundir, size):
+    # Small arrays are binned later, on the writer thread, from a copy; large ones at once.
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(size).standard_normal(size).astype(np.float32)
+    tensor = torch.tensor(values)
+    run = runlog.init(dir=rundir, console="off", system_metrics_interval=0)
+    run.log({"a": values, "t": tensor, "h": hist_module.snapshot(tensor)}, step=3)
+    values[:] = 5
+    tensor.fill_(9)
+    run.finish()
+    expected = runlog.Histogram(np.random.default_rng(size).standard_normal(size).astype(np.float32))
+    got = _logged_histograms(run)
+    if size == 1:
+        assert sorted(got) == ["h"]  # a single number is a scalar, as ever; a snapshot asked for stays a histogram
+    for key, h in got.items():
+        assert (h.step, h.counts, h.low, h.high, h.count, h.sum, h.sum_squares) == (
+            3, expected.counts, expected.low, expected.high, size, expected.sum, expected.sum_squares), key
+
+
+def test_small_tensors_are_copied_and_large_ones_binned_at_once():
+    torch = pytest.importorskip("torch")
+    assert type(hist_module.snapshot(torch.zeros(hist_module.SNAPSHOT_MAX))) is hist_module.Snapshot
+    assert type(hist_module.snapshot(torch.zeros(hist_module.SNAPSHOT_MAX + 1))) is runlog.Histogram
+    assert type(hist_module.snapshot(torch.zeros(3, dtype=torch.int64))) is runlog.Histogram
+    assert type(hist_module.snapshot(np.zeros(3, dtype=bool))) is runlog.Histogram
+
+
+def test_a_histogram_that_cannot_be_made_later_is_reported_and_the_run_goes_on(rundir, monkeypatch, capfd):
+    torch = pytest.importorskip("torch")
+
+    def broken(self):
+        raise RuntimeError("device lost")
+
+    monkeypatch.setattr(hist_module.Snapshot, "histogram", broken)
+    run = runlog.init(dir=rundir, console="off", system_metrics_interval=0)
+    run.log({"w": torch.ones(4)}, step=1)
+    run.log({"loss": 0.5, "v": runlog.Histogram([1.0, 2.0])}, step=2)
+    run.finish()
+    err = capfd.readouterr().err
+    assert f"runlog: {run.path}: histogram 'w' at step 1 not written: device lost\n" in err
+    assert sorted(_logged_histograms(run)) == ["v"]
+    rows = [row for r in runlog.LogReader(run.path).records() if r.kind == runlog.records.METRICS
+            for row in r.block.rows()]
+    assert [(s, dict(v)) for s, _, v in rows] == [(2, {"loss": 0.5})]

@@ -128,7 +128,7 @@ def test_filtered_events_run_the_handler_when_ignite_would_and_can_be_removed(se
 
 
 def test_a_disabled_run_computes_no_weights_or_histograms(rundir, monkeypatch):
-    monkeypatch.setattr("runlog.ignite.Histogram", None)  # called: TypeError
+    monkeypatch.setattr("runlog.ignite.snapshot", None)  # called: TypeError
     model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     trainer = make_trainer(model, optimizer)
