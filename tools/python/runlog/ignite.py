@@ -148,9 +148,11 @@ class OutputHandler(BaseOutputHandler):
         self._keys: dict[str, str] = {}
 
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
-        _check_logger(self, logger)
+        if type(logger) is not RunLogLogger:
+            _check_logger(self, logger)
         if self.global_step_transform is self._default_step:
-            global_step = self._step(engine, event_name)
+            step = self._step
+            global_step = getattr(engine.state, step.attr) if event_name is step.event else step(engine, event_name)
         else:
             global_step = self.global_step_transform(engine, event_name)
         if type(global_step) is not int:
@@ -219,7 +221,8 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
     _step: _EventStep | None = None
 
     def __call__(self, engine: Engine, logger: RunLogLogger, event_name: str | Events) -> None:
-        _check_logger(self, logger)
+        if type(logger) is not RunLogLogger:
+            _check_logger(self, logger)
         groups = self.optimizer.param_groups
         keys, step = self._keys, self._step
         if keys is None or step is None or len(keys) != len(groups):
@@ -230,7 +233,7 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
         row = {}
         for k, g in zip(keys, groups):  # not a comprehension: no function call of its own (Python < 3.12)
             row[k] = float(g[name])
-        logger._log_row(row, step(engine, event_name))
+        logger._log_row(row, getattr(engine.state, step.attr) if event_name is step.event else step(engine, event_name))
 
 
 def _disabled(logger: RunLogLogger, engine: Engine, event_name: Any) -> bool:
