@@ -192,7 +192,9 @@ class Run:
         with w.lock:
             if self._closed:
                 raise RunError(f"run {self.id} is finished")
-            w.rows.append((step, time_ns, row))
+            w.steps.append(step)
+            w.times.append(time_ns)
+            w.rows.append(row)
 
     def _refuse_if_live(self, logs: str) -> None:
         """Raises RunError while another writer of this run and rank holds
@@ -271,7 +273,9 @@ class Run:
             if step >= self._step:
                 self._step = step + 1
             self._last_step = step
-            w.rows.append((step, t, row))
+            w.steps.append(step)
+            w.times.append(t)
+            w.rows.append(row)
             if len(w.rows) >= WAKE_AT:
                 w.wake.set()
         if w.error is not None:
@@ -292,7 +296,9 @@ class Run:
         self._last_step = step
         if row:
             w = self._writer
-            w.rows.append((step, t, row))
+            w.steps.append(step)
+            w.times.append(t)
+            w.rows.append(row)
             if len(w.rows) >= WAKE_AT:
                 w.wake.set()
         return step
