@@ -165,8 +165,7 @@ class Snapshot:
     logged, whose `Histogram` is made when its record is encoded, on the
     writer thread. Inside a training loop, binning a handful of values
     costs five times what it costs warm (a dozen numpy calls on cold
-    caches); a copy is one call, and a copy of a GPU tensor stays on the
-    GPU without waiting for it. Made by `snapshot`."""
+    caches); a copy is one call. Made by `snapshot`."""
 
     __slots__ = ("values", "nbytes")
 
@@ -180,12 +179,14 @@ class Snapshot:
 
 def snapshot(values: Any) -> Histogram | Snapshot:
     """What `Run.log` queues for `values`, with the default 64 bins: a
-    `Snapshot` of a floating-point torch tensor, or a numpy array of
-    integers or floats, of at most `SNAPSHOT_MAX` values; else its
-    `Histogram`, made now."""
+    `Snapshot` of a floating-point torch tensor in CPU memory, or a numpy
+    array of integers or floats, of at most `SNAPSHOT_MAX` values; else its
+    `Histogram`, made now. (A GPU tensor is copied to the host now, in the
+    caller's stream, as before: the writer thread's stream would not wait
+    for the caller's.)"""
     numel = getattr(values, "numel", None)
     if callable(numel) and hasattr(values, "detach"):  # a torch tensor
-        if numel() <= SNAPSHOT_MAX and values.is_floating_point():
+        if numel() <= SNAPSHOT_MAX and values.is_floating_point() and values.device.type == "cpu":
             copy = values.detach().clone()
             return Snapshot(copy, copy.element_size() * copy.numel())
     elif _np is not None and type(values) is _np.ndarray:

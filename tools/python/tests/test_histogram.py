@@ -243,6 +243,10 @@ def test_small_tensors_are_copied_and_large_ones_binned_at_once():
     assert type(hist_module.snapshot(torch.zeros(hist_module.SNAPSHOT_MAX + 1))) is runlog.Histogram
     assert type(hist_module.snapshot(torch.zeros(3, dtype=torch.int64))) is runlog.Histogram
     assert type(hist_module.snapshot(np.zeros(3, dtype=bool))) is runlog.Histogram
+    # A tensor off the host is binned at once, in the caller's stream: on the
+    # "meta" device (no data) that fails at the call instead of later.
+    with pytest.raises(NotImplementedError):
+        hist_module.snapshot(torch.zeros(3, device="meta"))
 
 
 def test_a_histogram_that_cannot_be_made_later_is_reported_and_the_run_goes_on(rundir, monkeypatch, capfd):
