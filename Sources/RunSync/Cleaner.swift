@@ -87,7 +87,7 @@ public struct Cleaner: Sendable {
             }
             guard name == RunState.firstDestination else {
                 // TensorBoard reads console logs with cursors as it reads segments; run files go to MLflow only.
-                let unread = ((try? dir.consoleLogs()) ?? []).filter { RunSyncer.fileSize($0.path) > (state.segments[$0.name.fileName]?.offset ?? 0) }
+                let unread = ((try? dir.consoleLogs()) ?? []).filter { RunSyncer.unreadBytes($0.name.fileName, at: $0.path, state: state) > 0 }
                 guard unread.isEmpty else { return .keep("console log \(unread[0].name) not in \(name) yet") }
                 continue
             }

@@ -367,7 +367,7 @@ final class RunSyncer: RunDelivery {
             state.sentAttempt = latest
         }
         let pending = segments.reduce(Int64(0)) { sum, s in
-            sum + max(0, Self.fileSize(s.path) - (state.segments[s.name.fileName]?.offset ?? 0))
+            sum + Self.unreadBytes(s.name.fileName, at: s.path, state: state)
         }
         // A picture waiting for its next refresh leaves the run synced: its histograms are in MLflow.
         if console.hasPending || files.hasPending {
@@ -430,6 +430,11 @@ final class RunSyncer: RunDelivery {
     static func fileSize(_ path: String) -> Int64 {
         var st = stat()
         return stat(path, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
+    /// Bytes of the log `name` at `path` past the cursor `state` keeps for it.
+    static func unreadBytes(_ name: String, at path: String, state: RunState) -> Int64 {
+        max(0, fileSize(path) - (state.segments[name]?.offset ?? 0))
     }
 
     static func mtimeMillis(_ path: String) -> Int64 {

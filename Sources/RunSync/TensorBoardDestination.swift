@@ -175,7 +175,7 @@ final class TensorBoardDelivery: RunDelivery {
         }
         let wanted = RunSyncer.statusWord(status)
         let pending = logs.reduce(Int64(0)) { sum, log in
-            sum + max(0, RunSyncer.fileSize(log.path) - (state.segments[log.name]?.offset ?? 0))
+            sum + RunSyncer.unreadBytes(log.name, at: log.path, state: state)
         }
         if state.status != .synced || state.pendingBytes != pending || state.lastError != nil || state.sentStatus != wanted
             || state.sentAttempt != latest
