@@ -17,8 +17,10 @@ thread. Native libraries start threads too: OpenBLAS starts its workers
 when numpy is imported, so the client imports numpy through `import_blocked`.
 """
 
+import contextlib
 import importlib
 import signal
+from collections.abc import Iterator
 from types import ModuleType
 
 _FAULTS = {getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS")
@@ -30,29 +32,34 @@ def blocked():
     return signal.valid_signals() - _FAULTS
 
 
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Blocks the asynchronous signals in this thread for the `with` body;
+    the mask is as before when it ends. A signal that arrives meanwhile
+    waits, blocked, and is delivered at the restore."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def import_blocked(name: str) -> ModuleType | None:
     """Imports module `name` with the asynchronous signals blocked in this
     thread, so that threads its native libraries start meanwhile block them
     too; None when it is not installed. The mask is as before on return."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked()) if hasattr(signal, "pthread_sigmask") else None
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-    finally:
-        if old is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    with _signals_blocked():
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            return None
 
 
 def start(thread):
     """Starts `thread` with the asynchronous signals blocked in it; the
-    calling thread's mask is as before when this returns. A signal that
-    arrives meanwhile waits, blocked, and is delivered at the restore."""
-    if not hasattr(signal, "pthread_sigmask"):
+    calling thread's mask is as before when this returns."""
+    with _signals_blocked():
         thread.start()
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked())
-    try:
-        thread.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
